@@ -1,0 +1,909 @@
+//! The heap graph: one node per Python object, one labelled edge per reference.
+//!
+//! [`Heap`] is the model every query sees. It is a compressed sparse row (CSR)
+//! graph with `u32` node indices and both directions materialised, because the
+//! questions refgraph answers ("who holds this?") walk references backwards,
+//! and heaps reach millions of nodes and tens of millions of edges. Node data is
+//! stored column by column so a 6 M-node heap costs tens of megabytes, not
+//! hundreds. [`HeapBuilder`] is the only way to make one; capture, the snapshot
+//! reader and the tests all go through it.
+//!
+//! The petgraph `visit` traits are implemented for `&Heap`, so petgraph's
+//! algorithms (and ours in [`crate::paths`], written against those traits) run
+//! on it directly; `petgraph::visit::Reversed(&heap)` walks referrers.
+
+use std::fmt;
+
+use fixedbitset::FixedBitSet;
+use petgraph::visit::{
+    GraphBase, IntoNeighbors, IntoNeighborsDirected, NodeCount, NodeIndexable, Visitable,
+};
+use petgraph::Direction;
+use rustc_hash::FxHashMap;
+
+use crate::roots::Root;
+use crate::snapshot::Meta;
+
+/// Index of a node in a [`Heap`].
+pub type NodeIx = petgraph::graph::NodeIndex<u32>;
+
+/// Index of an edge in a [`Heap`]'s forward (referrer -> referent) order.
+pub type EdgeIx = u32;
+
+/// Per-node flags.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct NodeFlags(pub u8);
+
+impl NodeFlags {
+    /// The garbage collector tracks the object (it was walked with `tp_traverse`).
+    pub const TRACKED: u8 = 1;
+    /// Immortal object (CPython 3.12+): its reference count means nothing.
+    pub const IMMORTAL: u8 = 2;
+    /// Not a Python object but a holder refgraph made visible, such as the
+    /// interpreter frame of a running function on 3.11+.
+    pub const SYNTHETIC: u8 = 4;
+
+    pub fn tracked(self) -> bool {
+        self.0 & Self::TRACKED != 0
+    }
+    pub fn immortal(self) -> bool {
+        self.0 & Self::IMMORTAL != 0
+    }
+    pub fn synthetic(self) -> bool {
+        self.0 & Self::SYNTHETIC != 0
+    }
+}
+
+impl fmt::Debug for NodeFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if self.tracked() {
+            parts.push("tracked");
+        }
+        if self.immortal() {
+            parts.push("immortal");
+        }
+        if self.synthetic() {
+            parts.push("synthetic");
+        }
+        write!(f, "NodeFlags({})", parts.join("|"))
+    }
+}
+
+/// How a referrer holds a referent, packed into 32 bits (3-bit tag, 29-bit payload)
+/// so the edge arrays stay at 8 bytes per edge.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EdgeLabel(u32);
+
+/// The unpacked form of an [`EdgeLabel`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EdgeKind {
+    /// `tp_traverse` reported the reference; the structure says nothing more.
+    Unknown,
+    /// Item `i` of a sequence: `[i]`.
+    Index(u32),
+    /// The key object of a dict entry (its value edge is [`EdgeKind::DictValue`]).
+    DictKey,
+    /// The value stored under a key: `['key']`. The payload is the key's node.
+    DictValue(NodeIx),
+    /// An attribute whose name is a str node: `.name`.
+    Attr(NodeIx),
+    /// A fixed name from the heap's edge-name table (`__globals__`, `f_locals['x']`, ...).
+    Named(u32),
+}
+
+impl EdgeLabel {
+    const TAG_SHIFT: u32 = 29;
+    const PAYLOAD: u32 = (1 << Self::TAG_SHIFT) - 1;
+    /// Largest payload a label can carry (index, node or name id).
+    pub const MAX_PAYLOAD: u32 = Self::PAYLOAD;
+
+    pub const UNKNOWN: EdgeLabel = EdgeLabel(0);
+
+    pub fn new(kind: EdgeKind) -> EdgeLabel {
+        let (tag, payload) = match kind {
+            EdgeKind::Unknown => (0, 0),
+            EdgeKind::Index(i) => (1, i.min(Self::PAYLOAD)),
+            EdgeKind::DictKey => (2, 0),
+            EdgeKind::DictValue(k) => (3, k.index() as u32),
+            EdgeKind::Attr(k) => (4, k.index() as u32),
+            EdgeKind::Named(n) => (5, n),
+        };
+        debug_assert!(payload <= Self::PAYLOAD);
+        EdgeLabel(tag << Self::TAG_SHIFT | (payload & Self::PAYLOAD))
+    }
+
+    pub fn kind(self) -> EdgeKind {
+        let payload = self.0 & Self::PAYLOAD;
+        match self.0 >> Self::TAG_SHIFT {
+            1 => EdgeKind::Index(payload),
+            2 => EdgeKind::DictKey,
+            3 => EdgeKind::DictValue(NodeIx::new(payload as usize)),
+            4 => EdgeKind::Attr(NodeIx::new(payload as usize)),
+            5 => EdgeKind::Named(payload),
+            _ => EdgeKind::Unknown,
+        }
+    }
+
+    /// The raw 32-bit form, as stored in snapshot files.
+    pub fn to_bits(self) -> u32 {
+        self.0
+    }
+
+    /// Rebuilds a label from its raw form; `None` for a tag no version wrote.
+    pub fn from_bits(bits: u32) -> Option<EdgeLabel> {
+        (bits >> Self::TAG_SHIFT <= 5).then_some(EdgeLabel(bits))
+    }
+
+    /// The node this label names (the key of a dict value, the name of an attribute).
+    pub fn referenced_node(self) -> Option<NodeIx> {
+        match self.kind() {
+            EdgeKind::DictValue(n) | EdgeKind::Attr(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for EdgeLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind().fmt(f)
+    }
+}
+
+/// Everything known about one object, as capture or a test describes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeData {
+    pub addr: u64,
+    /// Qualified type name (`dict`, `logging.Logger`, `function`).
+    pub type_name: String,
+    /// Shallow size in bytes, from the type's layout (never `__sizeof__`).
+    pub size: u64,
+    /// Reference count with refgraph's own references already subtracted.
+    pub refcount: u64,
+    pub flags: NodeFlags,
+    /// Safe short label (`logging namespace, 108 items`, `'text'`, `len=3`).
+    pub label: String,
+}
+
+/// A compact append-only pool of strings addressed by `u32` id; id 0 is "".
+#[derive(Clone, Debug)]
+pub struct StrPool {
+    bytes: String,
+    ends: Vec<u32>,
+}
+
+impl Default for StrPool {
+    fn default() -> Self {
+        StrPool { bytes: String::new(), ends: vec![0] }
+    }
+}
+
+impl StrPool {
+    pub fn push(&mut self, s: &str) -> u32 {
+        if s.is_empty() {
+            return 0;
+        }
+        self.bytes.push_str(s);
+        self.ends.push(self.bytes.len() as u32);
+        (self.ends.len() - 2 + 1) as u32
+    }
+
+    pub fn get(&self, id: u32) -> &str {
+        let i = id as usize;
+        if i == 0 || i >= self.ends.len() {
+            return "";
+        }
+        &self.bytes[self.ends[i - 1] as usize..self.ends[i] as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.len() <= 1
+    }
+
+    /// The raw parts, for the snapshot writer.
+    pub fn parts(&self) -> (&str, &[u32]) {
+        (&self.bytes, &self.ends)
+    }
+
+    /// Rebuilds a pool from raw parts; `None` if the offsets are inconsistent.
+    pub fn from_parts(bytes: String, ends: Vec<u32>) -> Option<StrPool> {
+        if ends.first() != Some(&0) {
+            return None;
+        }
+        let mut prev = 0u32;
+        for &e in &ends {
+            if e < prev || e as usize > bytes.len() || !bytes.is_char_boundary(e as usize) {
+                return None;
+            }
+            prev = e;
+        }
+        Some(StrPool { bytes, ends })
+    }
+}
+
+/// Node columns. Kept in separate vectors: queries touch one or two at a time.
+#[derive(Clone, Debug, Default)]
+pub struct NodeColumns {
+    pub addr: Vec<u64>,
+    pub type_id: Vec<u32>,
+    pub size: Vec<u32>,
+    pub refcount: Vec<u32>,
+    pub flags: Vec<u8>,
+    pub label: Vec<u32>,
+}
+
+impl NodeColumns {
+    pub fn len(&self) -> usize {
+        self.addr.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.addr.is_empty()
+    }
+    fn reserve(&mut self, n: usize) {
+        self.addr.reserve(n);
+        self.type_id.reserve(n);
+        self.size.reserve(n);
+        self.refcount.reserve(n);
+        self.flags.reserve(n);
+        self.label.reserve(n);
+    }
+}
+
+/// A captured heap. See the module docs.
+#[derive(Clone, Debug)]
+pub struct Heap {
+    pub meta: Meta,
+    pub(crate) nodes: NodeColumns,
+    pub(crate) types: Vec<String>,
+    pub(crate) labels: StrPool,
+    pub(crate) edge_names: Vec<String>,
+    pub(crate) out_start: Vec<u32>,
+    pub(crate) out_to: Vec<u32>,
+    pub(crate) out_label: Vec<EdgeLabel>,
+    in_start: Vec<u32>,
+    /// For each incoming slot, the forward edge index (gives source and label).
+    in_edge: Vec<EdgeIx>,
+    in_from: Vec<u32>,
+    pub(crate) roots: Vec<Root>,
+    by_addr: FxHashMap<u64, u32>,
+}
+
+/// A borrowed view of one node.
+#[derive(Clone, Copy)]
+pub struct NodeRef<'h> {
+    heap: &'h Heap,
+    pub ix: NodeIx,
+}
+
+impl<'h> NodeRef<'h> {
+    fn i(&self) -> usize {
+        self.ix.index()
+    }
+    pub fn addr(&self) -> u64 {
+        self.heap.nodes.addr[self.i()]
+    }
+    pub fn type_name(&self) -> &'h str {
+        &self.heap.types[self.heap.nodes.type_id[self.i()] as usize]
+    }
+    /// The type name without its module (`Logger` for `logging.Logger`).
+    pub fn short_type_name(&self) -> &'h str {
+        let t = self.type_name();
+        t.rsplit('.').next().unwrap_or(t)
+    }
+    pub fn size(&self) -> u64 {
+        u64::from(self.heap.nodes.size[self.i()])
+    }
+    /// Compensated reference count: real references only, refgraph's own subtracted.
+    pub fn refcount(&self) -> u64 {
+        u64::from(self.heap.nodes.refcount[self.i()])
+    }
+    pub fn flags(&self) -> NodeFlags {
+        NodeFlags(self.heap.nodes.flags[self.i()])
+    }
+    pub fn label(&self) -> &'h str {
+        self.heap.labels.get(self.heap.nodes.label[self.i()])
+    }
+    pub fn in_degree(&self) -> usize {
+        self.heap.in_range(self.ix).len()
+    }
+    pub fn out_degree(&self) -> usize {
+        self.heap.out_range(self.ix).len()
+    }
+    /// The module a node belongs to, as far as its type or label says
+    /// (`logging` for `logging.Logger`, a function `logging.shutdown`, a
+    /// `logging namespace` dict, or the module object `logging`).
+    pub fn module(&self) -> Option<&'h str> {
+        let label = self.label();
+        match self.type_name() {
+            "module" => Some(label),
+            "function" | "builtin_function_or_method" | "type" => {
+                label.rsplit_once('.').map(|(m, _)| m)
+            }
+            "dict" => label.split_once(" namespace").map(|(m, _)| m),
+            t => t.rsplit_once('.').map(|(m, _)| m),
+        }
+    }
+}
+
+impl fmt::Debug for NodeRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {:#x} {:?}", self.type_name(), self.addr(), self.label())
+    }
+}
+
+/// One reference: `from` holds `to`, described by `label`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EdgeRef {
+    pub ix: EdgeIx,
+    pub from: NodeIx,
+    pub to: NodeIx,
+    pub label: EdgeLabel,
+}
+
+impl Heap {
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+    pub fn edge_count(&self) -> usize {
+        self.out_to.len()
+    }
+    pub fn node(&self, ix: NodeIx) -> NodeRef<'_> {
+        NodeRef { heap: self, ix }
+    }
+    pub fn nodes(&self) -> impl ExactSizeIterator<Item = NodeRef<'_>> + '_ {
+        (0..self.node_count()).map(move |i| self.node(NodeIx::new(i)))
+    }
+    /// The node at an object's address.
+    pub fn find_addr(&self, addr: u64) -> Option<NodeIx> {
+        self.by_addr.get(&addr).map(|&i| NodeIx::new(i as usize))
+    }
+    pub fn roots(&self) -> &[Root] {
+        &self.roots
+    }
+    /// Root entries of a node (a node can be a root for several reasons).
+    pub fn roots_of(&self, ix: NodeIx) -> impl Iterator<Item = &Root> + '_ {
+        let lo = self.roots.partition_point(|r| r.node < ix);
+        self.roots[lo..].iter().take_while(move |r| r.node == ix)
+    }
+    pub fn is_root(&self, ix: NodeIx) -> bool {
+        self.roots_of(ix).next().is_some()
+    }
+    pub fn type_names(&self) -> &[String] {
+        &self.types
+    }
+    pub fn edge_names(&self) -> &[String] {
+        &self.edge_names
+    }
+    pub fn columns(&self) -> &NodeColumns {
+        &self.nodes
+    }
+    pub fn labels(&self) -> &StrPool {
+        &self.labels
+    }
+
+    fn out_range(&self, ix: NodeIx) -> std::ops::Range<usize> {
+        let i = ix.index();
+        self.out_start[i] as usize..self.out_start[i + 1] as usize
+    }
+    fn in_range(&self, ix: NodeIx) -> std::ops::Range<usize> {
+        let i = ix.index();
+        self.in_start[i] as usize..self.in_start[i + 1] as usize
+    }
+
+    fn edge(&self, e: usize, from: NodeIx) -> EdgeRef {
+        EdgeRef {
+            ix: e as EdgeIx,
+            from,
+            to: NodeIx::new(self.out_to[e] as usize),
+            label: self.out_label[e],
+        }
+    }
+
+    /// References held by `ix` (its referents), in capture order.
+    pub fn out_edges(&self, ix: NodeIx) -> impl ExactSizeIterator<Item = EdgeRef> + '_ {
+        self.out_range(ix).map(move |e| self.edge(e, ix))
+    }
+
+    /// References to `ix` (its referrers).
+    pub fn in_edges(&self, ix: NodeIx) -> impl ExactSizeIterator<Item = EdgeRef> + '_ {
+        self.in_range(ix).map(move |slot| {
+            let e = self.in_edge[slot] as usize;
+            self.edge(e, NodeIx::new(self.in_from[slot] as usize))
+        })
+    }
+
+    /// The first edge from `from` to `to`, if any.
+    pub fn edge_between(&self, from: NodeIx, to: NodeIx) -> Option<EdgeRef> {
+        self.out_edges(from).find(|e| e.to == to)
+    }
+
+    /// Human-readable form of an edge label: `['name']`, `.attr`, `[3]`, `__globals__`.
+    pub fn edge_label_text(&self, label: EdgeLabel) -> String {
+        match label.kind() {
+            EdgeKind::Unknown => String::new(),
+            EdgeKind::Index(i) => format!("[{i}]"),
+            EdgeKind::DictKey => "(key)".to_string(),
+            EdgeKind::DictValue(k) => format!("[{}]", self.key_text(k)),
+            EdgeKind::Attr(k) => format!(".{}", self.node_or_missing(k).map_or("?", |n| n.label())),
+            EdgeKind::Named(n) => self.edge_names.get(n as usize).cloned().unwrap_or_default(),
+        }
+    }
+
+    fn node_or_missing(&self, ix: NodeIx) -> Option<NodeRef<'_>> {
+        (ix.index() < self.node_count()).then(|| self.node(ix))
+    }
+
+    fn key_text(&self, k: NodeIx) -> String {
+        match self.node_or_missing(k) {
+            Some(n) if n.type_name() == "str" => format!("'{}'", n.label()),
+            Some(n) if matches!(n.type_name(), "int" | "float" | "bool" | "NoneType") => {
+                n.label().to_string()
+            }
+            Some(n) => format!("<{} {:#x}>", n.type_name(), n.addr()),
+            None => "?".to_string(),
+        }
+    }
+
+    /// Human-readable label of a root entry, including the surplus count of
+    /// held-from-outside roots.
+    pub fn root_text(&self, root: &Root) -> String {
+        root.kind.to_string()
+    }
+}
+
+/// Builds a [`Heap`]. Two ways to add edges:
+/// - [`HeapBuilder::push_edges`]: all referents of one node at once, nodes in
+///   increasing index order. Capture uses it: no sorting, no extra copy.
+/// - [`HeapBuilder::add_edge`]: one edge, any order; sorted in `finish`.
+#[derive(Default)]
+pub struct HeapBuilder {
+    nodes: NodeColumns,
+    types: Vec<String>,
+    type_ids: FxHashMap<String, u32>,
+    labels: StrPool,
+    edge_names: Vec<String>,
+    edge_name_ids: FxHashMap<String, u32>,
+    by_addr: FxHashMap<u64, u32>,
+    /// CSR rows for nodes `0..out_start.len()-1`, filled by `push_edges`.
+    out_start: Vec<u32>,
+    out_to: Vec<u32>,
+    out_label: Vec<EdgeLabel>,
+    loose: Vec<(u32, u32, EdgeLabel)>,
+    roots: Vec<Root>,
+    meta: Meta,
+}
+
+/// Errors from assembling a heap.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BuildError {
+    #[error("edges pushed for node {0} after node {1}: push_edges needs increasing node order")]
+    OutOfOrder(u32, u32),
+    #[error("edge refers to node {0}, but the heap has {1} nodes")]
+    NoSuchNode(u32, usize),
+    #[error("two nodes at address {0:#x}")]
+    DuplicateAddress(u64),
+    #[error("heap too large: {0}")]
+    TooLarge(&'static str),
+}
+
+impl HeapBuilder {
+    pub fn new() -> Self {
+        let mut b = HeapBuilder::default();
+        b.out_start.push(0);
+        b
+    }
+
+    /// Reserves room for about `nodes` nodes and `edges` edges.
+    pub fn with_capacity(nodes: usize, edges: usize) -> Self {
+        let mut b = Self::new();
+        b.nodes.reserve(nodes);
+        b.by_addr.reserve(nodes);
+        b.out_start.reserve(nodes + 1);
+        b.out_to.reserve(edges);
+        b.out_label.reserve(edges);
+        b
+    }
+
+    pub fn set_meta(&mut self, meta: Meta) {
+        self.meta = meta;
+    }
+
+    pub fn meta_mut(&mut self) -> &mut Meta {
+        &mut self.meta
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.out_to.len() + self.loose.len()
+    }
+
+    /// Interns a type name.
+    pub fn type_id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.type_ids.get(name) {
+            return id;
+        }
+        let id = self.types.len() as u32;
+        self.types.push(name.to_string());
+        self.type_ids.insert(name.to_string(), id);
+        id
+    }
+
+    /// Interns an edge name for [`EdgeKind::Named`].
+    pub fn edge_name(&mut self, name: &str) -> EdgeLabel {
+        if let Some(&id) = self.edge_name_ids.get(name) {
+            return EdgeLabel::new(EdgeKind::Named(id));
+        }
+        let id = self.edge_names.len() as u32;
+        self.edge_names.push(name.to_string());
+        self.edge_name_ids.insert(name.to_string(), id);
+        EdgeLabel::new(EdgeKind::Named(id))
+    }
+
+    /// The node at `addr`, if one was added.
+    pub fn find_addr(&self, addr: u64) -> Option<NodeIx> {
+        self.by_addr.get(&addr).map(|&i| NodeIx::new(i as usize))
+    }
+
+    /// Adds a node, or returns the existing one at the same address.
+    pub fn add_node(&mut self, data: &NodeData) -> NodeIx {
+        let type_id = self.type_id(&data.type_name);
+        self.add_node_raw(data.addr, type_id, data.size, data.refcount, data.flags, &data.label)
+    }
+
+    /// Like [`HeapBuilder::add_node`] with an interned type; the capture fast path.
+    pub fn add_node_raw(
+        &mut self,
+        addr: u64,
+        type_id: u32,
+        size: u64,
+        refcount: u64,
+        flags: NodeFlags,
+        label: &str,
+    ) -> NodeIx {
+        let next = self.nodes.len() as u32;
+        let ix = *self.by_addr.entry(addr).or_insert(next);
+        if ix == next {
+            let label = self.labels.push(label);
+            let n = &mut self.nodes;
+            n.addr.push(addr);
+            n.type_id.push(type_id);
+            n.size.push(size.min(u64::from(u32::MAX)) as u32);
+            n.refcount.push(refcount.min(u64::from(u32::MAX)) as u32);
+            n.flags.push(flags.0);
+            n.label.push(label);
+        }
+        NodeIx::new(ix as usize)
+    }
+
+    /// Changes the data of a node already added (capture learns labels late).
+    pub fn set_label(&mut self, ix: NodeIx, label: &str) {
+        self.nodes.label[ix.index()] = self.labels.push(label);
+    }
+
+    pub fn set_refcount(&mut self, ix: NodeIx, refcount: u64) {
+        self.nodes.refcount[ix.index()] = refcount.min(u64::from(u32::MAX)) as u32;
+    }
+
+    pub fn refcount(&self, ix: NodeIx) -> u64 {
+        u64::from(self.nodes.refcount[ix.index()])
+    }
+
+    pub fn label(&self, ix: NodeIx) -> &str {
+        self.labels.get(self.nodes.label[ix.index()])
+    }
+
+    pub fn flags(&self, ix: NodeIx) -> NodeFlags {
+        NodeFlags(self.nodes.flags[ix.index()])
+    }
+
+    /// Appends all referents of `from`. Calls must come in increasing `from` order.
+    pub fn push_edges(
+        &mut self,
+        from: NodeIx,
+        edges: impl IntoIterator<Item = (NodeIx, EdgeLabel)>,
+    ) -> Result<(), BuildError> {
+        let from = from.index();
+        let rows = self.out_start.len() - 1;
+        if from < rows {
+            return Err(BuildError::OutOfOrder(from as u32, rows as u32 - 1));
+        }
+        let end = self.out_to.len() as u32;
+        self.out_start.resize(from + 1, end);
+        for (to, label) in edges {
+            self.out_to.push(to.index() as u32);
+            self.out_label.push(label);
+        }
+        if self.out_to.len() > u32::MAX as usize {
+            return Err(BuildError::TooLarge("more than 4 G edges"));
+        }
+        self.out_start.push(self.out_to.len() as u32);
+        Ok(())
+    }
+
+    /// Adds one edge, in any order.
+    pub fn add_edge(&mut self, from: NodeIx, to: NodeIx, label: EdgeLabel) {
+        self.loose.push((from.index() as u32, to.index() as u32, label));
+    }
+
+    pub fn add_root(&mut self, root: Root) {
+        self.roots.push(root);
+    }
+
+    /// Assembles the heap: merges loose edges, builds the reverse index and the
+    /// held-from-outside roots.
+    pub fn finish(mut self) -> Result<Heap, BuildError> {
+        let n = self.nodes.len();
+        if n > EdgeLabel::MAX_PAYLOAD as usize {
+            return Err(BuildError::TooLarge("more than 512 M nodes"));
+        }
+        let end = self.out_to.len() as u32;
+        self.out_start.resize(n + 1, end);
+        if !self.loose.is_empty() {
+            self.merge_loose();
+        }
+        if let Some(&bad) = self.out_to.iter().find(|&&t| t as usize >= n) {
+            return Err(BuildError::NoSuchNode(bad, n));
+        }
+        let (in_start, in_edge, in_from) = reverse_csr(n, &self.out_start, &self.out_to);
+        let mut heap = Heap {
+            meta: self.meta,
+            nodes: self.nodes,
+            types: self.types,
+            labels: self.labels,
+            edge_names: self.edge_names,
+            out_start: self.out_start,
+            out_to: self.out_to,
+            out_label: self.out_label,
+            in_start,
+            in_edge,
+            in_from,
+            roots: self.roots,
+            by_addr: self.by_addr,
+        };
+        crate::roots::add_held_from_outside(&mut heap);
+        Ok(heap)
+    }
+
+    fn merge_loose(&mut self) {
+        let n = self.nodes.len();
+        let mut all: Vec<(u32, u32, EdgeLabel)> = Vec::with_capacity(self.edge_count());
+        for from in 0..n {
+            for e in self.out_start[from] as usize..self.out_start[from + 1] as usize {
+                all.push((from as u32, self.out_to[e], self.out_label[e]));
+            }
+        }
+        all.append(&mut self.loose);
+        // Stable: keeps each node's edges in the order they were added.
+        all.sort_by_key(|&(from, _, _)| from);
+        self.out_to = all.iter().map(|e| e.1).collect();
+        self.out_label = all.iter().map(|e| e.2).collect();
+        self.out_start = vec![0; n + 1];
+        for &(from, _, _) in &all {
+            if (from as usize) < n {
+                self.out_start[from as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            self.out_start[i + 1] += self.out_start[i];
+        }
+    }
+}
+
+impl Heap {
+    /// Reassembles a heap from stored columns (the snapshot reader).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_parts(
+        meta: Meta,
+        nodes: NodeColumns,
+        types: Vec<String>,
+        labels: StrPool,
+        edge_names: Vec<String>,
+        out_start: Vec<u32>,
+        out_to: Vec<u32>,
+        out_label: Vec<EdgeLabel>,
+        roots: Vec<Root>,
+    ) -> Result<Heap, BuildError> {
+        let n = nodes.len();
+        let mut by_addr = FxHashMap::default();
+        by_addr.reserve(n);
+        for (i, &a) in nodes.addr.iter().enumerate() {
+            if by_addr.insert(a, i as u32).is_some() {
+                return Err(BuildError::DuplicateAddress(a));
+            }
+        }
+        let (in_start, in_edge, in_from) = reverse_csr(n, &out_start, &out_to);
+        Ok(Heap {
+            meta,
+            nodes,
+            types,
+            labels,
+            edge_names,
+            out_start,
+            out_to,
+            out_label,
+            in_start,
+            in_edge,
+            in_from,
+            roots,
+            by_addr,
+        })
+    }
+
+    pub(crate) fn out_csr(&self) -> (&[u32], &[u32], &[EdgeLabel]) {
+        (&self.out_start, &self.out_to, &self.out_label)
+    }
+
+    pub(crate) fn set_roots(&mut self, mut roots: Vec<Root>) {
+        roots.sort_by_key(|r| r.node);
+        self.roots = roots;
+    }
+}
+
+/// Builds the incoming index with a counting sort: O(nodes + edges), no hashing.
+fn reverse_csr(n: usize, out_start: &[u32], out_to: &[u32]) -> (Vec<u32>, Vec<EdgeIx>, Vec<u32>) {
+    let mut in_start = vec![0u32; n + 1];
+    for &t in out_to {
+        in_start[t as usize + 1] += 1;
+    }
+    for i in 0..n {
+        in_start[i + 1] += in_start[i];
+    }
+    let mut fill = in_start.clone();
+    let mut in_edge = vec![0 as EdgeIx; out_to.len()];
+    let mut in_from = vec![0u32; out_to.len()];
+    for from in 0..n {
+        for e in out_start[from] as usize..out_start[from + 1] as usize {
+            let t = out_to[e] as usize;
+            let slot = fill[t] as usize;
+            in_edge[slot] = e as EdgeIx;
+            in_from[slot] = from as u32;
+            fill[t] += 1;
+        }
+    }
+    (in_start, in_edge, in_from)
+}
+
+// ---- petgraph integration -------------------------------------------------
+
+impl GraphBase for Heap {
+    type NodeId = NodeIx;
+    type EdgeId = EdgeIx;
+}
+
+/// Neighbours of a node in one direction.
+pub struct Neighbors<'h> {
+    iter: std::slice::Iter<'h, u32>,
+}
+
+impl Iterator for Neighbors<'_> {
+    type Item = NodeIx;
+    fn next(&mut self) -> Option<NodeIx> {
+        self.iter.next().map(|&i| NodeIx::new(i as usize))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.iter.size_hint()
+    }
+}
+
+impl<'h> IntoNeighbors for &'h Heap {
+    type Neighbors = Neighbors<'h>;
+    fn neighbors(self, n: NodeIx) -> Neighbors<'h> {
+        Neighbors { iter: self.out_to[self.out_range(n)].iter() }
+    }
+}
+
+impl<'h> IntoNeighborsDirected for &'h Heap {
+    type NeighborsDirected = Neighbors<'h>;
+    fn neighbors_directed(self, n: NodeIx, d: Direction) -> Neighbors<'h> {
+        match d {
+            Direction::Outgoing => self.neighbors(n),
+            Direction::Incoming => Neighbors { iter: self.in_from[self.in_range(n)].iter() },
+        }
+    }
+}
+
+impl Visitable for &Heap {
+    type Map = FixedBitSet;
+    fn visit_map(&self) -> FixedBitSet {
+        FixedBitSet::with_capacity(self.node_count())
+    }
+    fn reset_map(&self, map: &mut FixedBitSet) {
+        map.clear();
+        map.grow(self.node_count());
+    }
+}
+
+impl NodeIndexable for &Heap {
+    fn node_bound(&self) -> usize {
+        self.node_count()
+    }
+    fn to_index(&self, a: NodeIx) -> usize {
+        a.index()
+    }
+    fn from_index(&self, i: usize) -> NodeIx {
+        NodeIx::new(i)
+    }
+}
+
+impl NodeCount for &Heap {
+    fn node_count(&self) -> usize {
+        Heap::node_count(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(addr: u64, ty: &str, refcount: u64) -> NodeData {
+        NodeData {
+            addr,
+            type_name: ty.into(),
+            refcount,
+            flags: NodeFlags(NodeFlags::TRACKED),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn edge_labels_round_trip_through_bits() {
+        for kind in [
+            EdgeKind::Unknown,
+            EdgeKind::Index(7),
+            EdgeKind::DictKey,
+            EdgeKind::DictValue(NodeIx::new(123_456)),
+            EdgeKind::Attr(NodeIx::new(9)),
+            EdgeKind::Named(42),
+        ] {
+            let l = EdgeLabel::new(kind);
+            assert_eq!(EdgeLabel::from_bits(l.to_bits()).unwrap().kind(), kind);
+        }
+        assert!(EdgeLabel::from_bits(7 << 29).is_none());
+    }
+
+    #[test]
+    fn loose_and_pushed_edges_give_the_same_reverse_index() {
+        let mut b = HeapBuilder::new();
+        let a = b.add_node(&obj(0x10, "list", 1));
+        let c = b.add_node(&obj(0x20, "dict", 2));
+        let d = b.add_node(&obj(0x30, "str", 2));
+        b.push_edges(a, [(c, EdgeLabel::new(EdgeKind::Index(0))), (d, EdgeLabel::new(EdgeKind::Index(1)))])
+            .unwrap();
+        b.add_edge(c, d, EdgeLabel::UNKNOWN);
+        let h = b.finish().unwrap();
+        assert_eq!(h.edge_count(), 3);
+        let referrers: Vec<_> = h.in_edges(d).map(|e| e.from).collect();
+        assert_eq!(referrers, vec![a, c]);
+        assert_eq!(h.edge_label_text(h.edge_between(a, d).unwrap().label), "[1]");
+        assert_eq!(h.find_addr(0x20), Some(c));
+    }
+
+    #[test]
+    fn push_edges_rejects_going_backwards() {
+        let mut b = HeapBuilder::new();
+        let a = b.add_node(&obj(1, "list", 1));
+        let c = b.add_node(&obj(2, "list", 1));
+        b.push_edges(c, []).unwrap();
+        assert_eq!(b.push_edges(a, []), Err(BuildError::OutOfOrder(0, 1)));
+    }
+
+    #[test]
+    fn dict_value_labels_quote_str_keys() {
+        let mut b = HeapBuilder::new();
+        let d = b.add_node(&obj(1, "dict", 1));
+        let k = b.add_node(&NodeData { addr: 2, type_name: "str".into(), label: "name".into(), ..Default::default() });
+        let v = b.add_node(&obj(3, "list", 1));
+        b.push_edges(d, [(k, EdgeLabel::new(EdgeKind::DictKey)), (v, EdgeLabel::new(EdgeKind::DictValue(k)))])
+            .unwrap();
+        let h = b.finish().unwrap();
+        let e = h.edge_between(d, v).unwrap();
+        assert_eq!(h.edge_label_text(e.label), "['name']");
+    }
+}
