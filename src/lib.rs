@@ -13,6 +13,7 @@
 
 pub mod graph;
 pub mod paths;
+pub mod report;
 pub mod render;
 pub mod roots;
 pub mod select;

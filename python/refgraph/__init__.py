@@ -1,0 +1,44 @@
+"""refgraph: why is this Python object still alive?
+
+Capture the reference graph of this interpreter's heap, find the chains that
+keep objects alive back to their true roots (sys.modules, thread frames, and
+references held from outside the heap by C code), and draw them the way
+objgraph does::
+
+    >>> import refgraph
+    >>> cache = {"key": [1, 2, 3]}
+    >>> paths = refgraph.root_paths(cache["key"])
+    >>> [step.edge for step in paths[0]][-2:]
+    ["['cache']", "['key']"]
+
+``import refgraph as objgraph`` works for the functions objgraph users know:
+``show_backrefs``, ``show_refs``, ``show_chain``, ``find_backref_chain``.
+A capture runs no Python code of your objects and leaves the heap as it was.
+"""
+
+from ._native import (  # noqa: F401
+    Snapshot,
+    Step,
+    dump,
+    find_backref_chain,
+    load,
+    root_paths,
+    show_backrefs,
+    show_chain,
+    show_refs,
+    snapshot,
+    why,
+)
+
+__all__ = [
+    "Snapshot",
+    "Step",
+    "find_backref_chain",
+    "load",
+    "root_paths",
+    "show_backrefs",
+    "show_chain",
+    "show_refs",
+    "snapshot",
+    "why",
+]

@@ -1,0 +1,86 @@
+//! Argument parsing and dispatch. Errors print once, on one line, with their
+//! whole cause chain, and exit with status 2.
+
+mod backrefs;
+mod path;
+mod run;
+mod summary;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use refgraph::graph::{Heap, NodeIx};
+use refgraph::select::Selector;
+
+/// Why is this Python object still alive? Capture a Python heap into a
+/// snapshot, then ask for root paths and backref graphs.
+#[derive(Parser)]
+#[command(name = "refgraph", version, about, long_about = None, arg_required_else_help = true)]
+#[command(after_help = "Selectors (--select): 0xADDR, TYPE (short or qualified name), TYPE~REGEX (label matches), ~REGEX.\n\
+Example: refgraph run -o heap.rgs -- python3 plat.py 100\n\
+         refgraph path heap.rgs --select 'dict~^logging namespace' --limit 3")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Run(run::Args),
+    Path(path::Args),
+    Backrefs(backrefs::Args),
+    Summary(summary::Args),
+}
+
+/// Runs the command line; returns the exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let result = match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Path(a) => path::run(a),
+        Command::Backrefs(a) => backrefs::run(a),
+        Command::Summary(a) => summary::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("refgraph: {e:#}");
+            2
+        }
+    }
+}
+
+/// Reads a snapshot, with the file name in any error.
+pub(crate) fn load(path: &Path) -> Result<Heap> {
+    refgraph::snapshot::read_snapshot(path).with_context(|| format!("cannot read snapshot {}", path.display()))
+}
+
+/// The nodes the selectors pick, at most `limit` (all if `None`), or an error
+/// saying that nothing matched.
+pub(crate) fn select(heap: &Heap, selectors: &[String], limit: Option<usize>) -> Result<Vec<NodeIx>> {
+    let mut out = Vec::new();
+    for text in selectors {
+        let sel = Selector::parse(text)?;
+        let found = sel.select(heap);
+        if found.is_empty() {
+            anyhow::bail!("selector {text:?} matches no object in the snapshot");
+        }
+        for ix in found {
+            if !out.contains(&ix) {
+                out.push(ix);
+            }
+        }
+    }
+    if let Some(n) = limit {
+        out.truncate(n);
+    }
+    Ok(out)
+}

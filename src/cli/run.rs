@@ -1,0 +1,110 @@
+//! `refgraph run`: runs a Python program and writes a snapshot of its heap
+//! when the program ends, after a full collection.
+//!
+//! The target interpreter gets refgraph's Python package on `PYTHONPATH` and
+//! a bootstrap (`refgraph._run`) that runs the script as `__main__`. The
+//! package is looked up for the interpreter's own version: `REFGRAPH_PYTHONPATH`,
+//! then `target/pyext/cpXY` beside the `refgraph` binary (where
+//! `scripts/build-ext` puts it), then whatever the interpreter can already
+//! import.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+/// Run a Python program under refgraph and snapshot its heap when it ends.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Where to write the snapshot (.rgs).
+    #[arg(long, short)]
+    output: PathBuf,
+    /// The interpreter, the script and its arguments: -- python3 script.py ARGS
+    #[arg(required = true, last = true, num_args = 2..)]
+    command: Vec<OsString>,
+}
+
+/// `(major, minor)` of an interpreter, asked in a way Python 2.7 understands.
+fn python_version(python: &OsString) -> Result<(u32, u32)> {
+    let out = Command::new(python)
+        .args(["-c", "import sys; sys.stdout.write('%d %d' % sys.version_info[:2])"])
+        .output()
+        .with_context(|| format!("cannot start {:?}", python))?;
+    if !out.status.success() {
+        bail!("{:?} did not report its version: {}", python, String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.split_whitespace().map(str::parse::<u32>);
+    match (parts.next(), parts.next()) {
+        (Some(Ok(a)), Some(Ok(b))) => Ok((a, b)),
+        _ => bail!("{:?} reported an unreadable version {:?}", python, text),
+    }
+}
+
+fn can_import(python: &OsString, pythonpath: Option<&Path>, module: &str) -> bool {
+    let mut cmd = Command::new(python);
+    cmd.args(["-c", &format!("import {module}")]);
+    if let Some(p) = pythonpath {
+        cmd.env("PYTHONPATH", join_pythonpath(p));
+    }
+    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    cmd.status().map(|s| s.success()).unwrap_or(false)
+}
+
+fn join_pythonpath(dir: &Path) -> OsString {
+    let mut paths = vec![dir.to_path_buf()];
+    if let Some(old) = std::env::var_os("PYTHONPATH") {
+        paths.extend(std::env::split_paths(&old));
+    }
+    std::env::join_paths(paths).unwrap_or_else(|_| dir.as_os_str().to_owned())
+}
+
+/// Directories that may hold the package for interpreter tag `cpXY`.
+fn candidate_dirs(tag: &str) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(p) = std::env::var_os("REFGRAPH_PYTHONPATH") {
+        dirs.extend(std::env::split_paths(&p));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        // target/release/refgraph -> target/pyext/cpXY
+        if let Some(target) = exe.parent().and_then(Path::parent) {
+            dirs.push(target.join("pyext").join(tag));
+        }
+    }
+    dirs
+}
+
+pub(crate) fn run(a: Args) -> Result<i32> {
+    let python = &a.command[0];
+    let (major, minor) = python_version(python)?;
+    let tag = format!("cp{major}{minor}");
+    let dir = candidate_dirs(&tag).into_iter().find(|d| d.join("refgraph").is_dir());
+    if !can_import(python, dir.as_deref(), "refgraph._run") {
+        bail!(
+            "no refgraph package for Python {major}.{minor} ({}): build it with `scripts/build-ext {major}.{minor}`, \
+             or set REFGRAPH_PYTHONPATH to a folder holding it",
+            python.to_string_lossy()
+        );
+    }
+    let output = absolute(&a.output)?;
+    let mut cmd = Command::new(python);
+    cmd.arg("-c").arg("import refgraph._run as r; r.main()").arg(&output);
+    cmd.args(&a.command[1..]);
+    if let Some(d) = &dir {
+        cmd.env("PYTHONPATH", join_pythonpath(d));
+    }
+    let status = cmd.status().with_context(|| format!("cannot start {:?}", python))?;
+    if !output.is_file() {
+        bail!("{:?} ended ({status}) without writing {}", python, output.display());
+    }
+    eprintln!("refgraph: wrote {}", output.display());
+    Ok(status.code().unwrap_or(1))
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    if p.is_absolute() {
+        return Ok(p.to_path_buf());
+    }
+    Ok(std::env::current_dir().context("cannot read the current directory")?.join(p))
+}

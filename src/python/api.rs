@@ -1,0 +1,614 @@
+//! The Python API: `Snapshot`, `Step`, and the objgraph-compatible functions.
+//!
+//! This layer converts and delegates. It decides which of the caller's
+//! objects are observers (its frame, the arguments it passed, the `objs`
+//! list), runs a capture, asks the core, and turns answers into Python
+//! objects. Python callables the user passes (`filter`, `highlight`,
+//! `predicate`, `extra_info`) run only after the capture is complete, on
+//! objects pinned for the duration so that whatever they do cannot free an
+//! object refgraph is about to hand them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+
+use crate::graph::{Heap, NodeIx};
+use crate::paths::{self, Decision, Direction, GraphOptions, Neighbourhood, PathOptions, RootPath};
+use crate::render::{self, Engine};
+use crate::report::{self, StepRecord, ViewOptions};
+
+use super::capture::{capture, CaptureError, Observers};
+use super::known_types;
+
+impl From<CaptureError> for PyErr {
+    fn from(e: CaptureError) -> PyErr {
+        match e {
+            CaptureError::Python(e) => e,
+            other => PyOSError::new_err(other.to_string()),
+        }
+    }
+}
+
+/// One step of a root path: the object, and the reference leading to it.
+#[pyclass(module = "refgraph", frozen)]
+#[derive(Clone)]
+pub struct Step {
+    #[pyo3(get)]
+    address: u64,
+    #[pyo3(get, name = "type")]
+    type_name: String,
+    #[pyo3(get)]
+    label: String,
+    #[pyo3(get)]
+    edge: Option<String>,
+    #[pyo3(get)]
+    root: Option<String>,
+}
+
+impl From<StepRecord> for Step {
+    fn from(r: StepRecord) -> Step {
+        Step { address: r.address, type_name: r.type_name, label: r.label, edge: r.edge, root: r.root }
+    }
+}
+
+#[pymethods]
+impl Step {
+    /// The same keys as the JSON of `refgraph path`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("address", self.address)?;
+        d.set_item("type", &self.type_name)?;
+        d.set_item("label", &self.label)?;
+        d.set_item("edge", &self.edge)?;
+        d.set_item("root", &self.root)?;
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        let mut s = format!("<Step {} {:#x}", self.type_name, self.address);
+        if !self.label.is_empty() {
+            s.push_str(&format!(" {:?}", self.label));
+        }
+        if let Some(e) = &self.edge {
+            s.push_str(&format!(" via {e}"));
+        }
+        if let Some(r) = &self.root {
+            s.push_str(&format!(" root={r:?}"));
+        }
+        s.push('>');
+        s
+    }
+}
+
+/// A captured heap. Queries on it never walk the live heap again.
+#[pyclass(module = "refgraph", frozen)]
+pub struct Snapshot {
+    heap: Arc<Heap>,
+}
+
+/// An address: ints are addresses, anything else is the object itself.
+fn address_of(obj: &Bound<'_, PyAny>) -> u64 {
+    if obj.is_exact_instance_of::<pyo3::types::PyInt>() {
+        if let Ok(a) = obj.extract::<u64>() {
+            return a;
+        }
+    }
+    obj.as_ptr() as usize as u64
+}
+
+fn find(heap: &Heap, addr: u64) -> PyResult<NodeIx> {
+    heap.find_addr(addr)
+        .ok_or_else(|| PyValueError::new_err(format!("no object at {addr:#x} in this snapshot")))
+}
+
+fn steps(heap: &Heap, paths: &[RootPath]) -> Vec<Vec<Step>> {
+    paths.iter().map(|p| report::path_records(heap, p).into_iter().map(Step::from).collect()).collect()
+}
+
+#[pymethods]
+impl Snapshot {
+    /// The shortest chain from each distinct root that retains the object.
+    #[pyo3(signature = (obj, limit = 10))]
+    fn root_paths(&self, obj: &Bound<'_, PyAny>, limit: usize) -> PyResult<Vec<Vec<Step>>> {
+        let target = find(&self.heap, address_of(obj))?;
+        let paths = paths::root_paths(&self.heap, target, PathOptions { limit, max_depth: None }, |_| true);
+        Ok(steps(&self.heap, &paths))
+    }
+
+    /// The root paths as text, one line per step.
+    #[pyo3(signature = (obj, limit = 10))]
+    fn why(&self, obj: &Bound<'_, PyAny>, limit: usize) -> PyResult<String> {
+        let target = find(&self.heap, address_of(obj))?;
+        let paths = paths::root_paths(&self.heap, target, PathOptions { limit, max_depth: None }, |_| true);
+        Ok(report::why_text(&self.heap, target, &paths, false))
+    }
+
+    /// Writes the snapshot to a `.rgs` file.
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let heap = Arc::clone(&self.heap);
+        py.detach(move || crate::snapshot::write_snapshot(&heap, &path))
+            .map_err(|e| PyOSError::new_err(e.to_string()))
+    }
+
+    /// Addresses of the objects a selector matches (`dict~^logging namespace`).
+    fn select(&self, selector: &str) -> PyResult<Vec<u64>> {
+        let sel = crate::select::Selector::parse(selector).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(sel.select(&self.heap).into_iter().map(|ix| self.heap.node(ix).addr()).collect())
+    }
+
+    /// The record of one object.
+    fn node(&self, obj: &Bound<'_, PyAny>) -> PyResult<Step> {
+        let ix = find(&self.heap, address_of(obj))?;
+        Ok(report::target_record(&self.heap, ix).into())
+    }
+
+    /// `(address, description)` of every root.
+    fn roots(&self) -> Vec<(u64, String)> {
+        self.heap.roots().iter().map(|r| (self.heap.node(r.node).addr(), self.heap.root_text(r))).collect()
+    }
+
+    /// The addresses of the objects that refer to the object.
+    fn referrers(&self, obj: &Bound<'_, PyAny>) -> PyResult<Vec<(u64, String)>> {
+        let ix = find(&self.heap, address_of(obj))?;
+        Ok(self.heap.in_edges(ix).map(|e| (self.heap.node(e.from).addr(), self.heap.edge_label_text(e.label))).collect())
+    }
+
+    /// The addresses of the objects the object refers to.
+    fn referents(&self, obj: &Bound<'_, PyAny>) -> PyResult<Vec<(u64, String)>> {
+        let ix = find(&self.heap, address_of(obj))?;
+        Ok(self.heap.out_edges(ix).map(|e| (self.heap.node(e.to).addr(), self.heap.edge_label_text(e.label))).collect())
+    }
+
+    /// Capture facts as JSON text (collector, Python version, notes, ...).
+    #[getter]
+    fn meta(&self) -> String {
+        serde_json::to_string(&self.heap.meta).unwrap_or_default()
+    }
+
+    #[getter]
+    fn edge_count(&self) -> usize {
+        self.heap.edge_count()
+    }
+
+    fn __len__(&self) -> usize {
+        self.heap.node_count()
+    }
+
+    fn __contains__(&self, obj: &Bound<'_, PyAny>) -> bool {
+        self.heap.find_addr(address_of(obj)).is_some()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<refgraph.Snapshot {} objects, {} references, {} roots>",
+            self.heap.node_count(),
+            self.heap.edge_count(),
+            self.heap.roots().len()
+        )
+    }
+
+    /// Draws the referrers of the objects (no Python callables: the objects
+    /// of a snapshot may be gone).
+    #[pyo3(signature = (objs, max_depth = 3, too_many = 10, filename = None, refcounts = false, shortnames = true, output = None, chains = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn show_backrefs(
+        &self,
+        py: Python<'_>,
+        objs: &Bound<'_, PyAny>,
+        max_depth: u32,
+        too_many: usize,
+        filename: Option<PathBuf>,
+        refcounts: bool,
+        shortnames: bool,
+        output: Option<&Bound<'_, PyAny>>,
+        chains: bool,
+    ) -> PyResult<()> {
+        let targets = targets_in(&self.heap, objs)?;
+        let nb = if chains {
+            let ps: Vec<RootPath> = targets
+                .iter()
+                .flat_map(|&t| paths::root_paths(&self.heap, t, PathOptions::default(), |_| true))
+                .collect();
+            paths::chains_neighbourhood(&ps)
+        } else {
+            let opts = GraphOptions { direction: Direction::Referrers, max_depth, too_many, stop_at_roots: true };
+            paths::neighbourhood(&self.heap, &targets, opts, |_, _| Decision::Keep)
+        };
+        let vo = ViewOptions { refcounts, shortnames, max_depth, ..Default::default() };
+        draw(py, &self.heap, &nb, &targets, vo, filename, output)
+    }
+}
+
+/// Targets given as one object, or a list/tuple of objects or addresses.
+fn targets_in(heap: &Heap, objs: &Bound<'_, PyAny>) -> PyResult<Vec<NodeIx>> {
+    sequence_items(objs).iter().map(|o| find(heap, address_of(o))).collect()
+}
+
+/// The items of a list or tuple, or the object itself.
+fn sequence_items<'py>(objs: &Bound<'py, PyAny>) -> Vec<Bound<'py, PyAny>> {
+    if let Ok(l) = objs.cast::<PyList>() {
+        l.iter().collect()
+    } else if let Ok(t) = objs.cast::<PyTuple>() {
+        t.iter().collect()
+    } else {
+        vec![objs.clone()]
+    }
+}
+
+fn is_sequence(objs: &Bound<'_, PyAny>) -> bool {
+    objs.cast::<PyList>().is_ok() || objs.cast::<PyTuple>().is_ok()
+}
+
+/// Strong references to snapshot objects while Python callables run.
+struct Pinned {
+    objs: Vec<*mut ffi::PyObject>,
+}
+
+impl Pinned {
+    /// Pins the nodes that are Python objects. Safe only right after a
+    /// capture in the same call, before any Python code has run: every
+    /// captured object is still alive then.
+    unsafe fn new(heap: &Heap, nodes: impl Iterator<Item = NodeIx>) -> Pinned {
+        let objs: Vec<*mut ffi::PyObject> = nodes
+            .filter(|&n| !heap.node(n).flags().synthetic())
+            .map(|n| heap.node(n).addr() as usize as *mut ffi::PyObject)
+            .collect();
+        for &o in &objs {
+            ffi::Py_INCREF(o);
+        }
+        Pinned { objs }
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        // Dropped under the GIL: every user of Pinned holds `Python<'_>`.
+        for &o in &self.objs {
+            unsafe { ffi::Py_DECREF(o) };
+        }
+    }
+}
+
+/// The live object of a pinned node, or `None` for a frame record.
+fn live<'py>(py: Python<'py>, heap: &Heap, ix: NodeIx) -> Option<Bound<'py, PyAny>> {
+    let n = heap.node(ix);
+    if n.flags().synthetic() {
+        return None;
+    }
+    // Pinned by the caller, so the pointer is a live object.
+    Some(unsafe { Bound::from_borrowed_ptr(py, n.addr() as usize as *mut ffi::PyObject) })
+}
+
+/// Calls a user predicate, remembering the first exception it raises.
+fn call_bool(f: &Bound<'_, PyAny>, obj: &Bound<'_, PyAny>, err: &mut Option<PyErr>) -> bool {
+    if err.is_some() {
+        return false;
+    }
+    match f.call1((obj,)).and_then(|r| r.is_truthy()) {
+        Ok(b) => b,
+        Err(e) => {
+            *err = Some(e);
+            false
+        }
+    }
+}
+
+fn observers_for(args: &[Option<&Bound<'_, PyAny>>], container: Option<&Bound<'_, PyAny>>, ignore: Vec<usize>) -> Observers {
+    let mut obs = Observers { frames: 1, ignore, ..Default::default() };
+    for a in args.iter().flatten() {
+        if !a.is_none() {
+            obs.args.push(a.as_ptr());
+        }
+    }
+    if let Some(c) = container.filter(|c| is_sequence(c)) {
+        obs.containers.push(c.as_ptr());
+    }
+    obs
+}
+
+fn ignore_list(extra_ignore: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<usize>> {
+    match extra_ignore {
+        None => Ok(Vec::new()),
+        Some(x) => x.try_iter()?.map(|i| i?.extract::<usize>()).collect(),
+    }
+}
+
+fn fresh(py: Python<'_>, obs: &Observers) -> PyResult<Heap> {
+    Ok(capture(py, known_types(py)?, obs)?)
+}
+
+/// Captures the heap of this interpreter now.
+#[pyfunction]
+pub fn snapshot(py: Python<'_>) -> PyResult<Snapshot> {
+    let obs = Observers { frames: 1, ..Default::default() };
+    Ok(Snapshot { heap: Arc::new(fresh(py, &obs)?) })
+}
+
+/// Reads a snapshot file written by `Snapshot.save` or `refgraph run`.
+#[pyfunction]
+pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Snapshot> {
+    let heap = py
+        .detach(|| crate::snapshot::read_snapshot(&path))
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(Snapshot { heap: Arc::new(heap) })
+}
+
+/// The shortest chain from each distinct root that keeps `obj` alive.
+#[pyfunction]
+#[pyo3(signature = (obj, limit = 10))]
+pub fn root_paths(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize) -> PyResult<Vec<Vec<Step>>> {
+    let heap = fresh(py, &observers_for(&[Some(obj)], None, Vec::new()))?;
+    let target = find(&heap, obj.as_ptr() as usize as u64)?;
+    let paths = paths::root_paths(&heap, target, PathOptions { limit, max_depth: None }, |_| true);
+    Ok(steps(&heap, &paths))
+}
+
+/// Why `obj` is alive, as text: one block per root, one line per step.
+#[pyfunction]
+#[pyo3(signature = (obj, limit = 10))]
+pub fn why(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize) -> PyResult<String> {
+    let heap = fresh(py, &observers_for(&[Some(obj)], None, Vec::new()))?;
+    let target = find(&heap, obj.as_ptr() as usize as u64)?;
+    let paths = paths::root_paths(&heap, target, PathOptions { limit, max_depth: None }, |_| true);
+    Ok(report::why_text(&heap, target, &paths, false))
+}
+
+/// objgraph's `find_backref_chain`: a list of objects from a root (or an
+/// object `predicate` accepts) to `obj`; `[obj]` if none within `max_depth`.
+/// A running function's interpreter frame (3.11+) is no Python object and is
+/// left out of the list.
+#[pyfunction]
+#[pyo3(signature = (obj, predicate = None, max_depth = 20, extra_ignore = None))]
+pub fn find_backref_chain<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+    predicate: Option<&Bound<'py, PyAny>>,
+    max_depth: u32,
+    extra_ignore: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyList>> {
+    let ignore = ignore_list(extra_ignore)?;
+    let obs = observers_for(&[Some(obj), predicate, extra_ignore], None, ignore);
+    let heap = fresh(py, &obs)?;
+    let target = find(&heap, obj.as_ptr() as usize as u64)?;
+    let reach = paths::within(&heap, &[target], Direction::Referrers, max_depth);
+    let _pins = unsafe { Pinned::new(&heap, reach.iter().copied()) };
+    let mut err = None;
+    let path = match predicate {
+        None => paths::backref_chain(&heap, target, |n| heap.is_root(n), |_| true, max_depth),
+        Some(p) => paths::backref_chain(
+            &heap,
+            target,
+            |n| live(py, &heap, n).is_some_and(|o| call_bool(p, &o, &mut err)),
+            |_| true,
+            max_depth,
+        ),
+    };
+    if let Some(e) = err {
+        return Err(e);
+    }
+    let objs: Vec<Bound<'py, PyAny>> = path.steps.iter().filter_map(|s| live(py, &heap, s.node)).collect();
+    PyList::new(py, objs)
+}
+
+/// The options objgraph's `show_backrefs` and `show_refs` share.
+struct ShowArgs<'a, 'py> {
+    objs: &'a Bound<'py, PyAny>,
+    max_depth: u32,
+    extra_ignore: Option<&'a Bound<'py, PyAny>>,
+    filter: Option<&'a Bound<'py, PyAny>>,
+    too_many: usize,
+    highlight: Option<&'a Bound<'py, PyAny>>,
+    filename: Option<PathBuf>,
+    extra_info: Option<&'a Bound<'py, PyAny>>,
+    refcounts: bool,
+    shortnames: bool,
+    output: Option<&'a Bound<'py, PyAny>>,
+}
+
+fn show_graph(py: Python<'_>, a: ShowArgs<'_, '_>, direction: Direction) -> PyResult<()> {
+    let ignore = ignore_list(a.extra_ignore)?;
+    let obs = observers_for(
+        &[Some(a.objs), a.extra_ignore, a.filter, a.highlight, a.extra_info, a.output],
+        Some(a.objs),
+        ignore,
+    );
+    let heap = fresh(py, &obs)?;
+    let targets: Vec<NodeIx> =
+        sequence_items(a.objs).iter().map(|o| find(&heap, o.as_ptr() as usize as u64)).collect::<PyResult<_>>()?;
+    let needs_objects = a.filter.is_some() || a.highlight.is_some() || a.extra_info.is_some();
+    let _pins = needs_objects.then(|| {
+        let reach = paths::within(&heap, &targets, direction, a.max_depth);
+        unsafe { Pinned::new(&heap, reach.into_iter()) }
+    });
+    let mut err: Option<PyErr> = None;
+    let opts = GraphOptions { direction, max_depth: a.max_depth, too_many: a.too_many, stop_at_roots: direction == Direction::Referrers };
+    let nb = paths::neighbourhood(&heap, &targets, opts, |n, _| match (a.filter, live(py, &heap, n)) {
+        (Some(f), Some(o)) if !call_bool(f, &o, &mut err) => Decision::Hide,
+        _ => Decision::Keep,
+    });
+    if let Some(e) = err.take() {
+        return Err(e);
+    }
+    let mut extra = |n: NodeIx| -> Option<String> {
+        let f = a.extra_info?;
+        let o = live(py, &heap, n)?;
+        f.call1((o,)).ok().and_then(|r| r.str().ok()).map(|s| s.to_string()).filter(|s| !s.is_empty())
+    };
+    let mut highlight = |n: NodeIx| -> bool {
+        match (a.highlight, live(py, &heap, n)) {
+            (Some(h), Some(o)) => h.call1((o,)).and_then(|r| r.is_truthy()).unwrap_or(false),
+            _ => false,
+        }
+    };
+    let vo = ViewOptions {
+        refcounts: a.refcounts,
+        shortnames: a.shortnames,
+        max_depth: a.max_depth,
+        extra_info: a.extra_info.is_some().then_some(&mut extra as &mut dyn FnMut(NodeIx) -> Option<String>),
+        highlight: a.highlight.is_some().then_some(&mut highlight as &mut dyn FnMut(NodeIx) -> bool),
+        caption: None,
+    };
+    draw(py, &heap, &nb, &targets, vo, a.filename, a.output)
+}
+
+/// Writes a view: DOT to `output`, or a file whose extension picks the format,
+/// or a temporary `.svg` when neither is given (objgraph prints the name).
+fn draw(
+    py: Python<'_>,
+    heap: &Heap,
+    nb: &Neighbourhood,
+    targets: &[NodeIx],
+    vo: ViewOptions<'_>,
+    filename: Option<PathBuf>,
+    output: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    let view = report::view(heap, nb, targets, vo);
+    if let Some(out) = output {
+        out.call_method1("write", (render::to_dot(&view),))?;
+        return Ok(());
+    }
+    let path = match filename {
+        Some(p) => p,
+        None => tempfile::Builder::new()
+            .prefix("refgraph-")
+            .suffix(".svg")
+            .tempfile()
+            .and_then(|f| f.keep().map_err(|e| e.error))
+            .map(|(_, p)| p)
+            .map_err(|e| PyOSError::new_err(format!("cannot create a temporary file: {e}")))?,
+    };
+    let renderer = render::render_to_file(&view, &path, Engine::Auto).map_err(|e| PyOSError::new_err(e.to_string()))?;
+    let msg = format!("Graph written to {} ({} nodes, {renderer})\n", path.display(), view.nodes.len());
+    py.import("sys")?.getattr("stdout")?.call_method1("write", (msg,))?;
+    Ok(())
+}
+
+/// objgraph's `show_backrefs`: draws what refers to `objs`, up to `max_depth`.
+#[pyfunction]
+#[pyo3(signature = (objs, max_depth = 3, extra_ignore = None, filter = None, too_many = 10, highlight = None, filename = None, extra_info = None, refcounts = false, shortnames = true, output = None, extra_node_attrs = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn show_backrefs(
+    py: Python<'_>,
+    objs: &Bound<'_, PyAny>,
+    max_depth: u32,
+    extra_ignore: Option<&Bound<'_, PyAny>>,
+    filter: Option<&Bound<'_, PyAny>>,
+    too_many: usize,
+    highlight: Option<&Bound<'_, PyAny>>,
+    filename: Option<PathBuf>,
+    extra_info: Option<&Bound<'_, PyAny>>,
+    refcounts: bool,
+    shortnames: bool,
+    output: Option<&Bound<'_, PyAny>>,
+    extra_node_attrs: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    if extra_node_attrs.is_some_and(|x| !x.is_none()) {
+        return Err(PyTypeError::new_err("extra_node_attrs is not supported: refgraph runs no Python code to style nodes"));
+    }
+    let a = ShowArgs { objs, max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info, refcounts, shortnames, output };
+    show_graph(py, a, Direction::Referrers)
+}
+
+/// objgraph's `show_refs`: draws what `objs` refer to, up to `max_depth`.
+#[pyfunction]
+#[pyo3(signature = (objs, max_depth = 3, extra_ignore = None, filter = None, too_many = 10, highlight = None, filename = None, extra_info = None, refcounts = false, shortnames = true, output = None, extra_node_attrs = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn show_refs(
+    py: Python<'_>,
+    objs: &Bound<'_, PyAny>,
+    max_depth: u32,
+    extra_ignore: Option<&Bound<'_, PyAny>>,
+    filter: Option<&Bound<'_, PyAny>>,
+    too_many: usize,
+    highlight: Option<&Bound<'_, PyAny>>,
+    filename: Option<PathBuf>,
+    extra_info: Option<&Bound<'_, PyAny>>,
+    refcounts: bool,
+    shortnames: bool,
+    output: Option<&Bound<'_, PyAny>>,
+    extra_node_attrs: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    if extra_node_attrs.is_some_and(|x| !x.is_none()) {
+        return Err(PyTypeError::new_err("extra_node_attrs is not supported: refgraph runs no Python code to style nodes"));
+    }
+    let a = ShowArgs { objs, max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info, refcounts, shortnames, output };
+    show_graph(py, a, Direction::Referents)
+}
+
+/// objgraph's `show_chain`: draws chains as returned by `find_backref_chain`.
+#[pyfunction]
+#[pyo3(signature = (*chains, filename = None, refcounts = false, shortnames = true, output = None, highlight = None, extra_info = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn show_chain(
+    py: Python<'_>,
+    chains: &Bound<'_, PyTuple>,
+    filename: Option<PathBuf>,
+    refcounts: bool,
+    shortnames: bool,
+    output: Option<&Bound<'_, PyAny>>,
+    highlight: Option<&Bound<'_, PyAny>>,
+    extra_info: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    let mut obs = observers_for(&[output, highlight, extra_info], None, Vec::new());
+    // Each chain list is the caller's; the objects in it are not.
+    obs.containers.push(chains.as_ptr());
+    for c in chains.iter() {
+        if is_sequence(&c) {
+            obs.containers.push(c.as_ptr());
+        }
+    }
+    let heap = fresh(py, &obs)?;
+    let mut ps = Vec::new();
+    let mut targets = Vec::new();
+    for c in chains.iter() {
+        let nodes: Vec<NodeIx> = sequence_items(&c).iter().map(|o| find(&heap, o.as_ptr() as usize as u64)).collect::<PyResult<_>>()?;
+        let Some(&last) = nodes.last() else { continue };
+        targets.push(last);
+        let steps = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| paths::Step {
+                node: n,
+                edge: (i > 0).then(|| heap.edge_between(nodes[i - 1], n).map(|e| e.label)).flatten(),
+            })
+            .collect();
+        ps.push(RootPath { steps });
+    }
+    let nb = paths::chains_neighbourhood(&ps);
+    let _pins = (highlight.is_some() || extra_info.is_some()).then(|| unsafe { Pinned::new(&heap, nb.nodes.iter().map(|&(n, _)| n)) });
+    let mut extra = |n: NodeIx| -> Option<String> {
+        let o = live(py, &heap, n)?;
+        extra_info?.call1((o,)).ok().and_then(|r| r.str().ok()).map(|s| s.to_string())
+    };
+    let mut hl = |n: NodeIx| -> bool {
+        match (highlight, live(py, &heap, n)) {
+            (Some(h), Some(o)) => h.call1((o,)).and_then(|r| r.is_truthy()).unwrap_or(false),
+            _ => false,
+        }
+    };
+    let vo = ViewOptions {
+        refcounts,
+        shortnames,
+        max_depth: nb.nodes.iter().map(|&(_, d)| d).max().unwrap_or(0),
+        extra_info: extra_info.is_some().then_some(&mut extra as &mut dyn FnMut(NodeIx) -> Option<String>),
+        highlight: highlight.is_some().then_some(&mut hl as &mut dyn FnMut(NodeIx) -> bool),
+        caption: None,
+    };
+    draw(py, &heap, &nb, &targets, vo, filename, output)
+}
+
+/// Captures the heap and writes it to `path` (used by `refgraph run`).
+#[pyfunction]
+#[pyo3(signature = (path, observer_frames = 1))]
+pub fn dump(py: Python<'_>, path: PathBuf, observer_frames: usize) -> PyResult<(usize, usize, f64)> {
+    let obs = Observers { frames: observer_frames, ..Default::default() };
+    let heap = fresh(py, &obs)?;
+    let seconds = heap.meta.capture_seconds;
+    py.detach(|| crate::snapshot::write_snapshot(&heap, &path))
+        .map_err(|e| PyOSError::new_err(e.to_string()))?;
+    Ok((heap.node_count(), heap.edge_count(), seconds))
+}

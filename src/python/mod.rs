@@ -1,0 +1,71 @@
+//! The pyo3 front end: the `refgraph._native` extension module.
+//!
+//! `capture` walks the live heap into a core [`Heap`](crate::graph::Heap);
+//! `api` exposes the objgraph-compatible functions and the `Snapshot` class;
+//! `labels` and `types` read object structure; `frames` reads thread frames
+//! through [`crate::cpython`]. Logic that does not need a live interpreter
+//! belongs in the core, not here.
+
+mod api;
+mod capture;
+mod frames;
+mod labels;
+mod types;
+
+use std::sync::OnceLock;
+
+use pyo3::prelude::*;
+
+use types::KnownTypes;
+
+static KNOWN_TYPES: OnceLock<KnownTypes> = OnceLock::new();
+static PYTHON_VERSION: OnceLock<String> = OnceLock::new();
+
+fn known_types(py: Python<'_>) -> PyResult<&'static KnownTypes> {
+    if let Some(k) = KNOWN_TYPES.get() {
+        return Ok(k);
+    }
+    let k = KnownTypes::load(py)?;
+    Ok(KNOWN_TYPES.get_or_init(|| k))
+}
+
+fn python_version(_py: Python<'_>) -> String {
+    PYTHON_VERSION.get().cloned().unwrap_or_default()
+}
+
+/// `sys.argv`, read from the list without calling Python.
+fn argv(_py: Python<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    unsafe {
+        let list = pyo3::ffi::PySys_GetObject(c"argv".as_ptr());
+        if list.is_null() || pyo3::ffi::PyList_Check(list) == 0 {
+            return out;
+        }
+        for i in 0..pyo3::ffi::PyList_GET_SIZE(list) {
+            if let Some(s) = labels::str_value(pyo3::ffi::PyList_GET_ITEM(list, i)) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    known_types(py)?;
+    let version: String = py.import("sys")?.getattr("version")?.extract()?;
+    let _ = PYTHON_VERSION.set(version);
+    m.add_class::<api::Snapshot>()?;
+    m.add_class::<api::Step>()?;
+    m.add_function(wrap_pyfunction!(api::snapshot, m)?)?;
+    m.add_function(wrap_pyfunction!(api::load, m)?)?;
+    m.add_function(wrap_pyfunction!(api::root_paths, m)?)?;
+    m.add_function(wrap_pyfunction!(api::why, m)?)?;
+    m.add_function(wrap_pyfunction!(api::find_backref_chain, m)?)?;
+    m.add_function(wrap_pyfunction!(api::show_backrefs, m)?)?;
+    m.add_function(wrap_pyfunction!(api::show_refs, m)?)?;
+    m.add_function(wrap_pyfunction!(api::show_chain, m)?)?;
+    m.add_function(wrap_pyfunction!(api::dump, m)?)?;
+    Ok(())
+}
