@@ -1,1 +1,2 @@
 //! (in progress) Version-specific CPython layouts.
+pub mod managed_dict;

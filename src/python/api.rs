@@ -146,6 +146,13 @@ impl Snapshot {
         Ok(report::target_record(&self.heap, ix).into())
     }
 
+    /// The reference count of an object with refgraph's own references
+    /// subtracted (`None` for an immortal object).
+    fn refcount(&self, obj: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+        let n = self.heap.node(find(&self.heap, address_of(obj))?);
+        Ok((!n.flags().immortal()).then(|| n.refcount()))
+    }
+
     /// `(address, description)` of every root.
     fn roots(&self) -> Vec<(u64, String)> {
         self.heap.roots().iter().map(|r| (self.heap.node(r.node).addr(), self.heap.root_text(r))).collect()

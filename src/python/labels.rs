@@ -329,6 +329,8 @@ impl Walker<'_> {
     unsafe fn instance_labels(&mut self, o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject, out: &mut Vec<(usize, EdgeLabel)>) {
         if let Some(dict) = self.instance_dict(o, tp) {
             out.push((dict as usize, self.names.dict));
+        } else if (*tp).tp_flags & ffi::Py_TPFLAGS_MANAGED_DICT != 0 {
+            self.managed_values_labels(o, tp, out);
         }
         // Slots: every heap type on the MRO path adds its own members.
         let mut t = tp;
@@ -344,6 +346,22 @@ impl Walker<'_> {
                 m = m.add(1);
             }
             t = (*t).tp_base;
+        }
+    }
+
+    /// `.name` labels for attribute values kept without a dict (3.11+).
+    unsafe fn managed_values_labels(&mut self, o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject, out: &mut Vec<(usize, EdgeLabel)>) {
+        use crate::cpython::managed_dict;
+        let Some((values, capacity)) = managed_dict::values_array(self.types.version, o as usize, (*tp).tp_flags as u64) else {
+            return;
+        };
+        let keys = managed_dict::shared_keys((*(tp as *mut ffi::PyHeapTypeObject)).ht_cached_keys as usize);
+        for (i, key) in keys.into_iter().enumerate().take(capacity) {
+            let value = *values.add(i);
+            if value != 0 && key != 0 {
+                let name = self.node_for(key as *mut ffi::PyObject);
+                out.push((value, EdgeLabel::new(EdgeKind::Attr(name))));
+            }
         }
     }
 

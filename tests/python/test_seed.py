@@ -1,0 +1,118 @@
+"""The seed scenario: hot reload leaks a copy of `logging` per request.
+
+Runs examples/hot_reload under `refgraph run`, as a user would, then asks the
+`refgraph` command for the root paths and the drawing.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PLAT = os.path.join(ROOT, "examples", "hot_reload", "plat.py")
+CALLS = 20
+
+
+def refgraph_bin():
+    path = os.environ.get("REFGRAPH_BIN") or os.path.join(ROOT, "target", "release", "refgraph")
+    if not os.path.exists(path):
+        pytest.fail("the refgraph command is not built: %s (scripts/test builds it)" % path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def seed_heap(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("seed") / "heap.rgs")
+    env = dict(os.environ)
+    subprocess.check_call([refgraph_bin(), "run", "-o", out, "--", sys.executable, PLAT, str(CALLS)], env=env)
+    return out
+
+
+def cli(*args):
+    return subprocess.run([refgraph_bin()] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+
+
+def seed_paths(heap):
+    r = cli("path", heap, "--select", "dict~^logging namespace", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_every_stale_logging_namespace_is_found_and_retained(seed_heap):
+    reports = seed_paths(seed_heap)
+    # The platform dropped every copy from sys.modules: all are stale.
+    assert len(reports) == CALLS
+    for rep in reports:
+        assert rep["target"]["type"] == "dict"
+        assert rep["target"]["label"].startswith("logging namespace, ")
+        assert rep["paths"], "a stale namespace with no root path: %r" % rep["target"]
+        for path in rep["paths"]:
+            assert path[0]["root"] and path[0]["edge"] is None
+            assert all(step["root"] is None for step in path[1:])
+            assert path[-1]["address"] == rep["target"]["address"]
+
+
+def _shutdown_paths(rep):
+    return [p for p in rep["paths"]
+            if len(p) >= 2 and p[-2]["type"] == "function" and p[-2]["label"] == "logging.shutdown"
+            and p[-1]["edge"] == "__globals__"]
+
+
+def _fork_handler_paths(rep):
+    return [p for p in rep["paths"]
+            if p[0]["type"] == "list" and any(s["type"] == "function" and s["label"] in (
+                "logging._acquireLock", "logging._releaseLock", "logging._after_at_fork_child_reinit_locks")
+                for s in p)]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="3.9 keeps atexit callbacks in the atexit module's "
+                    "state; only the fork-handler route roots the stale copies there (checked below)")
+def test_logging_shutdown_registered_with_atexit_retains_each_copy(seed_heap):
+    for rep in seed_paths(seed_heap):
+        paths = _shutdown_paths(rep)
+        assert paths, [[(s["type"], s["label"], s["edge"], s["root"]) for s in p] for p in rep["paths"]]
+        # atexit's C array holds the function: it is the root itself.
+        assert paths[0][0]["label"] == "logging.shutdown"
+        assert "1 ref" in paths[0][0]["root"]
+
+
+def test_fork_handler_lists_retain_each_copy(seed_heap):
+    for rep in seed_paths(seed_heap):
+        paths = _fork_handler_paths(rep)
+        assert paths, [[(s["type"], s["label"], s["edge"], s["root"]) for s in p] for p in rep["paths"]]
+        for p in paths:
+            assert "1 ref" in p[0]["root"]
+            assert p[-1]["edge"] == "__globals__"
+
+
+def test_backrefs_draws_both_retainers_without_observer_nodes(seed_heap, tmp_path):
+    dot = str(tmp_path / "ref.dot")
+    r = cli("backrefs", seed_heap, "--select", "dict~^logging namespace", "--chains", "--max-targets", "2",
+            "-o", dot)
+    assert r.returncode == 0, r.stderr
+    text = open(dot).read()
+    assert "logging namespace" in text
+    assert "logging._acquireLock" in text or "logging._releaseLock" in text
+    if sys.version_info >= (3, 10):
+        assert "logging.shutdown" in text
+    # Nothing from the bootstrap or the platform's locals.
+    for noise in ("refgraph._run", "origList", "modName"):
+        assert noise not in text
+
+
+def test_bad_selector_and_missing_file_fail_clearly(seed_heap, tmp_path):
+    r = cli("path", seed_heap, "--select", "dict~(")
+    assert r.returncode == 2
+    assert "dict~(" in r.stderr and "regular expression" in r.stderr
+    r = cli("path", str(tmp_path / "nope.rgs"), "--select", "dict")
+    assert r.returncode == 2
+    assert "nope.rgs" in r.stderr
+    out = tmp_path / "out.svg"
+    r = cli("backrefs", seed_heap, "--select", "NoSuchType", "-o", str(out))
+    assert r.returncode == 2 and "NoSuchType" in r.stderr
+    assert not out.exists()
