@@ -54,6 +54,8 @@ pub(crate) struct Walker<'a> {
     type_ids: FxHashMap<usize, u32>,
     /// References the object list itself holds on each listed object.
     list_refs: u64,
+    /// Reused for every node label.
+    label_buf: String,
 }
 
 unsafe extern "C" fn collect_referent(o: *mut ffi::PyObject, arg: *mut c_void) -> c_int {
@@ -84,6 +86,7 @@ impl<'a> Walker<'a> {
             excluded: FxHashSet::default(),
             type_ids: FxHashMap::default(),
             list_refs: 0,
+            label_buf: String::new(),
         }
     }
 
@@ -117,8 +120,12 @@ impl<'a> Walker<'a> {
             (raw.max(0) as u64).saturating_sub(own + obs)
         };
         let size = labels::shallow_size(o, tp, tracked, self.types);
-        let label = self.node_label(o, tp);
-        self.builder.add_node_raw(o as usize as u64, type_id, size, refcount, NodeFlags(flags), &label)
+        let mut label = std::mem::take(&mut self.label_buf);
+        label.clear();
+        self.write_node_label(o, tp, &mut label);
+        let ix = self.builder.add_node_raw(o as usize as u64, type_id, size, refcount, NodeFlags(flags), &label);
+        self.label_buf = label;
+        ix
     }
 
     /// The node of `o`, adding it as an untracked leaf the first time.
@@ -150,44 +157,80 @@ impl<'a> Walker<'a> {
     }
 
     /// The edges of one tracked object, labelled from its structure.
-    unsafe fn object_edges(
-        &mut self,
-        o: *mut ffi::PyObject,
-        referents: &mut Vec<usize>,
-        described: &mut Vec<(usize, EdgeLabel)>,
-        edges: &mut Vec<(NodeIx, EdgeLabel)>,
-    ) {
-        referents.clear();
-        described.clear();
-        edges.clear();
-        traverse(o, referents);
-        if referents.is_empty() {
+    unsafe fn object_edges(&mut self, o: *mut ffi::PyObject, buf: &mut EdgeBuffers) {
+        buf.clear();
+        traverse(o, &mut buf.referents);
+        if buf.referents.is_empty() {
             return;
         }
-        self.edge_labels(o, ffi::Py_TYPE(o), described);
-        described.sort_unstable_by_key(|&(addr, _)| addr);
-        // Each described slot labels one reported reference: a value stored
-        // under two keys is reported twice and gets both labels.
-        let mut used = vec![false; described.len()];
-        for &r in referents.iter() {
+        self.edge_labels(o, ffi::Py_TYPE(o), &mut buf.described);
+        buf.used.resize(buf.described.len(), false);
+        for j in 0..buf.referents.len() {
+            let r = buf.referents[j];
             if self.excluded.contains(&r) {
                 continue;
             }
-            let mut label = EdgeLabel::UNKNOWN;
-            let start = described.partition_point(|&(a, _)| a < r);
-            for (i, &(a, l)) in described[start..].iter().enumerate() {
-                if a != r {
-                    break;
-                }
-                if !used[start + i] {
-                    used[start + i] = true;
-                    label = l;
-                    break;
-                }
-            }
+            let label = buf.take_label(r);
             let ix = self.node_for(r as *mut ffi::PyObject);
-            edges.push((ix, label));
+            buf.edges.push((ix, label));
         }
+    }
+}
+
+/// Scratch space for one object's edges, reused across objects.
+#[derive(Default)]
+struct EdgeBuffers {
+    referents: Vec<usize>,
+    /// `(referent, label)` in the order the structure lists them.
+    described: Vec<(usize, EdgeLabel)>,
+    used: Vec<bool>,
+    /// Where the next reported referent is expected in `described`.
+    cursor: usize,
+    /// `(referent, position)` sorted, built only when order does not help.
+    sorted: Vec<(usize, u32)>,
+    edges: Vec<(NodeIx, EdgeLabel)>,
+}
+
+impl EdgeBuffers {
+    fn clear(&mut self) {
+        self.referents.clear();
+        self.described.clear();
+        self.used.clear();
+        self.sorted.clear();
+        self.edges.clear();
+        self.cursor = 0;
+    }
+
+    /// The label of the next reported reference to `r`. `tp_traverse` lists
+    /// references mostly in the order the structure does (dict entries,
+    /// sequence items), so a cursor finds nearly all of them at once; the
+    /// rest are looked up in a sorted copy. A value stored twice is reported
+    /// twice and gets both of its labels.
+    fn take_label(&mut self, r: usize) -> EdgeLabel {
+        const WINDOW: usize = 4;
+        let end = (self.cursor + WINDOW).min(self.described.len());
+        for i in self.cursor..end {
+            if self.described[i].0 == r && !self.used[i] {
+                self.used[i] = true;
+                self.cursor = i + 1;
+                return self.described[i].1;
+            }
+        }
+        if self.sorted.is_empty() && !self.described.is_empty() {
+            self.sorted = self.described.iter().enumerate().map(|(i, &(a, _))| (a, i as u32)).collect();
+            self.sorted.sort_unstable();
+        }
+        let start = self.sorted.partition_point(|&(a, _)| a < r);
+        for &(a, i) in &self.sorted[start..] {
+            if a != r {
+                break;
+            }
+            if !self.used[i as usize] {
+                self.used[i as usize] = true;
+                return self.described[i as usize].1;
+            }
+        }
+        EdgeLabel::UNKNOWN
     }
 }
 
@@ -228,12 +271,19 @@ impl Drop for GcPause<'_> {
 pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Result<Heap, CaptureError> {
     let started = Instant::now();
     let captured_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    let mut phases: Vec<(String, f64)> = Vec::new();
+    let mut lap = Instant::now();
+    let mut phase = |name: &str| {
+        phases.push((name.to_string(), lap.elapsed().as_secs_f64()));
+        lap = Instant::now();
+    };
     let pause = GcPause::new(py)?;
     let mut reader = FrameReader::new(types);
     let frames = unsafe { reader.all_thread_frames(obs.frames) };
     // Made before the object list so that nothing allocated later is in it.
     let objects = pause.gc.call_method0("get_objects")?;
     let list = objects.as_ptr();
+    phase("frames and object list");
     let n = unsafe { ffi::PyList_GET_SIZE(list) } as usize;
     let mut w = Walker::new(types, reader, n);
     w.list_refs = 1;
@@ -270,11 +320,12 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
             };
             frame_nodes.push(ix);
         }
+        phase("nodes");
         // Pass 2: edges.
-        let (mut referents, mut described, mut edges) = (Vec::new(), Vec::new(), Vec::new());
+        let mut buf = EdgeBuffers::default();
         for (&o, &ix) in items.iter().zip(&sources) {
-            w.object_edges(o, &mut referents, &mut described, &mut edges);
-            w.builder.push_edges(ix, edges.drain(..))?;
+            w.object_edges(o, &mut buf);
+            w.builder.push_edges(ix, buf.edges.drain(..))?;
         }
         sources.clear();
         for (f, &ix) in live_frames.iter().zip(&frame_nodes) {
@@ -289,6 +340,7 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
                 w.builder.push_edges(ix, out)?;
             }
         }
+        phase("edges");
         add_module_roots(&mut w);
         for (f, &ix) in live_frames.iter().zip(&frame_nodes) {
             w.builder.add_root(Root {
@@ -299,6 +351,7 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
     }
     drop(objects);
     drop(pause);
+    phase("release");
     let observer_refs: u64 = w.observer_refs.values().map(|&v| u64::from(v)).sum();
     let meta = Meta {
         collector: "native".into(),
@@ -311,9 +364,14 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
         observer_refs,
         observer_objects: w.excluded.len() as u64,
         notes: w.frames.notes.clone(),
+        phases: Vec::new(),
     };
     w.builder.set_meta(meta);
-    Ok(w.builder.finish()?)
+    let mut heap = w.builder.finish()?;
+    phase("index");
+    heap.meta.phases = phases;
+    heap.meta.capture_seconds = started.elapsed().as_secs_f64();
+    Ok(heap)
 }
 
 /// Subtracts what an observer frame holds and leaves it out of the graph.

@@ -70,6 +70,26 @@ pub(crate) unsafe fn str_value(o: *mut ffi::PyObject) -> Option<String> {
     str_text(o, 200).map(|(s, _)| s)
 }
 
+/// Appends a str's label: its first `max` characters, escaped. The common
+/// case, a short ASCII string with nothing to escape, is one copy.
+pub(crate) unsafe fn push_str_label(o: *mut ffi::PyObject, max: usize, out: &mut String) {
+    if ffi::PyUnicode_IS_COMPACT_ASCII(o) != 0 {
+        let len = ffi::PyUnicode_GET_LENGTH(o).max(0) as usize;
+        let bytes = std::slice::from_raw_parts(ffi::PyUnicode_DATA(o) as *const u8, len.min(max));
+        if bytes.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'\\' && b != b'\'') {
+            // ASCII is valid UTF-8.
+            out.push_str(std::str::from_utf8_unchecked(bytes));
+            if len > max {
+                out.push('…');
+            }
+            return;
+        }
+    }
+    if let Some((s, total)) = str_text(o, max) {
+        out.push_str(&escape(&s, total));
+    }
+}
+
 /// Escapes control characters so a label stays on one line.
 pub(crate) fn escape(s: &str, total_chars: usize) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -161,15 +181,19 @@ unsafe fn field(o: *mut ffi::PyObject, offset: usize) -> *mut ffi::PyObject {
 }
 
 impl Walker<'_> {
-    /// The safe short label of an object (see the crate docs for the rules).
-    pub(crate) unsafe fn node_label(&mut self, o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject) -> String {
-        let k = self.types;
-        if tp == k.str_ {
-            return match str_text(o, STR_LABEL_CHARS) {
-                Some((s, total)) => escape(&s, total),
-                None => String::new(),
-            };
+    /// Writes the safe short label of an object into `out` (which is empty).
+    pub(crate) unsafe fn write_node_label(&mut self, o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject, out: &mut String) {
+        if tp == self.types.str_ {
+            push_str_label(o, STR_LABEL_CHARS, out);
+            return;
         }
+        let label = self.node_label(o, tp);
+        out.push_str(&label);
+    }
+
+    /// The safe short label of anything but a str.
+    unsafe fn node_label(&mut self, o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject) -> String {
+        let k = self.types;
         if tp == k.int || tp == k.bool_ {
             let mut overflow: c_int = 0;
             let v = ffi::PyLong_AsLongLongAndOverflow(o, &mut overflow);

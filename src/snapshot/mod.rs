@@ -43,6 +43,9 @@ pub struct Meta {
     /// Objects of refgraph's own left out of the graph (lists, frames).
     #[serde(default)]
     pub observer_objects: u64,
+    /// Seconds spent in each phase of the capture, for benchmarks.
+    #[serde(default)]
+    pub phases: Vec<(String, f64)>,
     /// Anything a reader should know: layout checks that failed and what was
     /// done instead, parts of the heap that could not be read.
     #[serde(default)]
