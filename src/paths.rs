@@ -230,7 +230,7 @@ pub fn neighbourhood(
     heap: &Heap,
     targets: &[NodeIx],
     opts: GraphOptions,
-    mut decide: impl FnMut(NodeIx, u32) -> Decision,
+    mut decide: impl FnMut(NodeIx, EdgeLabel, u32) -> Decision,
 ) -> Neighbourhood {
     let mut depth: rustc_hash::FxHashMap<NodeIx, u32> = Default::default();
     let mut out = Neighbourhood::default();
@@ -251,7 +251,7 @@ pub fn neighbourhood(
         let mut skipped = 0u64;
         let mut visit = |m: NodeIx, label: EdgeLabel, out: &mut Neighbourhood| {
             if !depth.contains_key(&m) {
-                match decide(m, d + 1) {
+                match decide(m, label, d + 1) {
                     Decision::Hide => return,
                     Decision::Stop => {
                         stopped.insert(m);
@@ -467,10 +467,10 @@ mod tests {
         }
         let h = b.finish().unwrap();
         let opts = GraphOptions { too_many: 10, ..Default::default() };
-        let nb = neighbourhood(&h, &[t], opts, |_, _| Decision::Keep);
+        let nb = neighbourhood(&h, &[t], opts, |_, _, _| Decision::Keep);
         assert_eq!(nb.edges.len(), 10);
         assert_eq!(nb.cut, vec![(t, 20)]);
-        let hidden = neighbourhood(&h, &[t], opts, |n, _| {
+        let hidden = neighbourhood(&h, &[t], opts, |n, _, _| {
             if h.node(n).addr() < 120 { Decision::Hide } else { Decision::Keep }
         });
         assert_eq!(hidden.edges.len(), 10);

@@ -27,6 +27,9 @@ pub struct StepRecord {
 pub struct PathsReport {
     pub target: StepRecord,
     pub paths: Vec<Vec<StepRecord>>,
+    /// Set when filters hid every path that exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The root description of a node: its first root entry, as text.
@@ -63,8 +66,15 @@ pub fn path_records(heap: &Heap, path: &RootPath) -> Vec<StepRecord> {
         .collect()
 }
 
-pub fn paths_report(heap: &Heap, target: NodeIx, paths: &[RootPath]) -> PathsReport {
-    PathsReport { target: target_record(heap, target), paths: paths.iter().map(|p| path_records(heap, p)).collect() }
+/// The note said when filters hid every path that exists.
+pub const ALL_PATHS_FILTERED: &str = "the filters hide every path from a root";
+
+pub fn paths_report(heap: &Heap, target: NodeIx, paths: &[RootPath], filtered: bool) -> PathsReport {
+    PathsReport {
+        target: target_record(heap, target),
+        paths: paths.iter().map(|p| path_records(heap, p)).collect(),
+        note: (paths.is_empty() && filtered).then(|| ALL_PATHS_FILTERED.to_string()),
+    }
 }
 
 /// `'text'` for str, the label as is for everything else.
@@ -93,7 +103,7 @@ pub fn why_text(heap: &Heap, target: NodeIx, paths: &[RootPath], filtered: bool)
     let mut out = String::new();
     let head = node_text(heap, target);
     match paths.len() {
-        0 if filtered => out.push_str(&format!("{head}: the filters hide every path from a root.\n")),
+        0 if filtered => out.push_str(&format!("{head}: {ALL_PATHS_FILTERED}.\n")),
         0 => out.push_str(&format!("{head}: no root retains it (garbage, or held only by objects refgraph cannot see).\n")),
         1 => out.push_str(&format!("{head} is retained by 1 root:\n")),
         k => out.push_str(&format!("{head} is retained by {k} roots:\n")),
@@ -230,7 +240,7 @@ mod tests {
         assert_eq!(recs[0].edge, None);
         assert_eq!(recs[1].edge.as_deref(), Some("__globals__"));
         assert_eq!(recs[1].root, None);
-        let json = serde_json::to_value(paths_report(&h, d, &paths)).unwrap();
+        let json = serde_json::to_value(paths_report(&h, d, &paths, false)).unwrap();
         assert_eq!(json["paths"][0][1]["type"], "dict");
         assert_eq!(json["paths"][0][1]["address"], 0x2000);
     }

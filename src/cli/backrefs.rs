@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 
-use refgraph::paths::{self, Decision, Direction, GraphOptions, PathOptions, RootPath};
+use refgraph::paths::{self, Direction, GraphOptions, PathOptions, RootPath};
 use refgraph::render::{self, Engine};
 use refgraph::report::{self, ViewOptions};
 
@@ -33,12 +33,12 @@ pub(crate) struct Args {
     /// At most this many selected objects are drawn.
     #[arg(long)]
     max_targets: Option<usize>,
-    /// How many references away from the targets to draw.
-    #[arg(long, default_value_t = 3)]
-    max_depth: u32,
-    /// At most this many referrers per object; the rest become one box.
-    #[arg(long, default_value_t = 10)]
-    too_many: usize,
+    /// How many references away from the targets to draw [default: the filter's max-depth, else 3].
+    #[arg(long)]
+    max_depth: Option<u32>,
+    /// At most this many referrers per object; the rest become one box [default: the filter's too-many, else 10].
+    #[arg(long)]
+    too_many: Option<usize>,
     /// Draw only the root paths of the targets (objgraph's show_chain of every root).
     #[arg(long)]
     chains: bool,
@@ -53,23 +53,35 @@ pub(crate) struct Args {
     long_names: bool,
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     engine: EngineArg,
+    #[command(flatten)]
+    filters: super::filters::FilterArgs,
 }
 
 pub(crate) fn run(a: Args) -> Result<i32> {
+    let filter = a.filters.build()?;
     let heap = super::load(&a.snapshot)?;
     let targets = super::select(&heap, &a.select, a.max_targets)?;
+    let max_depth = a.max_depth.or(filter.max_depth).unwrap_or(3);
+    let too_many = a.too_many.or(filter.too_many).unwrap_or(10);
     let nb = if a.chains {
         let all: Vec<RootPath> = targets
             .iter()
-            .flat_map(|&t| paths::root_paths(&heap, t, PathOptions { limit: a.paths, max_depth: None }, |_| true))
+            .flat_map(|&t| {
+                let opts = PathOptions { limit: a.paths, max_depth: None };
+                paths::root_paths(&heap, t, opts, |n| super::filters::passes(&filter, &heap, n))
+            })
             .collect();
         paths::chains_neighbourhood(&all)
     } else {
-        let opts = GraphOptions { direction: Direction::Referrers, max_depth: a.max_depth, too_many: a.too_many, stop_at_roots: true };
-        paths::neighbourhood(&heap, &targets, opts, |_, _| Decision::Keep)
+        let opts = GraphOptions { direction: Direction::Referrers, max_depth, too_many, stop_at_roots: true };
+        paths::neighbourhood(&heap, &targets, opts, |n, e, d| super::filters::decide(&filter, &heap, n, e, d))
+    };
+    let caption = match (a.chains && nb.edges.is_empty(), filter.is_empty()) {
+        (true, true) => Some("no root retains the selected objects".to_string()),
+        (true, false) => Some(format!("{}, or no root retains them", refgraph::report::ALL_PATHS_FILTERED)),
+        _ => None,
     };
     let max_depth = nb.nodes.iter().map(|&(_, d)| d).max().unwrap_or(0).max(1);
-    let caption = (a.chains && nb.edges.is_empty()).then(|| "no root retains the selected objects".to_string());
     let vo = ViewOptions { refcounts: a.refcounts, shortnames: !a.long_names, max_depth, caption, ..Default::default() };
     let view = report::view(&heap, &nb, &targets, vo);
     let engine = match a.engine {

@@ -2,6 +2,7 @@
 //! whole cause chain, and exit with status 2.
 
 mod backrefs;
+mod filters;
 mod path;
 mod run;
 mod summary;
@@ -32,6 +33,9 @@ enum Command {
     Path(path::Args),
     Backrefs(backrefs::Args),
     Summary(summary::Args),
+    /// Work with filter files (.rgf).
+    #[command(subcommand)]
+    Filters(filters::FiltersCommand),
 }
 
 /// Runs the command line; returns the exit status.
@@ -48,6 +52,7 @@ pub fn main() -> i32 {
         Command::Path(a) => path::run(a),
         Command::Backrefs(a) => backrefs::run(a),
         Command::Summary(a) => summary::run(a),
+        Command::Filters(c) => filters::run(c),
     };
     match result {
         Ok(code) => code,

@@ -34,19 +34,24 @@ pub(crate) struct Args {
     max_depth: Option<u32>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    #[command(flatten)]
+    filters: super::filters::FilterArgs,
 }
 
 pub(crate) fn run(a: Args) -> Result<i32> {
+    let filter = a.filters.build()?;
     let heap = super::load(&a.snapshot)?;
     let targets = super::select(&heap, &a.select, a.max_targets)?;
     let opts = PathOptions { limit: a.limit, max_depth: a.max_depth };
     let mut out = std::io::stdout().lock();
     let mut reports = Vec::new();
     for &t in &targets {
-        let paths = root_paths(&heap, t, opts, |_| true);
+        let paths = root_paths(&heap, t, opts, |n| super::filters::passes(&filter, &heap, n));
+        // Say so when the filters, not the heap, left nothing to show.
+        let filtered = paths.is_empty() && !filter.is_empty() && !root_paths(&heap, t, PathOptions { limit: 1, ..opts }, |_| true).is_empty();
         match a.format {
-            Format::Text => writeln!(out, "{}", report::why_text(&heap, t, &paths, false))?,
-            Format::Json => reports.push(report::paths_report(&heap, t, &paths)),
+            Format::Text => writeln!(out, "{}", report::why_text(&heap, t, &paths, filtered))?,
+            Format::Json => reports.push(report::paths_report(&heap, t, &paths, filtered)),
         }
     }
     if let Format::Json = a.format {

@@ -223,7 +223,7 @@ impl Snapshot {
             paths::chains_neighbourhood(&ps)
         } else {
             let opts = GraphOptions { direction: Direction::Referrers, max_depth, too_many, stop_at_roots: true };
-            paths::neighbourhood(&self.heap, &targets, opts, |_, _| Decision::Keep)
+            paths::neighbourhood(&self.heap, &targets, opts, |_, _, _| Decision::Keep)
         };
         let vo = ViewOptions { refcounts, shortnames, max_depth, ..Default::default() };
         draw(py, &self.heap, &nb, &targets, vo, filename, output)
@@ -433,7 +433,7 @@ fn show_graph(py: Python<'_>, a: ShowArgs<'_, '_>, direction: Direction) -> PyRe
     });
     let mut err: Option<PyErr> = None;
     let opts = GraphOptions { direction, max_depth: a.max_depth, too_many: a.too_many, stop_at_roots: direction == Direction::Referrers };
-    let nb = paths::neighbourhood(&heap, &targets, opts, |n, _| match (a.filter, live(py, &heap, n)) {
+    let nb = paths::neighbourhood(&heap, &targets, opts, |n, _, _| match (a.filter, live(py, &heap, n)) {
         (Some(f), Some(o)) if !call_bool(f, &o, &mut err) => Decision::Hide,
         _ => Decision::Keep,
     });
