@@ -2,8 +2,15 @@
 //! caller's (observers), which are roots, and what each holds.
 //!
 //! Everything version-specific is read through [`crate::cpython`]; this file
-//! only turns its records into what capture consumes.
+//! turns its records into what capture consumes and keeps a note when a
+//! layout check fails (then frames are not roots and the caller's frame is
+//! not subtracted, and the snapshot says so).
 
+use pyo3::ffi;
+
+use crate::cpython::{self, FrameRecord, Layout, TypeChecks};
+
+use super::labels;
 use super::types::KnownTypes;
 
 /// One running frame.
@@ -28,28 +35,137 @@ pub(crate) struct Frame {
 
 /// Reads frames; collects notes on anything it could not read.
 pub(crate) struct FrameReader {
+    layout: Option<&'static Layout>,
+    checks: TypeChecks,
     pub notes: Vec<String>,
 }
 
+fn slot_label(name: usize) -> String {
+    match unsafe { labels::str_value(name as *mut ffi::PyObject) } {
+        Some(n) => format!("f_locals['{n}']"),
+        None => "f_locals[?]".to_string(),
+    }
+}
+
 impl FrameReader {
-    pub(crate) fn new(_types: &KnownTypes) -> FrameReader {
-        FrameReader { notes: Vec::new() }
+    pub(crate) fn new(types: &KnownTypes) -> FrameReader {
+        let layout = cpython::layout_for(types.version.0, types.version.1);
+        let checks = TypeChecks {
+            code: types.code as usize,
+            frame: types.frame as usize,
+            tuple: types.tuple as usize,
+            dict: types.dict as usize,
+            function: types.function as usize,
+        };
+        let mut notes = Vec::new();
+        if layout.is_none() {
+            notes.push(format!(
+                "no frame layout for Python {}.{}: thread frames are not roots and the caller's frame is not subtracted",
+                types.version.0, types.version.1
+            ));
+        }
+        FrameReader { layout, checks, notes }
     }
 
     /// The frames of all threads, newest first per thread; the first
     /// `observers` frames of the current thread are marked as observers.
-    pub(crate) unsafe fn all_thread_frames(&mut self, _observers: usize) -> Vec<Frame> {
-        self.notes.push("thread frames are not read yet".into());
-        Vec::new()
+    pub(crate) unsafe fn all_thread_frames(&mut self, observers: usize) -> Vec<Frame> {
+        let Some(layout) = self.layout else { return Vec::new() };
+        let current = ffi::PyThreadState_Get() as usize;
+        let interp = ffi::PyInterpreterState_Get();
+        let mut out = Vec::new();
+        let mut ts = ffi::PyInterpreterState_ThreadHead(interp);
+        let mut threads = 0;
+        while !ts.is_null() && threads < 10_000 {
+            threads += 1;
+            let addr = ts as usize;
+            match self.thread(layout, addr, addr == current, observers) {
+                Ok(frames) => out.extend(frames),
+                Err(e) => {
+                    self.notes.push(format!(
+                        "thread state {addr:#x}: frames not read ({e}); its frames are not roots{}",
+                        if addr == current { " and the caller's frame is not subtracted" } else { "" }
+                    ));
+                }
+            }
+            ts = ffi::PyThreadState_Next(ts);
+        }
+        out
     }
 
-    /// Labelled fields of a frame object (3.9/3.10 locals and links).
-    pub(crate) unsafe fn frame_object_fields(&self, _frame: *mut pyo3::ffi::PyObject) -> Option<Vec<(usize, String)>> {
-        None
+    fn thread(&self, layout: &Layout, ts: usize, current: bool, observers: usize) -> Result<Vec<Frame>, cpython::LayoutError> {
+        let thread = layout.ts_thread_id.map(|off| cpython::mem::word(ts + off, "thread_id")).transpose()?.unwrap_or(0) as u64;
+        let records = cpython::thread_frames(layout, ts, &self.checks)?;
+        Ok(records
+            .into_iter()
+            .enumerate()
+            .map(|(depth, r)| self.frame(layout, r, thread, depth as u32, current && depth < observers))
+            .collect())
+    }
+
+    fn frame(&self, layout: &Layout, r: FrameRecord, thread: u64, depth: u32, observer: bool) -> Frame {
+        let function = cpython::frames::code_name_object(layout, r.code)
+            .ok()
+            .and_then(|n| unsafe { labels::str_value(n as *mut ffi::PyObject) })
+            .unwrap_or_else(|| "?".to_string());
+        let mut refs = Vec::new();
+        if !r.is_object {
+            for (i, &v) in r.localsplus.iter().enumerate() {
+                if v != 0 {
+                    refs.push((v, r.local_names.get(i).map_or("f_locals[?]".to_string(), |&n| slot_label(n))));
+                }
+            }
+            refs.push((r.code, "f_code".to_string()));
+            if let Some(f) = r.func {
+                refs.push((f, "f_func".to_string()));
+            }
+            if let Some(l) = r.locals {
+                refs.push((l, "f_locals".to_string()));
+            }
+            if let Some(fo) = r.frame_obj {
+                refs.push((fo, "frame object".to_string()));
+            }
+            for (j, &v) in r.stack.iter().flatten().enumerate() {
+                refs.push((v, format!("stack[{j}]")));
+            }
+        }
+        Frame {
+            thread,
+            depth,
+            addr: r.addr,
+            object: r.is_object.then_some(r.addr),
+            frame_object: r.frame_obj,
+            refs,
+            function,
+            observer,
+        }
+    }
+
+    /// Labelled locals of a frame object.
+    pub(crate) unsafe fn frame_object_fields(&self, frame: *mut ffi::PyObject) -> Option<Vec<(usize, String)>> {
+        let layout = self.layout?;
+        let slots = cpython::frames::frame_object_slots(layout, frame as usize, &self.checks).ok()?;
+        let mut out: Vec<(usize, String)> =
+            slots.into_iter().filter(|&(v, _)| v != 0).map(|(v, n)| (v, slot_label(n))).collect();
+        let f = frame as usize;
+        for (off, name) in [
+            (layout.frame_back, "f_back"),
+            (layout.frame_code, "f_code"),
+            (layout.frame_globals, "f_globals"),
+            (layout.frame_builtins, "f_builtins"),
+            (layout.frame_locals, "f_locals"),
+            (layout.frame_trace, "f_trace"),
+        ] {
+            if let Some(v) = off.and_then(|o| cpython::mem::word(f + o, "frame field").ok()).filter(|&v| v != 0) {
+                out.push((v, name.to_string()));
+            }
+        }
+        Some(out)
     }
 
     /// `co_qualname` or `co_name` of a code object.
-    pub(crate) unsafe fn code_name(&self, _code: usize) -> Option<String> {
-        None
+    pub(crate) unsafe fn code_name(&self, code: usize) -> Option<String> {
+        let n = cpython::frames::code_name_object(self.layout?, code).ok()?;
+        labels::str_value(n as *mut ffi::PyObject)
     }
 }

@@ -1,1 +1,58 @@
-//! (in progress)
+//! The byte-level pieces of the `.rgs` format shared by the reader and the
+//! writer: magic, version, section tags, and LEB128 varints. The layout is
+//! documented in `docs/snapshot-format.md`.
+
+/// First bytes of every snapshot. The high byte and the CR LF / ^Z / LF
+/// sequence catch files mangled by text-mode transfers, as PNG's magic does.
+pub const MAGIC: [u8; 8] = *b"\x89RGS\r\n\x1a\n";
+
+/// The format version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+pub const META: [u8; 4] = *b"META";
+pub const TYPES: [u8; 4] = *b"TYPE";
+pub const LABELS: [u8; 4] = *b"LABL";
+pub const EDGE_NAMES: [u8; 4] = *b"ENAM";
+pub const NODES: [u8; 4] = *b"NODE";
+pub const EDGES: [u8; 4] = *b"EDGE";
+pub const ROOTS: [u8; 4] = *b"ROOT";
+pub const END: [u8; 4] = *b"END.";
+
+/// Root kinds as stored (held-from-outside roots are recomputed on load).
+pub const ROOT_MODULE: u8 = 1;
+pub const ROOT_FRAME: u8 = 2;
+pub const ROOT_NAMED: u8 = 3;
+
+/// Appends `v` as an unsigned LEB128 varint.
+pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+pub fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+pub fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+pub fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zigzag_round_trips_extremes() {
+        for v in [0i64, 1, -1, 63, -64, i64::MAX, i64::MIN] {
+            assert_eq!(unzigzag(zigzag(v)), v);
+        }
+    }
+}

@@ -1,17 +1,400 @@
-//! (in progress)
-use std::path::Path;
-use crate::graph::Heap;
+//! Reads and validates `.rgs` snapshots. Nothing in a file is trusted: every
+//! length is checked against the bytes that remain, every index against what
+//! it indexes, and every problem is reported with the file name, the byte
+//! offset and what was expected there. No input makes it panic.
 
+use std::path::Path;
+
+use super::format::*;
+use super::Meta;
+use crate::graph::{EdgeLabel, Heap, NodeColumns, NodeIx, StrPool};
+use crate::roots::{Root, RootKind};
+
+/// Why a snapshot could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("{0}")]
-    Todo(String),
+    #[error("{file}: cannot read or write: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: not a refgraph snapshot (byte 0 starts with {found}, expected the .rgs magic)")]
+    NotASnapshot { file: String, found: String },
+    #[error("{file}: snapshot format version {version} at byte 8; this refgraph reads version {supported}")]
+    UnsupportedVersion { file: String, version: u32, supported: u32 },
+    #[error("{file}: truncated at byte {offset}: section {section} needs {needed} bytes, {available} remain")]
+    Truncated { file: String, offset: u64, section: String, needed: u64, available: u64 },
+    #[error("{file}: corrupt at byte {offset}: {what}")]
+    Corrupt { file: String, offset: u64, what: String },
 }
 
+impl SnapshotError {
+    /// The same error about `path` (writers learn the name late).
+    pub(crate) fn with_file(self, path: &Path) -> SnapshotError {
+        let file = path.display().to_string();
+        match self {
+            SnapshotError::Io { source, .. } => SnapshotError::Io { file, source },
+            SnapshotError::Corrupt { offset, what, .. } => SnapshotError::Corrupt { file, offset, what },
+            other => other,
+        }
+    }
+}
+
+/// Reads a snapshot file.
 pub fn read_snapshot(path: &Path) -> Result<Heap, SnapshotError> {
-    Err(SnapshotError::Todo(format!("{}: reader not written yet", path.display())))
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io { file: name.clone(), source })?;
+    read_snapshot_bytes(&bytes, &name)
 }
 
-pub fn read_snapshot_bytes(_bytes: &[u8], name: &str) -> Result<Heap, SnapshotError> {
-    Err(SnapshotError::Todo(format!("{name}: reader not written yet")))
+/// A position in the file, for reading one section.
+struct Cursor<'a> {
+    file: &'a str,
+    section: &'static str,
+    bytes: &'a [u8],
+    pos: usize,
+    /// Offset of `bytes[0]` in the file.
+    base: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn offset(&self) -> u64 {
+        (self.base + self.pos) as u64
+    }
+
+    fn truncated(&self, needed: u64) -> SnapshotError {
+        SnapshotError::Truncated {
+            file: self.file.to_string(),
+            offset: self.offset(),
+            section: self.section.to_string(),
+            needed,
+            available: (self.bytes.len() - self.pos) as u64,
+        }
+    }
+
+    fn corrupt(&self, what: impl Into<String>) -> SnapshotError {
+        SnapshotError::Corrupt { file: self.file.to_string(), offset: self.offset(), what: format!("{}: {}", self.section, what.into()) }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], SnapshotError> {
+        if self.bytes.len() - self.pos < n {
+            return Err(self.truncated(n as u64));
+        }
+        let out = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+
+    fn varint(&mut self) -> Result<u64, SnapshotError> {
+        let mut v = 0u64;
+        let mut shift = 0;
+        loop {
+            let Some(&b) = self.bytes.get(self.pos) else { return Err(self.truncated(1)) };
+            self.pos += 1;
+            if shift == 63 && b > 1 {
+                return Err(self.corrupt("varint overflows 64 bits"));
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+            shift += 7;
+            if shift > 63 {
+                return Err(self.corrupt("varint longer than 10 bytes"));
+            }
+        }
+    }
+
+    fn u32_varint(&mut self, what: &str) -> Result<u32, SnapshotError> {
+        let at = self.pos;
+        let v = self.varint()?;
+        u32::try_from(v).map_err(|_| {
+            self.pos = at;
+            self.corrupt(format!("{what} {v} does not fit in 32 bits"))
+        })
+    }
+
+    /// A count of items that each take at least `min_bytes`: checked against
+    /// what remains so a corrupt count cannot make us allocate terabytes.
+    fn count(&mut self, what: &str, min_bytes: usize) -> Result<usize, SnapshotError> {
+        let at = self.pos;
+        let n = self.varint()?;
+        let room = (self.bytes.len() - self.pos) as u64;
+        if n.saturating_mul(min_bytes as u64) > room {
+            self.pos = at;
+            return Err(self.corrupt(format!("{what} count {n} is more than the {room} bytes left can hold")));
+        }
+        Ok(n as usize)
+    }
+
+    fn str(&mut self) -> Result<&'a str, SnapshotError> {
+        let n = self.count("string length", 1)?;
+        let at = self.pos;
+        let raw = self.take(n)?;
+        std::str::from_utf8(raw).map_err(|e| {
+            self.pos = at + e.valid_up_to();
+            self.corrupt("string is not UTF-8")
+        })
+    }
+
+    fn u8(&mut self) -> Result<u8, SnapshotError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn finish(&self) -> Result<(), SnapshotError> {
+        if self.pos != self.bytes.len() {
+            return Err(self.corrupt(format!("{} bytes left over at the end of the section", self.bytes.len() - self.pos)));
+        }
+        Ok(())
+    }
+}
+
+/// The sections of a file, by tag, with their offsets.
+struct Sections<'a> {
+    found: Vec<([u8; 4], usize, &'a [u8])>,
+}
+
+impl<'a> Sections<'a> {
+    fn get(&self, tag: [u8; 4], file: &'a str, section: &'static str) -> Result<Cursor<'a>, SnapshotError> {
+        match self.found.iter().find(|(t, _, _)| *t == tag) {
+            Some(&(_, base, bytes)) => Ok(Cursor { file, section, bytes, pos: 0, base }),
+            None => Err(SnapshotError::Corrupt {
+                file: file.to_string(),
+                offset: 0,
+                what: format!("the {section} section is missing"),
+            }),
+        }
+    }
+}
+
+fn split_sections<'a>(bytes: &'a [u8], file: &'a str) -> Result<Sections<'a>, SnapshotError> {
+    if bytes.len() < 8 || bytes[..8] != MAGIC {
+        let head: String = bytes.iter().take(8).flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect();
+        return Err(SnapshotError::NotASnapshot { file: file.to_string(), found: format!("\"{head}\"") });
+    }
+    let mut top = Cursor { file, section: "header", bytes, pos: 8, base: 0 };
+    let version = u32::from_le_bytes(top.take(4)?.try_into().unwrap_or([0; 4]));
+    if version != VERSION {
+        return Err(SnapshotError::UnsupportedVersion { file: file.to_string(), version, supported: VERSION });
+    }
+    let mut found = Vec::new();
+    loop {
+        top.section = "section header";
+        let tag: [u8; 4] = top.take(4)?.try_into().unwrap_or([0; 4]);
+        let len = u64::from_le_bytes(top.take(8)?.try_into().unwrap_or([0; 8]));
+        let name = String::from_utf8_lossy(&tag).into_owned();
+        if tag == END {
+            if top.pos != bytes.len() {
+                return Err(top.corrupt(format!("{} bytes after the end marker", bytes.len() - top.pos)));
+            }
+            return Ok(Sections { found });
+        }
+        let remaining = (bytes.len() - top.pos) as u64;
+        if len > remaining {
+            return Err(SnapshotError::Truncated { file: file.to_string(), offset: top.offset(), section: name, needed: len, available: remaining });
+        }
+        let base = top.pos;
+        let payload = top.take(len as usize)?;
+        if found.iter().any(|(t, _, _)| *t == tag) {
+            return Err(SnapshotError::Corrupt { file: file.to_string(), offset: base as u64 - 12, what: format!("section {name} appears twice") });
+        }
+        found.push((tag, base, payload));
+    }
+}
+
+/// Reads a snapshot from memory; `name` is what errors call it.
+pub fn read_snapshot_bytes(bytes: &[u8], name: &str) -> Result<Heap, SnapshotError> {
+    let sections = split_sections(bytes, name)?;
+    let meta = read_meta(&sections, name)?;
+    let types = read_strings(sections.get(TYPES, name, "TYPE")?)?;
+    let labels = read_labels(sections.get(LABELS, name, "LABL")?)?;
+    let edge_names = read_strings(sections.get(EDGE_NAMES, name, "ENAM")?)?;
+    let mut c = sections.get(NODES, name, "NODE")?;
+    let nodes_at = c.offset();
+    let nodes = read_nodes(&mut c, types.len(), labels.len())?;
+    let (out_start, out_to, out_label) = read_edges(sections.get(EDGES, name, "EDGE")?, nodes.len(), edge_names.len())?;
+    let roots = read_roots(sections.get(ROOTS, name, "ROOT")?, nodes.len())?;
+    let mut heap = Heap::from_parts(meta, nodes, types, labels, edge_names, out_start, out_to, out_label, roots)
+        .map_err(|e| SnapshotError::Corrupt { file: name.to_string(), offset: nodes_at, what: format!("NODE: {e}") })?;
+    crate::roots::add_held_from_outside(&mut heap);
+    Ok(heap)
+}
+
+fn read_meta(s: &Sections<'_>, name: &str) -> Result<Meta, SnapshotError> {
+    let c = s.get(META, name, "META")?;
+    serde_json::from_slice(c.bytes).map_err(|e| SnapshotError::Corrupt {
+        file: name.to_string(),
+        offset: c.base as u64,
+        what: format!("META: metadata is not valid JSON (line {}, column {}): {e}", e.line(), e.column()),
+    })
+}
+
+fn read_strings(mut c: Cursor<'_>) -> Result<Vec<String>, SnapshotError> {
+    let n = c.count("string", 1)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(c.str()?.to_string());
+    }
+    c.finish()?;
+    Ok(out)
+}
+
+fn read_labels(mut c: Cursor<'_>) -> Result<StrPool, SnapshotError> {
+    let n = c.count("label offset", 1)?;
+    let mut ends = Vec::with_capacity(n);
+    let mut acc = 0u64;
+    for _ in 0..n {
+        acc += c.varint()?;
+        if acc > u64::from(u32::MAX) {
+            return Err(c.corrupt("label offsets exceed 4 GiB"));
+        }
+        ends.push(acc as u32);
+    }
+    let at = c.offset();
+    let text = c.str()?.to_string();
+    c.finish()?;
+    StrPool::from_parts(text, ends).ok_or_else(|| SnapshotError::Corrupt {
+        file: c.file.to_string(),
+        offset: at,
+        what: "LABL: label offsets do not fit the label text".into(),
+    })
+}
+
+fn read_nodes(c: &mut Cursor<'_>, types: usize, labels: usize) -> Result<NodeColumns, SnapshotError> {
+    let n = c.count("node", 6)?;
+    let mut cols = NodeColumns::default();
+    cols.addr.reserve(n);
+    let mut prev = 0u64;
+    for _ in 0..n {
+        prev = prev.wrapping_add(unzigzag(c.varint()?) as u64);
+        cols.addr.push(prev);
+    }
+    cols.type_id.reserve(n);
+    for _ in 0..n {
+        let at = c.pos;
+        let t = c.u32_varint("type id")?;
+        if t as usize >= types {
+            c.pos = at;
+            return Err(c.corrupt(format!("type id {t}, but there are {types} types")));
+        }
+        cols.type_id.push(t);
+    }
+    cols.size.reserve(n);
+    for _ in 0..n {
+        cols.size.push(c.u32_varint("size")?);
+    }
+    cols.refcount.reserve(n);
+    for _ in 0..n {
+        cols.refcount.push(c.u32_varint("reference count")?);
+    }
+    cols.flags = c.take(n)?.to_vec();
+    cols.label.reserve(n);
+    let mut last = 0i64;
+    for _ in 0..n {
+        let at = c.pos;
+        let v = c.varint()?;
+        let id = if v == 0 { 0 } else { last + 1 + unzigzag(v - 1) };
+        if id < 0 || id as usize >= labels.max(1) {
+            c.pos = at;
+            return Err(c.corrupt(format!("label id {id}, but there are {labels} labels")));
+        }
+        if id != 0 {
+            last = id;
+        }
+        cols.label.push(id as u32);
+    }
+    c.finish()?;
+    Ok(cols)
+}
+
+type Csr = (Vec<u32>, Vec<u32>, Vec<EdgeLabel>);
+
+fn read_edges(mut c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, SnapshotError> {
+    let m = c.count("edge", 2)?;
+    if m > u32::MAX as usize {
+        return Err(c.corrupt("more than 4 G edges"));
+    }
+    let mut start = Vec::with_capacity(n + 1);
+    start.push(0u32);
+    let mut total = 0u64;
+    for _ in 0..n {
+        total += c.varint()?;
+        if total > m as u64 {
+            return Err(c.corrupt(format!("out-degrees add up to more than the {m} edges declared")));
+        }
+        start.push(total as u32);
+    }
+    if total != m as u64 {
+        return Err(c.corrupt(format!("out-degrees add up to {total}, but {m} edges are declared")));
+    }
+    let mut to = Vec::with_capacity(m);
+    for i in 0..n {
+        let mut prev = i as i64;
+        for _ in start[i]..start[i + 1] {
+            let at = c.pos;
+            let t = prev + unzigzag(c.varint()?);
+            if t < 0 || t as usize >= n {
+                c.pos = at;
+                return Err(c.corrupt(format!("edge from node {i} to node {t}, but there are {n} nodes")));
+            }
+            to.push(t as u32);
+            prev = t;
+        }
+    }
+    let mut label = Vec::with_capacity(m);
+    for _ in 0..m {
+        let at = c.pos;
+        let bits = c.u32_varint("edge label")?.rotate_right(3);
+        let l = EdgeLabel::from_bits(bits).filter(|l| label_in_range(*l, n, names));
+        match l {
+            Some(l) => label.push(l),
+            None => {
+                c.pos = at;
+                return Err(c.corrupt(format!("edge label {bits:#x} names no valid key, attribute or name")));
+            }
+        }
+    }
+    c.finish()?;
+    Ok((start, to, label))
+}
+
+fn label_in_range(l: EdgeLabel, nodes: usize, names: usize) -> bool {
+    match l.kind() {
+        crate::graph::EdgeKind::Named(i) => (i as usize) < names,
+        _ => l.referenced_node().is_none_or(|k| k.index() < nodes),
+    }
+}
+
+fn read_roots(mut c: Cursor<'_>, n: usize) -> Result<Vec<Root>, SnapshotError> {
+    let count = c.count("root", 3)?;
+    let mut roots = Vec::with_capacity(count);
+    for _ in 0..count {
+        let at = c.pos;
+        let node = c.varint()?;
+        if node >= n as u64 {
+            c.pos = at;
+            return Err(c.corrupt(format!("root node {node}, but there are {n} nodes")));
+        }
+        let at_kind = c.pos;
+        let kind = match c.u8()? {
+            ROOT_MODULE => RootKind::Module { name: c.str()?.to_string() },
+            ROOT_FRAME => {
+                let thread = c.varint()?;
+                let depth = c.u32_varint("frame depth")?;
+                RootKind::Frame { thread, depth, function: c.str()?.to_string() }
+            }
+            ROOT_NAMED => {
+                let holder = c.str()?.to_string();
+                RootKind::Named { holder, surplus: c.u32_varint("surplus")? }
+            }
+            k => {
+                c.pos = at_kind;
+                return Err(c.corrupt(format!("unknown root kind {k}")));
+            }
+        };
+        roots.push(Root { node: NodeIx::new(node as usize), kind });
+    }
+    c.finish()?;
+    Ok(roots)
 }

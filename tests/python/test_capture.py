@@ -15,6 +15,11 @@ class Leaf(object):
     """A plain user object to look for."""
 
 
+# The calling frame's locals are observers (refgraph leaves them out, as
+# objgraph does), so tests keep what must stay reachable here.
+KEEP = {}
+
+
 def referrer_edges(snap, obj):
     return {edge for _, edge in snap.referrers(obj)}
 
@@ -53,7 +58,7 @@ def test_closure_cells_are_followed_to_their_contents():
 
         return inner
 
-    f = make()
+    KEEP["closure"] = f = make()
     snap = refgraph.snapshot()
     paths = snap.root_paths(f.__closure__[0].cell_contents)
     assert paths, "the closure's contents must be retained by a root"
