@@ -88,6 +88,7 @@ pub(crate) fn run(a: Args) -> Result<i32> {
         );
     }
     let output = absolute(&a.output)?;
+    let before = modified(&output);
     let mut cmd = Command::new(python);
     cmd.arg("-c").arg("import refgraph._run as r; r.main()").arg(&output);
     cmd.args(&a.command[1..]);
@@ -95,11 +96,16 @@ pub(crate) fn run(a: Args) -> Result<i32> {
         cmd.env("PYTHONPATH", join_pythonpath(d));
     }
     let status = cmd.status().with_context(|| format!("cannot start {:?}", python))?;
-    if !output.is_file() {
+    // An old file of the same name must not pass for a new snapshot.
+    if !output.is_file() || modified(&output) == before {
         bail!("{:?} ended ({status}) without writing {}", python, output.display());
     }
     eprintln!("refgraph: wrote {}", output.display());
     Ok(status.code().unwrap_or(1))
+}
+
+fn modified(p: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {

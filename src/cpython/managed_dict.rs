@@ -19,11 +19,18 @@
 //! `dk_nentries` at 24, the index table at 32, then 16-byte entries
 //! `{key, value}`. Only split tables (kind 2) are read.
 
+/// `Py_TPFLAGS_MANAGED_DICT` (3.11+; the bit means nothing before).
+const MANAGED_DICT: u64 = 1 << 4;
 /// `Py_TPFLAGS_INLINE_VALUES` (3.13).
 const INLINE_VALUES: u64 = 1 << 2;
 const DICT_KEYS_SPLIT: u8 = 2;
 /// No class has this many attributes; a larger count means a bad read.
 const MAX_ENTRIES: usize = 1 << 16;
+
+/// Do instances of a type with these flags keep a managed dict?
+pub fn has_managed_dict(version: (u32, u32), tp_flags: u64) -> bool {
+    version >= (3, 11) && tp_flags & MANAGED_DICT != 0
+}
 
 /// The values array of an instance whose attributes have no dict yet, with
 /// its capacity where the layout records one, or `None` when it has a real

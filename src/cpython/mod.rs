@@ -61,6 +61,18 @@ pub struct Layout {
     pub code_qualname: Option<usize>,
     pub code_filename: Option<usize>,
     pub code_firstlineno: Option<usize>,
+    pub interp_modules: Option<usize>,
+    pub interp_sysdict: Option<usize>,
+    pub interp_builtins: Option<usize>,
+    pub interp_codec_search_path: Option<usize>,
+    pub interp_codec_search_cache: Option<usize>,
+    pub interp_codec_error_registry: Option<usize>,
+    pub interp_before_forkers: Option<usize>,
+    pub interp_after_forkers_parent: Option<usize>,
+    pub interp_after_forkers_child: Option<usize>,
+    /// 3.10+: `atexit.callbacks`, an array of pointers to `{func, args, kwargs}`.
+    pub interp_atexit_callbacks: Option<usize>,
+    pub interp_atexit_ncallbacks: Option<usize>,
     /// `FRAME_OWNED_BY_GENERATOR` (3.11+).
     pub owner_generator: Option<u8>,
     /// `FRAME_OWNED_BY_CSTACK` (3.12+): shim frames of C calls into Python.

@@ -148,9 +148,9 @@ impl<'a> Walker<'a> {
             return;
         }
         scratch.clear();
-        if ffi::PyObject_GC_IsTracked(o) != 0 {
-            traverse(o, scratch);
-        }
+        // Untracked objects traverse too: a running frame object is not
+        // tracked on 3.9/3.10 until it outlives its call.
+        traverse(o, scratch);
         for &r in scratch.iter() {
             self.add_observer_ref(r);
         }
@@ -313,9 +313,19 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
         let mut sources: Vec<NodeIx> = items.iter().map(|&o| w.add_object(o, true)).collect();
         let live_frames: Vec<&Frame> = frames.iter().filter(|f| !f.observer).collect();
         let mut frame_nodes = Vec::new();
+        // Running frame objects (3.9/3.10) are not tracked, so not in the
+        // list: they become sources here, after the tracked objects.
+        let mut untracked_frames = Vec::new();
         for f in &live_frames {
             let ix = match f.object {
-                Some(o) => w.node_for(o as *mut ffi::PyObject),
+                Some(o) => match w.builder.find_addr(o as u64) {
+                    Some(ix) => ix,
+                    None => {
+                        let ix = w.add_object(o as *mut ffi::PyObject, false);
+                        untracked_frames.push(ix);
+                        ix
+                    }
+                },
                 None => add_frame_record(&mut w, f),
             };
             frame_nodes.push(ix);
@@ -329,7 +339,12 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
         }
         sources.clear();
         for (f, &ix) in live_frames.iter().zip(&frame_nodes) {
-            if f.object.is_none() {
+            if let Some(o) = f.object {
+                if untracked_frames.contains(&ix) {
+                    w.object_edges(o as *mut ffi::PyObject, &mut buf);
+                    w.builder.push_edges(ix, buf.edges.drain(..))?;
+                }
+            } else {
                 let mut out = Vec::with_capacity(f.refs.len());
                 for (r, name) in &f.refs {
                     if !w.excluded.contains(r) {

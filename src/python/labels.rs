@@ -12,6 +12,7 @@ use std::os::raw::c_int;
 
 use pyo3::ffi;
 
+use crate::cpython::managed_dict;
 use crate::graph::{EdgeKind, EdgeLabel, HeapBuilder};
 
 use super::capture::Walker;
@@ -353,7 +354,7 @@ impl Walker<'_> {
     unsafe fn instance_labels(&mut self, o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject, out: &mut Vec<(usize, EdgeLabel)>) {
         if let Some(dict) = self.instance_dict(o, tp) {
             out.push((dict as usize, self.names.dict));
-        } else if (*tp).tp_flags & ffi::Py_TPFLAGS_MANAGED_DICT != 0 {
+        } else if managed_dict::has_managed_dict(self.types.version, (*tp).tp_flags as u64) {
             self.managed_values_labels(o, tp, out);
         }
         // Slots: every heap type on the MRO path adds its own members.
@@ -375,7 +376,6 @@ impl Walker<'_> {
 
     /// `.name` labels for attribute values kept without a dict (3.11+).
     unsafe fn managed_values_labels(&mut self, o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject, out: &mut Vec<(usize, EdgeLabel)>) {
-        use crate::cpython::managed_dict;
         let Some((values, capacity)) = managed_dict::values_array(self.types.version, o as usize, (*tp).tp_flags as u64) else {
             return;
         };
@@ -391,7 +391,7 @@ impl Walker<'_> {
 
     /// The instance's own dict, if it has one already (never creates it).
     unsafe fn instance_dict(&self, o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject) -> Option<*mut ffi::PyObject> {
-        if (*tp).tp_flags & ffi::Py_TPFLAGS_MANAGED_DICT != 0 {
+        if managed_dict::has_managed_dict(self.types.version, (*tp).tp_flags as u64) {
             // 3.11+: the managed dict pointer sits three words before the object;
             // on 3.12 its low bit tags "inline values, no dict".
             let p = *((o as *mut usize).sub(3));
