@@ -71,10 +71,14 @@ def _fork_handler_paths(rep):
             and p[1]["label"].startswith("logging.") and p[1]["label"] != "logging.shutdown"]
 
 
-@pytest.mark.skipif(sys.version_info < (3, 10), reason="3.9 keeps atexit callbacks in the atexit module's "
-                    "state; only the fork-handler route roots the stale copies there (checked below)")
 def test_logging_shutdown_registered_with_atexit_retains_each_copy(seed_heap):
     for rep in seed_paths(seed_heap):
+        if sys.version_info < (3, 10):
+            # 3.9 keeps atexit callbacks in the atexit module's state; each
+            # call imports a new atexit module and the interpreter keeps only
+            # a borrowed pointer to the newest, so shutdown roots nothing.
+            assert not [p for p in rep["paths"] if p[0]["label"] == "logging.shutdown"]
+            continue
         paths = _shutdown_paths(rep)
         assert paths, [[(s["type"], s["label"], s["edge"], s["root"]) for s in p] for p in rep["paths"]]
         # atexit's C array holds the function: it is the root itself.
