@@ -49,6 +49,7 @@ impl fmt::Display for RootKind {
             RootKind::Frame { thread, depth, function } => {
                 write!(f, "frame {depth} of thread {thread:#x}: {function}")
             }
+            RootKind::Named { holder, surplus: 0 } => f.write_str(holder),
             RootKind::Named { holder, surplus } => write!(f, "{holder} ({})", refs(*surplus)),
             RootKind::HeldFromOutside { surplus } => {
                 write!(f, "held from outside the heap ({})", refs(*surplus))
@@ -83,11 +84,16 @@ pub fn surplus(heap: &Heap, ix: NodeIx) -> u64 {
 }
 
 /// Adds a held-from-outside root for every node with a surplus, unless a
-/// collector already named that holder (a `Named` root carries its surplus).
+/// collector already named that holder; a `Named` root gets the surplus.
 /// Keeps the root list sorted by node, which lookups rely on.
 pub(crate) fn add_held_from_outside(heap: &mut Heap) {
     let mut roots = std::mem::take(&mut heap.roots);
     roots.sort_by_key(|r| r.node);
+    for r in &mut roots {
+        if let RootKind::Named { surplus, .. } = &mut r.kind {
+            *surplus = crate::roots::surplus(heap, r.node).min(u64::from(u32::MAX)) as u32;
+        }
+    }
     let named: Vec<NodeIx> = roots
         .iter()
         .filter(|r| matches!(r.kind, RootKind::Named { .. } | RootKind::HeldFromOutside { .. }))

@@ -15,10 +15,18 @@
 
 mod layouts;
 pub mod frames;
+pub mod interp;
 pub mod managed_dict;
 pub mod mem;
 
 pub use frames::{thread_frames, FrameRecord, TypeChecks};
+pub use interp::{interp_holders, AtexitCallback, InterpChecks, InterpHolders};
+
+use std::sync::Mutex;
+
+/// Offsets replaced by [`override_offset`]: lets a test give the verified
+/// readers a wrong layout and watch them refuse it.
+static OVERRIDES: Mutex<Vec<(String, usize)>> = Mutex::new(Vec::new());
 
 /// Byte offsets of the fields refgraph reads, for one CPython version.
 /// `None`: the version has no such field.
@@ -80,6 +88,23 @@ pub struct Layout {
 }
 
 impl Layout {
+    fn set_interp_offset(&mut self, name: &str, value: usize) -> bool {
+        let slot = match name {
+            "interp_modules" => &mut self.interp_modules,
+            "interp_sysdict" => &mut self.interp_sysdict,
+            "interp_builtins" => &mut self.interp_builtins,
+            "interp_codec_search_path" => &mut self.interp_codec_search_path,
+            "interp_before_forkers" => &mut self.interp_before_forkers,
+            "interp_after_forkers_parent" => &mut self.interp_after_forkers_parent,
+            "interp_after_forkers_child" => &mut self.interp_after_forkers_child,
+            "interp_atexit_callbacks" => &mut self.interp_atexit_callbacks,
+            "interp_atexit_ncallbacks" => &mut self.interp_atexit_ncallbacks,
+            _ => return false,
+        };
+        *slot = Some(value);
+        true
+    }
+
     /// 3.11+: running functions keep their locals in interpreter frames,
     /// not in frame objects.
     pub fn has_interpreter_frames(&self) -> bool {
@@ -87,9 +112,33 @@ impl Layout {
     }
 }
 
-/// The layout of a supported version.
-pub fn layout_for(major: u32, minor: u32) -> Option<&'static Layout> {
-    layouts::LAYOUTS.iter().find(|l| l.version == (major, minor))
+/// The layout of a supported version (with any overrides applied).
+pub fn layout_for(major: u32, minor: u32) -> Option<Layout> {
+    let mut l = *layouts::LAYOUTS.iter().find(|l| l.version == (major, minor))?;
+    if let Ok(over) = OVERRIDES.lock() {
+        for (name, value) in over.iter() {
+            l.set_interp_offset(name, *value);
+        }
+    }
+    Some(l)
+}
+
+/// Replaces the offset of an interpreter-state field (`interp_atexit_callbacks`,
+/// `interp_modules`, ...) in every layout handed out from now on; `None`
+/// removes all overrides. For tests of the verification and its fallback.
+pub fn override_offset(field: Option<(&str, usize)>) -> Result<(), String> {
+    let mut over = OVERRIDES.lock().map_err(|_| "layout overrides are poisoned".to_string())?;
+    match field {
+        None => over.clear(),
+        Some((name, value)) => {
+            let mut probe = layouts::LAYOUTS[0];
+            if !probe.set_interp_offset(name, value) {
+                return Err(format!("{name} is not an interpreter-state field"));
+            }
+            over.push((name.to_string(), value));
+        }
+    }
+    Ok(())
 }
 
 /// Why private state could not be read.

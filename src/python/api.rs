@@ -619,3 +619,11 @@ pub fn dump(py: Python<'_>, path: PathBuf, observer_frames: usize) -> PyResult<(
         .map_err(|e| PyOSError::new_err(e.to_string()))?;
     Ok((heap.node_count(), heap.edge_count(), seconds))
 }
+
+/// Test hook: replaces an interpreter-state offset (`None` restores them all),
+/// so tests can watch the layout checks fail and the labels fall back.
+#[pyfunction]
+#[pyo3(signature = (field = None, offset = 0))]
+pub fn _override_layout(field: Option<&str>, offset: usize) -> PyResult<()> {
+    crate::cpython::override_offset(field.map(|f| (f, offset))).map_err(PyValueError::new_err)
+}

@@ -277,8 +277,9 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
         phases.push((name.to_string(), lap.elapsed().as_secs_f64()));
         lap = Instant::now();
     };
-    let pause = GcPause::new(py)?;
     let mut reader = FrameReader::new(types);
+    let holders = super::holders::read(py, types, reader.layout());
+    let pause = GcPause::new(py)?;
     let frames = unsafe { reader.all_thread_frames(obs.frames) };
     // Made before the object list so that nothing allocated later is in it.
     let objects = pause.gc.call_method0("get_objects")?;
@@ -357,6 +358,7 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
         }
         phase("edges");
         add_module_roots(&mut w);
+        add_named_roots(&mut w, &holders.named);
         for (f, &ix) in live_frames.iter().zip(&frame_nodes) {
             w.builder.add_root(Root {
                 node: ix,
@@ -378,7 +380,7 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
         argv: super::argv(py),
         observer_refs,
         observer_objects: w.excluded.len() as u64,
-        notes: w.frames.notes.clone(),
+        notes: w.frames.notes.iter().chain(&holders.notes).cloned().collect(),
         phases: Vec::new(),
     };
     w.builder.set_meta(meta);
@@ -410,6 +412,22 @@ unsafe fn add_frame_record(w: &mut Walker<'_>, f: &Frame) -> NodeIx {
     let ty = w.builder.type_id("frame");
     let flags = NodeFlags(NodeFlags::SYNTHETIC);
     w.builder.add_node_raw(f.addr as u64, ty, 0, 0, flags, &f.function)
+}
+
+/// Roots named after their C-level holder; one root per object, naming every
+/// holder that has it ("atexit callback #1, atexit callback #3").
+fn add_named_roots(w: &mut Walker<'_>, named: &[(usize, String)]) {
+    let mut by_node: Vec<(NodeIx, Vec<&str>)> = Vec::new();
+    for (addr, holder) in named {
+        let Some(ix) = w.builder.find_addr(*addr as u64) else { continue };
+        match by_node.iter_mut().find(|(n, _)| *n == ix) {
+            Some((_, names)) => names.push(holder),
+            None => by_node.push((ix, vec![holder])),
+        }
+    }
+    for (ix, names) in by_node {
+        w.builder.add_root(Root { node: ix, kind: RootKind::Named { holder: names.join(", "), surplus: 0 } });
+    }
 }
 
 /// `sys.modules['name']` roots, read without calling Python.

@@ -35,7 +35,7 @@ pub(crate) struct Frame {
 
 /// Reads frames; collects notes on anything it could not read.
 pub(crate) struct FrameReader {
-    layout: Option<&'static Layout>,
+    layout: Option<Layout>,
     checks: TypeChecks,
     pub notes: Vec<String>,
 }
@@ -70,19 +70,20 @@ impl FrameReader {
     /// The frames of all threads, newest first per thread; the first
     /// `observers` frames of the current thread are marked as observers.
     pub(crate) unsafe fn all_thread_frames(&mut self, observers: usize) -> Vec<Frame> {
-        let Some(layout) = self.layout else { return Vec::new() };
+        let Some(layout) = self.layout.as_ref() else { return Vec::new() };
         let current = ffi::PyThreadState_Get() as usize;
         let interp = ffi::PyInterpreterState_Get();
         let mut out = Vec::new();
+        let mut notes = Vec::new();
         let mut ts = ffi::PyInterpreterState_ThreadHead(interp);
         let mut threads = 0;
         while !ts.is_null() && threads < 10_000 {
             threads += 1;
             let addr = ts as usize;
-            match self.thread(layout, addr, addr == current, observers) {
+            match Self::thread(layout, &self.checks, addr, addr == current, observers) {
                 Ok(frames) => out.extend(frames),
                 Err(e) => {
-                    self.notes.push(format!(
+                    notes.push(format!(
                         "thread state {addr:#x}: frames not read ({e}); its frames are not roots{}",
                         if addr == current { " and the caller's frame is not subtracted" } else { "" }
                     ));
@@ -90,20 +91,26 @@ impl FrameReader {
             }
             ts = ffi::PyThreadState_Next(ts);
         }
+        self.notes.extend(notes);
         out
     }
 
-    fn thread(&self, layout: &Layout, ts: usize, current: bool, observers: usize) -> Result<Vec<Frame>, cpython::LayoutError> {
+    /// The layout in use, if this version has one.
+    pub(crate) fn layout(&self) -> Option<&Layout> {
+        self.layout.as_ref()
+    }
+
+    fn thread(layout: &Layout, checks: &TypeChecks, ts: usize, current: bool, observers: usize) -> Result<Vec<Frame>, cpython::LayoutError> {
         let thread = layout.ts_thread_id.map(|off| cpython::mem::word(ts + off, "thread_id")).transpose()?.unwrap_or(0) as u64;
-        let records = cpython::thread_frames(layout, ts, &self.checks)?;
+        let records = cpython::thread_frames(layout, ts, checks)?;
         Ok(records
             .into_iter()
             .enumerate()
-            .map(|(depth, r)| self.frame(layout, r, thread, depth as u32, current && depth < observers))
+            .map(|(depth, r)| Self::frame(layout, r, thread, depth as u32, current && depth < observers))
             .collect())
     }
 
-    fn frame(&self, layout: &Layout, r: FrameRecord, thread: u64, depth: u32, observer: bool) -> Frame {
+    fn frame(layout: &Layout, r: FrameRecord, thread: u64, depth: u32, observer: bool) -> Frame {
         let function = cpython::frames::code_name_object(layout, r.code)
             .ok()
             .and_then(|n| unsafe { labels::str_value(n as *mut ffi::PyObject) })
@@ -143,7 +150,7 @@ impl FrameReader {
 
     /// Labelled locals of a frame object.
     pub(crate) unsafe fn frame_object_fields(&self, frame: *mut ffi::PyObject) -> Option<Vec<(usize, String)>> {
-        let layout = self.layout?;
+        let layout = self.layout.as_ref()?;
         let slots = cpython::frames::frame_object_slots(layout, frame as usize, &self.checks).ok()?;
         let mut out: Vec<(usize, String)> =
             slots.into_iter().filter(|&(v, _)| v != 0).map(|(v, n)| (v, slot_label(n))).collect();
@@ -165,7 +172,7 @@ impl FrameReader {
 
     /// `co_qualname` or `co_name` of a code object.
     pub(crate) unsafe fn code_name(&self, code: usize) -> Option<String> {
-        let n = cpython::frames::code_name_object(self.layout?, code).ok()?;
+        let n = cpython::frames::code_name_object(self.layout.as_ref()?, code).ok()?;
         labels::str_value(n as *mut ffi::PyObject)
     }
 }

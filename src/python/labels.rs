@@ -283,6 +283,7 @@ impl Walker<'_> {
             out.push(((*f).m_module as usize, self.names.module));
         } else if tp == k.module {
             out.push((ffi::PyModule_GetDict(o) as usize, self.names.dict));
+            self.atexit_module_labels(o, out);
         } else if tp == k.staticmethod || tp == k.classmethod {
             out.push((field(o, 16) as usize, self.names.func));
             out.push((field(o, 24) as usize, self.names.dict));
@@ -403,6 +404,32 @@ impl Walker<'_> {
             return (!p.is_null()).then_some(p);
         }
         None
+    }
+
+    /// 3.9 keeps atexit callbacks in the atexit module's state, which the
+    /// module's `tp_traverse` reports: label them as their slots.
+    unsafe fn atexit_module_labels(&mut self, module: *mut ffi::PyObject, out: &mut Vec<(usize, EdgeLabel)>) {
+        let Some(layout) = self.frames.layout().copied() else { return };
+        if layout.version != (3, 9) {
+            return;
+        }
+        let name = dict_get_str(ffi::PyModule_GetDict(module), "__name__").and_then(|n| str_value(n));
+        if name.as_deref() != Some("atexit") {
+            return;
+        }
+        let state = ffi::PyModule_GetState(module) as usize;
+        if state == 0 {
+            return;
+        }
+        let Ok(callbacks) = crate::cpython::interp::atexit_module_callbacks(&layout, state) else { return };
+        for (i, cb) in callbacks.iter().enumerate() {
+            for (addr, suffix) in [(cb.func, ""), (cb.args, " args"), (cb.kwargs, " kwargs")] {
+                if addr != 0 {
+                    let label = self.builder.edge_name(&format!("atexit callback #{}{suffix}", i + 1));
+                    out.push((addr, label));
+                }
+            }
+        }
     }
 
     unsafe fn frame_object_labels(&mut self, o: *mut ffi::PyObject, out: &mut Vec<(usize, EdgeLabel)>) {

@@ -9,6 +9,7 @@
 mod api;
 mod capture;
 mod frames;
+mod holders;
 mod labels;
 mod types;
 
@@ -67,5 +68,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(api::show_refs, m)?)?;
     m.add_function(wrap_pyfunction!(api::show_chain, m)?)?;
     m.add_function(wrap_pyfunction!(api::dump, m)?)?;
+    m.add_function(wrap_pyfunction!(api::_override_layout, m)?)?;
     Ok(())
 }

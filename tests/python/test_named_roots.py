@@ -1,0 +1,123 @@
+"""Roots held by C code are named after their holder, and fall back to the
+generic label when the interpreter layout cannot be verified."""
+
+import atexit
+import codecs
+import gc
+import json
+import os
+import signal
+import sys
+
+import pytest
+
+import refgraph
+from refgraph import _native
+
+KEEP = {}
+
+
+class Marker(object):
+    pass
+
+
+def roots_of(snap, obj):
+    return [p[0] for p in snap.root_paths(obj)]
+
+
+def _find(func_id):
+    for f in gc.get_objects():
+        if id(f) == func_id:
+            return f
+
+
+def test_an_atexit_callback_is_named():
+    marker = Marker()
+
+    def only_atexit_holds_me():
+        return marker
+
+    atexit.register(only_atexit_holds_me)
+    fid = id(only_atexit_holds_me)
+    del only_atexit_holds_me
+    try:
+        snap = refgraph.snapshot()
+        paths = snap.root_paths(marker)
+        if sys.version_info >= (3, 10):
+            named = [p[0].root for p in paths if p[0].address == fid]
+            assert named and named[0].startswith("atexit callback #") and named[0].endswith("(1 ref)"), named
+        else:
+            # 3.9: the atexit module's state holds it; the edge says which slot.
+            steps = [p for p in paths if p[0].root == "sys.modules['atexit']"]
+            assert steps and steps[0][1].edge.startswith("atexit callback #"), steps
+    finally:
+        atexit.unregister(_find(fid))
+
+
+def test_fork_handler_lists_are_named():
+    def before_fork_handler():
+        return KEEP
+
+    os.register_at_fork(before=before_fork_handler)
+    snap = refgraph.snapshot()
+    paths = snap.root_paths(before_fork_handler)
+    roots = [p[0].root for p in paths]
+    assert any(r.startswith("os.register_at_fork(before) (1 ref)") for r in roots), roots
+    path = [p for p in paths if p[0].root.startswith("os.register_at_fork(before)")][0]
+    assert path[0].type == "list"
+    assert path[1].edge.startswith("[")
+
+
+def test_a_signal_handler_is_named():
+    def on_usr1(signum, frame):
+        return None
+
+    old = signal.signal(signal.SIGUSR1, on_usr1)
+    fid = id(on_usr1)
+    del on_usr1
+    try:
+        snap = refgraph.snapshot()
+        root = snap.node(fid).root
+        assert root == "signal handler SIGUSR1 (1 ref)", root
+    finally:
+        signal.signal(signal.SIGUSR1, old)
+
+
+def test_a_codec_search_function_is_named():
+    def search(name):
+        return None
+
+    codecs.register(search)
+    snap = refgraph.snapshot()
+    roots = [p[0].root for p in snap.root_paths(search)]
+    assert any(r.startswith("codecs search path (1 ref)") for r in roots), roots
+    if hasattr(codecs, "unregister"):
+        codecs.unregister(search)
+    else:
+        KEEP["search"] = search
+
+
+def test_interpreter_slots_are_named():
+    snap = refgraph.snapshot()
+    assert snap.node(sys.modules).root == "interpreter modules (sys.modules) (1 ref)"
+    assert snap.node(sys.__dict__).root.startswith("interpreter sysdict")
+
+
+def test_a_failed_layout_check_falls_back_to_generic_labels():
+    def before_fork_fallback():
+        return KEEP
+
+    os.register_at_fork(before=before_fork_fallback)
+    _native._override_layout("interp_modules", 8)
+    try:
+        snap = refgraph.snapshot()
+    finally:
+        _native._override_layout()
+    notes = json.loads(snap.meta)["notes"]
+    assert any("layout check failed" in n and "interp.modules" in n for n in notes), notes
+    roots = [p[0].root for p in snap.root_paths(before_fork_fallback)]
+    assert any(r == "held from outside the heap (1 ref)" for r in roots), roots
+    assert not any(r.startswith("os.register_at_fork") for r in roots)
+    # And the next capture, with the real layout, names it again.
+    again = [p[0].root for p in refgraph.snapshot().root_paths(before_fork_fallback)]
+    assert any(r.startswith("os.register_at_fork(before)") for r in again), again
