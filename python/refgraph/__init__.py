@@ -17,6 +17,7 @@ A capture runs no Python code of your objects and leaves the heap as it was.
 """
 
 from ._native import (  # noqa: F401
+    Filter,
     Snapshot,
     Step,
     dump,
@@ -31,6 +32,7 @@ from ._native import (  # noqa: F401
 )
 
 __all__ = [
+    "Filter",
     "Snapshot",
     "Step",
     "find_backref_chain",

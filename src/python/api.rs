@@ -16,6 +16,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
+use crate::filter::{Filter, Subject};
 use crate::graph::{Heap, NodeIx};
 use crate::paths::{self, Decision, Direction, GraphOptions, Neighbourhood, PathOptions, RootPath};
 use crate::render::{self, Engine};
@@ -84,6 +85,75 @@ impl Step {
     }
 }
 
+/// A filter from `.rgf` text or a file: decides what drawings and root-path
+/// searches show, without running Python code.
+#[pyclass(module = "refgraph", name = "Filter", frozen)]
+pub struct PyFilter {
+    inner: Filter,
+}
+
+#[pymethods]
+impl PyFilter {
+    /// Parses filter text (one directive per line, see filters/README.md).
+    #[new]
+    #[pyo3(signature = (text = ""))]
+    fn new(text: &str) -> PyResult<PyFilter> {
+        let inner = crate::filter::parse_str(text, "<string>").map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(PyFilter { inner })
+    }
+
+    /// Reads a filter file and the files it includes.
+    #[staticmethod]
+    fn from_file(path: PathBuf) -> PyResult<PyFilter> {
+        let inner = crate::filter::parse_file(&path).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(PyFilter { inner })
+    }
+
+    /// This filter's rules followed by `other`'s (later rules win).
+    fn __add__(&self, other: &PyFilter) -> PyFilter {
+        let mut inner = self.inner.clone();
+        inner.extend(other.inner.clone());
+        PyFilter { inner }
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.rules.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<refgraph.Filter {} rules>", self.inner.rules.len())
+    }
+}
+
+/// A `filter=` argument: a `refgraph.Filter`, or a Python callable that gets
+/// live objects (objgraph's way; only where the objects are live).
+enum FilterArg<'a, 'py> {
+    None,
+    Rules(&'a Filter),
+    Callable(&'a Bound<'py, PyAny>),
+}
+
+fn filter_arg<'a, 'py>(f: Option<&'a Bound<'py, PyAny>>, holder: &'a mut Option<PyRef<'py, PyFilter>>) -> FilterArg<'a, 'py> {
+    match f {
+        None => FilterArg::None,
+        Some(f) if f.is_none() => FilterArg::None,
+        Some(f) => match f.cast::<PyFilter>() {
+            Ok(pf) => {
+                *holder = Some(pf.borrow());
+                match holder {
+                    Some(h) => FilterArg::Rules(&h.inner),
+                    None => FilterArg::None,
+                }
+            }
+            Err(_) => FilterArg::Callable(f),
+        },
+    }
+}
+
+fn subject(heap: &Heap, node: NodeIx, edge: Option<crate::graph::EdgeLabel>, depth: u32) -> Subject<'_> {
+    Subject { heap, node, edge, depth }
+}
+
 /// A captured heap. Queries on it never walk the live heap again.
 #[pyclass(module = "refgraph", frozen)]
 pub struct Snapshot {
@@ -105,6 +175,18 @@ fn find(heap: &Heap, addr: u64) -> PyResult<NodeIx> {
         .ok_or_else(|| PyValueError::new_err(format!("no object at {addr:#x} in this snapshot")))
 }
 
+/// Root paths through what the filter lets pass, and whether the filter (not
+/// the heap) is why there are none.
+fn filtered_paths(heap: &Heap, target: NodeIx, limit: usize, f: Option<&Filter>) -> (Vec<RootPath>, bool) {
+    let opts = PathOptions { limit, max_depth: None };
+    let Some(f) = f.filter(|f| !f.is_empty()) else {
+        return (paths::root_paths(heap, target, opts, |_| true), false);
+    };
+    let found = paths::root_paths(heap, target, opts, |n| f.passes(&subject(heap, n, None, 0)));
+    let hidden = found.is_empty() && !paths::root_paths(heap, target, PathOptions { limit: 1, max_depth: None }, |_| true).is_empty();
+    (found, hidden)
+}
+
 fn steps(heap: &Heap, paths: &[RootPath]) -> Vec<Vec<Step>> {
     paths.iter().map(|p| report::path_records(heap, p).into_iter().map(Step::from).collect()).collect()
 }
@@ -112,19 +194,22 @@ fn steps(heap: &Heap, paths: &[RootPath]) -> Vec<Vec<Step>> {
 #[pymethods]
 impl Snapshot {
     /// The shortest chain from each distinct root that retains the object.
-    #[pyo3(signature = (obj, limit = 10))]
-    fn root_paths(&self, obj: &Bound<'_, PyAny>, limit: usize) -> PyResult<Vec<Vec<Step>>> {
+    /// `filter` is a `refgraph.Filter`: hidden objects are no way to a root.
+    #[pyo3(signature = (obj, limit = 10, filter = None))]
+    fn root_paths(&self, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Vec<Vec<Step>>> {
         let target = find(&self.heap, address_of(obj))?;
-        let paths = paths::root_paths(&self.heap, target, PathOptions { limit, max_depth: None }, |_| true);
+        let f = filter.as_ref().map(|f| &f.inner);
+        let (paths, _) = filtered_paths(&self.heap, target, limit, f);
         Ok(steps(&self.heap, &paths))
     }
 
     /// The root paths as text, one line per step.
-    #[pyo3(signature = (obj, limit = 10))]
-    fn why(&self, obj: &Bound<'_, PyAny>, limit: usize) -> PyResult<String> {
+    #[pyo3(signature = (obj, limit = 10, filter = None))]
+    fn why(&self, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<String> {
         let target = find(&self.heap, address_of(obj))?;
-        let paths = paths::root_paths(&self.heap, target, PathOptions { limit, max_depth: None }, |_| true);
-        Ok(report::why_text(&self.heap, target, &paths, false))
+        let f = filter.as_ref().map(|f| &f.inner);
+        let (paths, hidden) = filtered_paths(&self.heap, target, limit, f);
+        Ok(report::why_text(&self.heap, target, &paths, hidden))
     }
 
     /// Writes the snapshot to a `.rgs` file.
@@ -200,30 +285,33 @@ impl Snapshot {
 
     /// Draws the referrers of the objects (no Python callables: the objects
     /// of a snapshot may be gone).
-    #[pyo3(signature = (objs, max_depth = 3, too_many = 10, filename = None, refcounts = false, shortnames = true, output = None, chains = false))]
+    #[pyo3(signature = (objs, max_depth = None, too_many = None, filename = None, refcounts = false, shortnames = true, output = None, chains = false, filter = None))]
     #[allow(clippy::too_many_arguments)]
     fn show_backrefs(
         &self,
         py: Python<'_>,
         objs: &Bound<'_, PyAny>,
-        max_depth: u32,
-        too_many: usize,
+        max_depth: Option<u32>,
+        too_many: Option<usize>,
         filename: Option<PathBuf>,
         refcounts: bool,
         shortnames: bool,
         output: Option<&Bound<'_, PyAny>>,
         chains: bool,
+        filter: Option<PyRef<'_, PyFilter>>,
     ) -> PyResult<()> {
         let targets = targets_in(&self.heap, objs)?;
+        let f = filter.as_ref().map(|f| &f.inner);
+        let max_depth = max_depth.or(f.and_then(|f| f.max_depth)).unwrap_or(3);
+        let too_many = too_many.or(f.and_then(|f| f.too_many)).unwrap_or(10);
         let nb = if chains {
-            let ps: Vec<RootPath> = targets
-                .iter()
-                .flat_map(|&t| paths::root_paths(&self.heap, t, PathOptions::default(), |_| true))
-                .collect();
+            let ps: Vec<RootPath> = targets.iter().flat_map(|&t| filtered_paths(&self.heap, t, 10, f).0).collect();
             paths::chains_neighbourhood(&ps)
         } else {
             let opts = GraphOptions { direction: Direction::Referrers, max_depth, too_many, stop_at_roots: true };
-            paths::neighbourhood(&self.heap, &targets, opts, |_, _, _| Decision::Keep)
+            paths::neighbourhood(&self.heap, &targets, opts, |n, e, d| {
+                f.map_or(Decision::Keep, |f| f.decide(&subject(&self.heap, n, Some(e), d)))
+            })
         };
         let vo = ViewOptions { refcounts, shortnames, max_depth, ..Default::default() };
         draw(py, &self.heap, &nb, &targets, vo, filename, output)
@@ -346,22 +434,22 @@ pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Snapshot> {
 
 /// The shortest chain from each distinct root that keeps `obj` alive.
 #[pyfunction]
-#[pyo3(signature = (obj, limit = 10))]
-pub fn root_paths(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize) -> PyResult<Vec<Vec<Step>>> {
+#[pyo3(signature = (obj, limit = 10, filter = None))]
+pub fn root_paths(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Vec<Vec<Step>>> {
     let heap = fresh(py, &observers_for(&[Some(obj)], None, Vec::new()))?;
     let target = find(&heap, obj.as_ptr() as usize as u64)?;
-    let paths = paths::root_paths(&heap, target, PathOptions { limit, max_depth: None }, |_| true);
+    let (paths, _) = filtered_paths(&heap, target, limit, filter.as_ref().map(|f| &f.inner));
     Ok(steps(&heap, &paths))
 }
 
 /// Why `obj` is alive, as text: one block per root, one line per step.
 #[pyfunction]
-#[pyo3(signature = (obj, limit = 10))]
-pub fn why(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize) -> PyResult<String> {
+#[pyo3(signature = (obj, limit = 10, filter = None))]
+pub fn why(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<String> {
     let heap = fresh(py, &observers_for(&[Some(obj)], None, Vec::new()))?;
     let target = find(&heap, obj.as_ptr() as usize as u64)?;
-    let paths = paths::root_paths(&heap, target, PathOptions { limit, max_depth: None }, |_| true);
-    Ok(report::why_text(&heap, target, &paths, false))
+    let (paths, hidden) = filtered_paths(&heap, target, limit, filter.as_ref().map(|f| &f.inner));
+    Ok(report::why_text(&heap, target, &paths, hidden))
 }
 
 /// objgraph's `find_backref_chain`: a list of objects from a root (or an
@@ -404,10 +492,11 @@ pub fn find_backref_chain<'py>(
 /// The options objgraph's `show_backrefs` and `show_refs` share.
 struct ShowArgs<'a, 'py> {
     objs: &'a Bound<'py, PyAny>,
-    max_depth: u32,
+    /// `None`: the Filter's max-depth, else objgraph's default 3.
+    max_depth: Option<u32>,
     extra_ignore: Option<&'a Bound<'py, PyAny>>,
     filter: Option<&'a Bound<'py, PyAny>>,
-    too_many: usize,
+    too_many: Option<usize>,
     highlight: Option<&'a Bound<'py, PyAny>>,
     filename: Option<PathBuf>,
     extra_info: Option<&'a Bound<'py, PyAny>>,
@@ -426,16 +515,33 @@ fn show_graph(py: Python<'_>, a: ShowArgs<'_, '_>, direction: Direction) -> PyRe
     let heap = fresh(py, &obs)?;
     let targets: Vec<NodeIx> =
         sequence_items(a.objs).iter().map(|o| find(&heap, o.as_ptr() as usize as u64)).collect::<PyResult<_>>()?;
-    let needs_objects = a.filter.is_some() || a.highlight.is_some() || a.extra_info.is_some();
+    let mut holder = None;
+    let filter = filter_arg(a.filter, &mut holder);
+    let rules = match &filter {
+        FilterArg::Rules(f) => Some(*f),
+        _ => None,
+    };
+    let callable = match &filter {
+        FilterArg::Callable(c) => Some(*c),
+        _ => None,
+    };
+    let max_depth = a.max_depth.or(rules.and_then(|f| f.max_depth)).unwrap_or(3);
+    let too_many = a.too_many.or(rules.and_then(|f| f.too_many)).unwrap_or(10);
+    let needs_objects = callable.is_some() || a.highlight.is_some() || a.extra_info.is_some();
     let _pins = needs_objects.then(|| {
-        let reach = paths::within(&heap, &targets, direction, a.max_depth);
+        let reach = paths::within(&heap, &targets, direction, max_depth);
         unsafe { Pinned::new(&heap, reach.into_iter()) }
     });
     let mut err: Option<PyErr> = None;
-    let opts = GraphOptions { direction, max_depth: a.max_depth, too_many: a.too_many, stop_at_roots: direction == Direction::Referrers };
-    let nb = paths::neighbourhood(&heap, &targets, opts, |n, _, _| match (a.filter, live(py, &heap, n)) {
-        (Some(f), Some(o)) if !call_bool(f, &o, &mut err) => Decision::Hide,
-        _ => Decision::Keep,
+    let opts = GraphOptions { direction, max_depth, too_many, stop_at_roots: direction == Direction::Referrers };
+    let nb = paths::neighbourhood(&heap, &targets, opts, |n, e, d| {
+        if let Some(f) = rules {
+            return f.decide(&subject(&heap, n, Some(e), d));
+        }
+        match (callable, live(py, &heap, n)) {
+            (Some(f), Some(o)) if !call_bool(f, &o, &mut err) => Decision::Hide,
+            _ => Decision::Keep,
+        }
     });
     if let Some(e) = err.take() {
         return Err(e);
@@ -454,7 +560,7 @@ fn show_graph(py: Python<'_>, a: ShowArgs<'_, '_>, direction: Direction) -> PyRe
     let vo = ViewOptions {
         refcounts: a.refcounts,
         shortnames: a.shortnames,
-        max_depth: a.max_depth,
+        max_depth,
         extra_info: a.extra_info.is_some().then_some(&mut extra as &mut dyn FnMut(NodeIx) -> Option<String>),
         highlight: a.highlight.is_some().then_some(&mut highlight as &mut dyn FnMut(NodeIx) -> bool),
         caption: None,
@@ -496,15 +602,15 @@ fn draw(
 
 /// objgraph's `show_backrefs`: draws what refers to `objs`, up to `max_depth`.
 #[pyfunction]
-#[pyo3(signature = (objs, max_depth = 3, extra_ignore = None, filter = None, too_many = 10, highlight = None, filename = None, extra_info = None, refcounts = false, shortnames = true, output = None, extra_node_attrs = None))]
+#[pyo3(signature = (objs, max_depth = None, extra_ignore = None, filter = None, too_many = None, highlight = None, filename = None, extra_info = None, refcounts = false, shortnames = true, output = None, extra_node_attrs = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn show_backrefs(
     py: Python<'_>,
     objs: &Bound<'_, PyAny>,
-    max_depth: u32,
+    max_depth: Option<u32>,
     extra_ignore: Option<&Bound<'_, PyAny>>,
     filter: Option<&Bound<'_, PyAny>>,
-    too_many: usize,
+    too_many: Option<usize>,
     highlight: Option<&Bound<'_, PyAny>>,
     filename: Option<PathBuf>,
     extra_info: Option<&Bound<'_, PyAny>>,
@@ -522,15 +628,15 @@ pub fn show_backrefs(
 
 /// objgraph's `show_refs`: draws what `objs` refer to, up to `max_depth`.
 #[pyfunction]
-#[pyo3(signature = (objs, max_depth = 3, extra_ignore = None, filter = None, too_many = 10, highlight = None, filename = None, extra_info = None, refcounts = false, shortnames = true, output = None, extra_node_attrs = None))]
+#[pyo3(signature = (objs, max_depth = None, extra_ignore = None, filter = None, too_many = None, highlight = None, filename = None, extra_info = None, refcounts = false, shortnames = true, output = None, extra_node_attrs = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn show_refs(
     py: Python<'_>,
     objs: &Bound<'_, PyAny>,
-    max_depth: u32,
+    max_depth: Option<u32>,
     extra_ignore: Option<&Bound<'_, PyAny>>,
     filter: Option<&Bound<'_, PyAny>>,
-    too_many: usize,
+    too_many: Option<usize>,
     highlight: Option<&Bound<'_, PyAny>>,
     filename: Option<PathBuf>,
     extra_info: Option<&Bound<'_, PyAny>>,

@@ -59,6 +59,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let _ = PYTHON_VERSION.set(version);
     m.add_class::<api::Snapshot>()?;
     m.add_class::<api::Step>()?;
+    m.add_class::<api::PyFilter>()?;
     m.add_function(wrap_pyfunction!(api::snapshot, m)?)?;
     m.add_function(wrap_pyfunction!(api::load, m)?)?;
     m.add_function(wrap_pyfunction!(api::root_paths, m)?)?;

@@ -121,3 +121,23 @@ def test_bad_selector_and_missing_file_fail_clearly(seed_heap, tmp_path):
     r = cli("backrefs", seed_heap, "--select", "NoSuchType", "-o", str(out))
     assert r.returncode == 2 and "NoSuchType" in r.stderr
     assert not out.exists()
+
+
+def test_the_seed_filter_draws_the_retainers_without_the_noise(seed_heap, tmp_path):
+    dot = str(tmp_path / "seed.dot")
+    r = cli("backrefs", seed_heap, "--select", "dict~^logging namespace", "--max-targets", "2",
+            "--filter", os.path.join(ROOT, "filters", "seed.rgf"), "--refcounts", "-o", dot)
+    assert r.returncode == 0, r.stderr
+    text = open(dot).read()
+    assert "logging namespace" in text
+    # What the author filtered by hand is gone...
+    assert "logging.handlers" not in text
+    # ...and what keeps the copies alive is there, through to its roots.
+    assert "os.register_at_fork" in text
+    if sys.version_info >= (3, 10):
+        assert "atexit callback" in text and "logging.shutdown" in text
+    unfiltered = str(tmp_path / "all.dot")
+    r = cli("backrefs", seed_heap, "--select", "dict~^logging namespace", "--max-targets", "2",
+            "--max-depth", "100", "--too-many", "100", "-o", unfiltered)
+    assert r.returncode == 0, r.stderr
+    assert len(open(unfiltered).read()) > 3 * len(text)
