@@ -16,20 +16,29 @@ objgraph does::
 A capture runs no Python code of your objects and leaves the heap as it was.
 """
 
-from ._native import (  # noqa: F401
-    Filter,
-    Snapshot,
-    Step,
-    dump,
-    find_backref_chain,
-    load,
-    root_paths,
-    show_backrefs,
-    show_chain,
-    show_refs,
-    snapshot,
-    why,
-)
+import os as _os
+
+try:
+    from ._native import (  # noqa: F401
+        Filter,
+        Snapshot,
+        Step,
+        dump,
+        find_backref_chain,
+        load,
+        root_paths,
+        show_backrefs,
+        show_chain,
+        show_refs,
+        snapshot,
+        why,
+    )
+except ImportError:  # pragma: no cover - interpreters the extension does not serve
+    # Where no extension was installed (Python 2.7, 3.6-3.8, or a copy made by
+    # `refgraph run` for them) only the pure-Python collector is here; a
+    # broken extension that is present must not pass silently.
+    if any(n.startswith("_native") for n in _os.listdir(_os.path.dirname(_os.path.abspath(__file__)))):
+        raise
 
 __all__ = [
     "Filter",

@@ -14,12 +14,33 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+/// Which collector captures the heap.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Collector {
+    /// The Rust extension where one is built for the interpreter, else the pure-Python one.
+    Auto,
+    /// The Rust extension (CPython 3.9+): fast, reads thread frames and C-level holders.
+    Native,
+    /// The pure-Python collector (CPython 2.7, 3.6+): standard library only.
+    Python,
+}
+
+/// The pure-Python package, carried inside the binary so that `run` works
+/// for interpreters no extension is built for.
+const PURE_PACKAGE: &[(&str, &str)] = &[
+    ("__init__.py", include_str!("../../python/refgraph/__init__.py")),
+    ("_run.py", include_str!("../../python/refgraph/_run.py")),
+    ("collector.py", include_str!("../../python/refgraph/collector.py")),
+];
+
 /// Run a Python program under refgraph and snapshot its heap when it ends.
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Where to write the snapshot (.rgs).
     #[arg(long, short)]
     output: PathBuf,
+    #[arg(long, value_enum, default_value_t = Collector::Auto)]
+    collector: Collector,
     /// The interpreter, the script and its arguments: -- python3 script.py ARGS
     #[arg(required = true, last = true, num_args = 2..)]
     command: Vec<OsString>,
@@ -79,14 +100,22 @@ pub(crate) fn run(a: Args) -> Result<i32> {
     let python = &a.command[0];
     let (major, minor) = python_version(python)?;
     let tag = format!("cp{major}{minor}");
-    let dir = candidate_dirs(&tag).into_iter().find(|d| d.join("refgraph").is_dir());
-    if !can_import(python, dir.as_deref(), "refgraph._run") {
-        bail!(
-            "no refgraph package for Python {major}.{minor} ({}): build it with `scripts/build-ext {major}.{minor}`, \
+    let native_dir = candidate_dirs(&tag).into_iter().find(|d| d.join("refgraph").is_dir());
+    let native = a.collector != Collector::Python && can_import(python, native_dir.as_deref(), "refgraph._native");
+    let pure_dir; // kept alive until the program ends
+    let dir = match (a.collector, native) {
+        (Collector::Native, false) => bail!(
+            "no refgraph extension for Python {major}.{minor} ({}): build it with `scripts/build-ext {major}.{minor}`, \
              or set REFGRAPH_PYTHONPATH to a folder holding it",
             python.to_string_lossy()
-        );
-    }
+        ),
+        (_, true) => native_dir,
+        (_, false) => {
+            pure_dir = pure_package()?;
+            eprintln!("refgraph: using the pure-Python collector for Python {major}.{minor}");
+            Some(pure_dir.path().to_path_buf())
+        }
+    };
     let output = absolute(&a.output)?;
     let before = modified(&output);
     let mut cmd = Command::new(python);
@@ -102,6 +131,17 @@ pub(crate) fn run(a: Args) -> Result<i32> {
     }
     eprintln!("refgraph: wrote {}", output.display());
     Ok(status.code().unwrap_or(1))
+}
+
+/// Writes the pure-Python package into a fresh temporary folder.
+fn pure_package() -> Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new().prefix("refgraph-py-").tempdir().context("cannot make a temporary folder")?;
+    let pkg = dir.path().join("refgraph");
+    std::fs::create_dir(&pkg).with_context(|| format!("cannot create {}", pkg.display()))?;
+    for (name, text) in PURE_PACKAGE {
+        std::fs::write(pkg.join(name), text).with_context(|| format!("cannot write {}", pkg.join(name).display()))?;
+    }
+    Ok(dir)
 }
 
 fn modified(p: &Path) -> Option<std::time::SystemTime> {

@@ -441,6 +441,9 @@ unsafe fn add_module_roots(w: &mut Walker<'_>) {
     let mut v: *mut ffi::PyObject = std::ptr::null_mut();
     while ffi::PyDict_Next(modules, &mut pos, &mut k, &mut v) != 0 {
         let Some(name) = labels::str_value(k) else { continue };
+        if v == ffi::Py_None() {
+            continue;
+        }
         if let Some(ix) = w.builder.find_addr(v as usize as u64) {
             w.builder.add_root(Root { node: ix, kind: RootKind::Module { name } });
         }

@@ -151,7 +151,7 @@ impl FrameReader {
     /// Labelled locals of a frame object.
     pub(crate) unsafe fn frame_object_fields(&self, frame: *mut ffi::PyObject) -> Option<Vec<(usize, String)>> {
         let layout = self.layout.as_ref()?;
-        let slots = cpython::frames::frame_object_slots(layout, frame as usize, &self.checks).ok()?;
+        let slots = cpython::frames::frame_object_slots(layout, frame as usize, &self.checks).unwrap_or_default();
         let mut out: Vec<(usize, String)> =
             slots.into_iter().filter(|&(v, _)| v != 0).map(|(v, n)| (v, slot_label(n))).collect();
         let f = frame as usize;

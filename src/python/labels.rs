@@ -201,7 +201,7 @@ impl Walker<'_> {
             return if overflow != 0 { "big int".into() } else if tp == k.bool_ { (if v != 0 { "True" } else { "False" }).into() } else { v.to_string() };
         }
         if tp == k.float {
-            return format!("{:?}", ffi::PyFloat_AS_DOUBLE(o));
+            return crate::report::float_repr(ffi::PyFloat_AS_DOUBLE(o));
         }
         if tp == k.none {
             return "None".into();
@@ -403,6 +403,18 @@ impl Walker<'_> {
             let p = field(o, off as usize);
             return (!p.is_null()).then_some(p);
         }
+        if off < 0 {
+            // Variable-size instances (int subclasses): counted from the end,
+            // as CPython's _PyObject_GetDictPtr does.
+            let n = (*(o as *mut ffi::PyVarObject)).ob_size.unsigned_abs();
+            let size = (*tp).tp_basicsize as usize + n * (*tp).tp_itemsize.unsigned_abs();
+            let size = (size + 7) & !7;
+            let at = size as isize + off;
+            if at > 0 {
+                let p = field(o, at as usize);
+                return (!p.is_null()).then_some(p);
+            }
+        }
         None
     }
 
@@ -537,3 +549,4 @@ impl Names {
         }
     }
 }
+

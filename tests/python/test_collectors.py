@@ -1,0 +1,199 @@
+"""The pure-Python collector (Python 2.7 and 3.6-3.8) and its agreement with
+the fast collector. Old interpreters are driven through `refgraph run`, as a
+user would, from whichever Python runs the tests."""
+
+import collections
+import gc
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import refgraph
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PLAT = os.path.join(ROOT, "examples", "hot_reload", "plat.py")
+
+
+def refgraph_bin():
+    return os.environ.get("REFGRAPH_BIN") or os.path.join(ROOT, "target", "release", "refgraph")
+
+
+def interpreter(version):
+    root = subprocess.check_output(["pyenv", "root"], universal_newlines=True).strip()
+    found = sorted(v for v in os.listdir(os.path.join(root, "versions")) if v.startswith(version + "."))
+    if not found:
+        pytest.fail("Python %s is not installed under pyenv" % version)
+    return os.path.join(root, "versions", found[-1], "bin", "python")
+
+
+def run(*args):
+    r = subprocess.run([refgraph_bin()] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+@pytest.fixture(scope="module")
+def heap27(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("py27") / "heap.rgs")
+    run("run", "-o", out, "--", interpreter("2.7"), PLAT, "12")
+    return out
+
+
+def test_python27_shows_the_seeds_chain_for_every_stale_copy(heap27):
+    reports = json.loads(run("path", heap27, "--select", "dict~^logging namespace", "--format", "json"))
+    assert len(reports) == 12
+    lengths = []
+    for rep in reports:
+        (path,) = rep["paths"]  # one root: the chain through sys.exitfunc
+        steps = [(s["type"], s["label"], s["edge"]) for s in path]
+        assert path[0]["root"].startswith("interpreter sysdict (sys.__dict__)")
+        assert steps[0][:2] == ("dict", "sys namespace, %s" % steps[0][1].split(", ")[1])
+        assert steps[1] == ("function", "atexit._run_exitfuncs", "['exitfunc']")
+        assert steps[2][0] == "dict" and steps[2][1].startswith("atexit namespace") and steps[2][2] == "__globals__"
+        assert steps[3][0] == "list" and steps[3][2] == "['_exithandlers']"
+        assert steps[4][0] == "tuple"
+        assert steps[-2] == ("function", "logging.shutdown", "[0]")
+        assert steps[-1][2] == "__globals__" and steps[-1][1].startswith("logging namespace")
+        # Older copies hang one _run_exitfuncs link further down.
+        for i in range(5, len(steps) - 2, 4):
+            assert steps[i] == ("function", "atexit._run_exitfuncs", "[0]")
+            assert steps[i + 1][2] == "__globals__" and steps[i + 1][1].startswith("atexit namespace")
+        lengths.append(len(steps))
+    assert sorted(lengths) == [7 + 4 * k for k in range(12)]
+
+
+def test_python27_chain_is_drawn(heap27, tmp_path):
+    out = str(tmp_path / "ref.dot")
+    run("backrefs", heap27, "--select", "dict~^logging namespace", "--chains", "--max-targets", "2", "-o", out)
+    text = open(out).read()
+    for needle in ("atexit._run_exitfuncs", "logging.shutdown", "['_exithandlers']", "['exitfunc']",
+                   "interpreter sysdict"):
+        assert needle in text
+
+
+HOSTILE = r'''
+import sys
+calls = []
+class Hostile(object):
+    def __repr__(self): calls.append("repr"); raise RuntimeError
+    def __getattr__(self, n): calls.append("getattr"); raise RuntimeError
+    def __getattribute__(self, n): calls.append("getattribute " + n); raise RuntimeError
+    def __eq__(self, o): calls.append("eq"); raise RuntimeError
+    def __hash__(self): calls.append("hash"); return 1
+    def __len__(self): calls.append("len"); raise RuntimeError
+    def __sizeof__(self): calls.append("sizeof"); raise RuntimeError
+class Meta(type):
+    def __getattribute__(cls, n): calls.append("meta " + n); raise RuntimeError
+HostileType = Meta("HostileType", (object,), {})
+h = Hostile()
+table = {h: [h, HostileType()]}
+del calls[:]  # building the table above hashed h: that was this script
+def report():
+    sys.stderr.write("HOOK CALLS: %r\n" % (calls,))
+import atexit
+atexit.register(report)
+'''
+
+
+@pytest.mark.parametrize("version", ["2.7", "3.6"])
+def test_the_pure_collector_runs_no_user_code(version, tmp_path):
+    script = tmp_path / "hostile.py"
+    script.write_text(HOSTILE if sys.version_info[0] > 2 else HOSTILE.decode("ascii"))
+    out = str(tmp_path / "heap.rgs")
+    r = subprocess.run([refgraph_bin(), "run", "-o", out, "--", interpreter(version), str(script)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert r.returncode == 0, r.stderr
+    assert "HOOK CALLS: []" in r.stderr, r.stderr
+    snap = refgraph.load(out)
+    (h,) = snap.select("Hostile")
+    assert snap.node(h).type == "__main__.Hostile"
+    assert snap.node(h).label == ""
+    edges = {e for _, e in snap.referrers(h)}
+    assert "[0]" in edges and "(key)" in edges
+
+
+def test_python36_roots_the_stale_copy_through_the_newest_atexit_module(tmp_path):
+    # 3.6 has no fork handlers, and each call imports a new atexit module
+    # whose state holds that call's shutdown; the interpreter's module table
+    # keeps only the newest, so only the newest copy of logging survives.
+    out = str(tmp_path / "heap.rgs")
+    run("run", "-o", out, "--", interpreter("3.6"), PLAT, "5")
+    reports = json.loads(run("path", out, "--select", "dict~^logging namespace", "--format", "json"))
+    assert len(reports) == 1
+    (path,) = reports[0]["paths"]
+    assert [s["type"] for s in path[1:]] == ["module", "function", "dict"]
+    assert path[1]["label"] == "atexit" and path[2]["label"] == "logging.shutdown"
+    assert path[0]["type"] == "list" and "held from outside" in path[0]["root"]
+
+
+needs_both = pytest.mark.skipif(sys.version_info[:2] != (3, 9), reason="the agreement check runs on 3.9, the "
+                                "one version both collectors serve; CI runs pytest on 3.9")
+
+
+@needs_both
+def test_both_collectors_agree_on_python39(tmp_path):
+    """Same heap, both collectors. Differences allowed, and why:
+    - the pure collector reads no lengths (sizes), and labels fewer things:
+      no `__mro__`/`__bases__` of types, no builtin-method and descriptor
+      fields, no frame locals (`f_locals` would be created), no function
+      `__dict__`/`__annotations__` (reading them creates them), fewer node
+      labels (code, builtins, bytes, sets);
+    - it names only the interpreter slots Python itself exposes (sys.modules,
+      sys.__dict__, builtins), not the fork-handler lists or signal handlers;
+    - counts of interned strings, of its own functions, code and module, and
+      of the type descriptors it reads through differ: it holds them while it
+      counts;
+    - a few objects of its own (cells, a set) exist only in its capture.
+    Everything else must be identical: nodes, types, edge targets, every label
+    the pure collector gives, module roots."""
+    from refgraph import collector
+    sys.path.insert(0, os.path.dirname(PLAT))
+    old_argv = sys.argv[:]
+    sys.argv[:] = ["plat.py", "3"]
+    try:
+        import plat
+        plat.main()
+    finally:
+        sys.argv[:] = old_argv
+    gc.collect()
+    native_path, python_path = str(tmp_path / "native.rgs"), str(tmp_path / "python.rgs")
+    refgraph.dump(native_path)
+    collector.dump(python_path)
+    na, nb = refgraph.load(native_path), refgraph.load(python_path)
+    a, b = set(na.select("~")), set(nb.select("~"))
+    assert a <= b
+    extra = collections.Counter(nb.node(x).type for x in b - a)
+    assert sum(extra.values()) <= 5 and set(extra) <= {"cell", "set", "list", "dict", "tuple"}, extra
+    # Its own frames hold the builtins namespace (f_builtins) and a cell of
+    # its own closure while it counts.
+    ownership = ("refgraph", "gc", "sys.getrefcount", "builtins namespace")
+    # The code objects of the collector's running functions are in use too.
+    own_code = {t for x in a if na.node(x).type == "function" and na.node(x).label.startswith("refgraph")
+                for t, e in na.referents(x) if e == "__code__"}
+    exempt_types = ("str", "int", "NoneType", "getset_descriptor", "member_descriptor", "method-wrapper")
+    count_diffs = []
+    for x in a:
+        n1, n2 = na.node(x), nb.node(x)
+        assert n1.type == n2.type
+        if n2.label:
+            assert n2.label == n1.label, (n1.type, n1.label, n2.label)
+        e1, e2 = na.referents(x), nb.referents(x)
+        assert sorted(t for t, _ in e1) == sorted(t for t, _ in e2), n1.type
+        have = collections.Counter(e1)
+        for (t, label), k in collections.Counter(e2).items():
+            if label:
+                assert have[(t, label)] >= k, (n1.type, n1.label, label, [e for e in e1 if e[0] == t], na.node(t).type)
+        own_cell = n1.type == "cell" and na.refcount(x) == 0
+        if n1.type not in exempt_types and not n1.label.startswith(ownership) and x not in own_code and not own_cell:
+            if na.refcount(x) != nb.refcount(x):
+                count_diffs.append((n1.type, n1.label, na.refcount(x), nb.refcount(x)))
+    # The descriptors it reads types and functions through are bound while
+    # it runs; nothing else may differ.
+    assert count_diffs == [], count_diffs
+    modules = lambda s: sorted((addr, text) for addr, text in s.roots() if text.startswith("sys.modules["))
+    assert modules(na) == modules(nb)
