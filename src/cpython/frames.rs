@@ -100,6 +100,16 @@ pub fn code_name_object(l: &Layout, code: usize) -> Result<usize, LayoutError> {
     word(code + off, "co_name")
 }
 
+/// The same, for a code object the caller has already type-checked (the heap
+/// walk meets 60 k of them): read in place, without a system call each.
+///
+/// # Safety
+/// `code` must be a live object whose type is the code type.
+pub unsafe fn code_name_object_of_code(l: &Layout, code: usize) -> Option<usize> {
+    let off = l.code_qualname.or(l.code_name)?;
+    Some(*((code + off) as *const usize))
+}
+
 /// The frames of the thread whose `PyThreadState` is at `tstate`, newest first.
 pub fn thread_frames(l: &Layout, tstate: usize, checks: &TypeChecks) -> Result<Vec<FrameRecord>, LayoutError> {
     if l.has_interpreter_frames() {

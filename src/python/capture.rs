@@ -56,7 +56,14 @@ pub(crate) struct Walker<'a> {
     list_refs: u64,
     /// Reused for every node label.
     label_buf: String,
+    /// A small direct-mapped cache in front of the address index: types,
+    /// common strings, builtins and module globals are referred to again
+    /// and again, and this stays in the processor's cache where the index
+    /// does not.
+    recent: Vec<(usize, u32)>,
 }
+
+const RECENT_SLOTS: usize = 1 << 13;
 
 unsafe extern "C" fn collect_referent(o: *mut ffi::PyObject, arg: *mut c_void) -> c_int {
     if !o.is_null() {
@@ -87,6 +94,7 @@ impl<'a> Walker<'a> {
             type_ids: FxHashMap::default(),
             list_refs: 0,
             label_buf: String::new(),
+            recent: vec![(0, 0); RECENT_SLOTS],
         }
     }
 
@@ -130,10 +138,18 @@ impl<'a> Walker<'a> {
 
     /// The node of `o`, adding it as an untracked leaf the first time.
     pub(crate) unsafe fn node_for(&mut self, o: *mut ffi::PyObject) -> NodeIx {
-        match self.builder.find_addr(o as usize as u64) {
+        let addr = o as usize;
+        let slot = (addr >> 4) & (RECENT_SLOTS - 1);
+        let (cached, ix) = self.recent[slot];
+        if cached == addr {
+            return NodeIx::new(ix as usize);
+        }
+        let ix = match self.builder.find_addr(addr as u64) {
             Some(ix) => ix,
             None => self.add_object(o, false),
-        }
+        };
+        self.recent[slot] = (addr, ix.index() as u32);
+        ix
     }
 
     fn add_observer_ref(&mut self, referent: usize) {

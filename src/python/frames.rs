@@ -170,9 +170,9 @@ impl FrameReader {
         Some(out)
     }
 
-    /// `co_qualname` or `co_name` of a code object.
+    /// `co_qualname` or `co_name` of a code object (its type already checked).
     pub(crate) unsafe fn code_name(&self, code: usize) -> Option<String> {
-        let n = cpython::frames::code_name_object(self.layout.as_ref()?, code).ok()?;
+        let n = cpython::frames::code_name_object_of_code(self.layout.as_ref()?, code)?;
         labels::str_value(n as *mut ffi::PyObject)
     }
 }
