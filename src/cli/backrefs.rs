@@ -22,17 +22,11 @@ pub(crate) enum EngineArg {
 /// Draw the referrers of the selected objects as DOT, SVG or PNG (like objgraph.show_backrefs).
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Snapshot file (.rgs).
-    snapshot: PathBuf,
-    /// Which objects: 0xADDR, TYPE, TYPE~REGEX (repeatable).
-    #[arg(long, short, required = true)]
-    select: Vec<String>,
+    #[command(flatten)]
+    targets: super::Targets,
     /// Output file; the extension picks the format: .dot, .svg or .png.
     #[arg(long, short)]
     output: PathBuf,
-    /// At most this many selected objects are drawn.
-    #[arg(long)]
-    max_targets: Option<usize>,
     /// How many references away from the targets to draw [default: the filter's max-depth, else 3].
     #[arg(long)]
     max_depth: Option<u32>,
@@ -59,8 +53,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(a: Args) -> Result<i32> {
     let filter = a.filters.build()?;
-    let heap = super::load(&a.snapshot)?;
-    let targets = super::select(&heap, &a.select, a.max_targets)?;
+    let (heap, targets) = a.targets.load()?;
     let max_depth = a.max_depth.or(filter.max_depth).unwrap_or(3);
     let too_many = a.too_many.or(filter.too_many).unwrap_or(10);
     let nb = if a.chains {

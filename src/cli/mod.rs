@@ -63,6 +63,28 @@ pub fn main() -> i32 {
     }
 }
 
+/// The snapshot and the objects in it a command is about.
+#[derive(clap::Args)]
+pub(crate) struct Targets {
+    /// Snapshot file (.rgs).
+    pub snapshot: std::path::PathBuf,
+    /// Which objects: 0xADDR, TYPE, TYPE~REGEX (repeatable).
+    #[arg(long, short, required = true)]
+    pub select: Vec<String>,
+    /// At most this many selected objects.
+    #[arg(long)]
+    pub max_targets: Option<usize>,
+}
+
+impl Targets {
+    /// Loads the snapshot and selects the targets.
+    pub(crate) fn load(&self) -> Result<(Heap, Vec<NodeIx>)> {
+        let heap = load(&self.snapshot)?;
+        let targets = select(&heap, &self.select, self.max_targets)?;
+        Ok((heap, targets))
+    }
+}
+
 /// Reads a snapshot, with the file name in any error.
 pub(crate) fn load(path: &Path) -> Result<Heap> {
     refgraph::snapshot::read_snapshot(path).with_context(|| format!("cannot read snapshot {}", path.display()))

@@ -1,7 +1,6 @@
 //! `refgraph path`: the root paths of selected objects, as text or JSON.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::ValueEnum;
@@ -18,17 +17,11 @@ pub(crate) enum Format {
 /// Print the shortest chain from each root that keeps the selected objects alive.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// Snapshot file (.rgs).
-    snapshot: PathBuf,
-    /// Which objects: 0xADDR, TYPE, TYPE~REGEX (repeatable).
-    #[arg(long, short, required = true)]
-    select: Vec<String>,
+    #[command(flatten)]
+    targets: super::Targets,
     /// At most this many paths per object (one per distinct root, nearest first).
     #[arg(long, default_value_t = 10)]
     limit: usize,
-    /// At most this many selected objects.
-    #[arg(long)]
-    max_targets: Option<usize>,
     /// Give up on roots further than this many references away.
     #[arg(long)]
     max_depth: Option<u32>,
@@ -40,8 +33,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(a: Args) -> Result<i32> {
     let filter = a.filters.build()?;
-    let heap = super::load(&a.snapshot)?;
-    let targets = super::select(&heap, &a.select, a.max_targets)?;
+    let (heap, targets) = a.targets.load()?;
     let opts = PathOptions { limit: a.limit, max_depth: a.max_depth };
     let mut out = std::io::stdout().lock();
     let mut reports = Vec::new();

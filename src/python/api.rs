@@ -600,57 +600,48 @@ fn draw(
     Ok(())
 }
 
-/// objgraph's `show_backrefs`: draws what refers to `objs`, up to `max_depth`.
-#[pyfunction]
-#[pyo3(signature = (objs, max_depth = None, extra_ignore = None, filter = None, too_many = None, highlight = None, filename = None, extra_info = None, refcounts = false, shortnames = true, output = None, extra_node_attrs = None))]
-#[allow(clippy::too_many_arguments)]
-pub fn show_backrefs(
-    py: Python<'_>,
-    objs: &Bound<'_, PyAny>,
-    max_depth: Option<u32>,
-    extra_ignore: Option<&Bound<'_, PyAny>>,
-    filter: Option<&Bound<'_, PyAny>>,
-    too_many: Option<usize>,
-    highlight: Option<&Bound<'_, PyAny>>,
-    filename: Option<PathBuf>,
-    extra_info: Option<&Bound<'_, PyAny>>,
-    refcounts: bool,
-    shortnames: bool,
-    output: Option<&Bound<'_, PyAny>>,
-    extra_node_attrs: Option<&Bound<'_, PyAny>>,
-) -> PyResult<()> {
-    if extra_node_attrs.is_some_and(|x| !x.is_none()) {
-        return Err(PyTypeError::new_err("extra_node_attrs is not supported: refgraph runs no Python code to style nodes"));
-    }
-    let a = ShowArgs { objs, max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info, refcounts, shortnames, output };
-    show_graph(py, a, Direction::Referrers)
+/// `show_backrefs` and `show_refs` have objgraph's signature and differ only
+/// in the direction they grow.
+macro_rules! objgraph_show {
+    ($(#[$doc:meta])* $name:ident, $direction:expr) => {
+        $(#[$doc])*
+        #[pyfunction]
+        #[pyo3(signature = (objs, max_depth = None, extra_ignore = None, filter = None, too_many = None, highlight = None, filename = None, extra_info = None, refcounts = false, shortnames = true, output = None, extra_node_attrs = None))]
+        #[allow(clippy::too_many_arguments)]
+        pub fn $name(
+            py: Python<'_>,
+            objs: &Bound<'_, PyAny>,
+            max_depth: Option<u32>,
+            extra_ignore: Option<&Bound<'_, PyAny>>,
+            filter: Option<&Bound<'_, PyAny>>,
+            too_many: Option<usize>,
+            highlight: Option<&Bound<'_, PyAny>>,
+            filename: Option<PathBuf>,
+            extra_info: Option<&Bound<'_, PyAny>>,
+            refcounts: bool,
+            shortnames: bool,
+            output: Option<&Bound<'_, PyAny>>,
+            extra_node_attrs: Option<&Bound<'_, PyAny>>,
+        ) -> PyResult<()> {
+            if extra_node_attrs.is_some_and(|x| !x.is_none()) {
+                return Err(PyTypeError::new_err("extra_node_attrs is not supported: refgraph runs no Python code to style nodes"));
+            }
+            let a = ShowArgs { objs, max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info, refcounts, shortnames, output };
+            show_graph(py, a, $direction)
+        }
+    };
 }
 
-/// objgraph's `show_refs`: draws what `objs` refer to, up to `max_depth`.
-#[pyfunction]
-#[pyo3(signature = (objs, max_depth = None, extra_ignore = None, filter = None, too_many = None, highlight = None, filename = None, extra_info = None, refcounts = false, shortnames = true, output = None, extra_node_attrs = None))]
-#[allow(clippy::too_many_arguments)]
-pub fn show_refs(
-    py: Python<'_>,
-    objs: &Bound<'_, PyAny>,
-    max_depth: Option<u32>,
-    extra_ignore: Option<&Bound<'_, PyAny>>,
-    filter: Option<&Bound<'_, PyAny>>,
-    too_many: Option<usize>,
-    highlight: Option<&Bound<'_, PyAny>>,
-    filename: Option<PathBuf>,
-    extra_info: Option<&Bound<'_, PyAny>>,
-    refcounts: bool,
-    shortnames: bool,
-    output: Option<&Bound<'_, PyAny>>,
-    extra_node_attrs: Option<&Bound<'_, PyAny>>,
-) -> PyResult<()> {
-    if extra_node_attrs.is_some_and(|x| !x.is_none()) {
-        return Err(PyTypeError::new_err("extra_node_attrs is not supported: refgraph runs no Python code to style nodes"));
-    }
-    let a = ShowArgs { objs, max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info, refcounts, shortnames, output };
-    show_graph(py, a, Direction::Referents)
-}
+objgraph_show!(
+    /// objgraph's `show_backrefs`: draws what refers to `objs`, up to `max_depth`.
+    show_backrefs,
+    Direction::Referrers
+);
+objgraph_show!(
+    /// objgraph's `show_refs`: draws what `objs` refer to, up to `max_depth`.
+    show_refs,
+    Direction::Referents
+);
 
 /// objgraph's `show_chain`: draws chains as returned by `find_backref_chain`.
 #[pyfunction]
