@@ -81,9 +81,10 @@ def test_logging_shutdown_registered_with_atexit_retains_each_copy(seed_heap):
             continue
         paths = _shutdown_paths(rep)
         assert paths, [[(s["type"], s["label"], s["edge"], s["root"]) for s in p] for p in rep["paths"]]
-        # atexit's C array holds the function: it is the root itself.
+        # atexit's C array holds the function: it is the root itself, named.
         assert paths[0][0]["label"] == "logging.shutdown"
-        assert "1 ref" in paths[0][0]["root"]
+        assert paths[0][0]["root"].startswith("atexit callback #")
+        assert paths[0][0]["root"].endswith("(1 ref)")
 
 
 def test_fork_handler_lists_retain_each_copy(seed_heap):
@@ -91,8 +92,12 @@ def test_fork_handler_lists_retain_each_copy(seed_heap):
         paths = _fork_handler_paths(rep)
         assert paths, [[(s["type"], s["label"], s["edge"], s["root"]) for s in p] for p in rep["paths"]]
         for p in paths:
-            assert "1 ref" in p[0]["root"]
+            assert p[0]["root"].startswith("os.register_at_fork("), p[0]["root"]
+            assert p[0]["root"].endswith("(1 ref)")
             assert p[-1]["edge"] == "__globals__"
+        kinds = {p[0]["root"].split(")")[0] + ")" for p in paths}
+        assert kinds == {"os.register_at_fork(before)", "os.register_at_fork(after_in_parent)",
+                         "os.register_at_fork(after_in_child)"}, kinds
 
 
 def test_backrefs_draws_both_retainers_without_observer_nodes(seed_heap, tmp_path):
@@ -103,6 +108,7 @@ def test_backrefs_draws_both_retainers_without_observer_nodes(seed_heap, tmp_pat
     text = open(dot).read()
     assert "logging namespace" in text
     assert "logging._acquireLock" in text or "logging._prepareFork" in text
+    assert "os.register_at_fork(before)" in text
     if sys.version_info >= (3, 10):
         assert "logging.shutdown" in text
     # Nothing from the bootstrap or the platform's locals.
