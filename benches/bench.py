@@ -10,7 +10,9 @@ heap (the seed's platform, CALLS requests, then a full collection):
 - rss: peak memory the first capture adds (VmHWM before and after);
 - objgraph: gc.collect(), find_backref_chain(namespace, inspect.ismodule),
   show_backrefs(10 namespaces, max_depth=6) to DOT;
-- guppy: gc.collect(), hpy().heap() and its .sp (shortest paths).
+- guppy: gc.collect(), hpy().heap() and its .sp (shortest paths);
+- pure: gc.collect() and the pure-Python collector's capture to a file (on
+  Python 2.7, where it is what refgraph runs).
 scripts/bench runs the modes and prints the table.
 """
 
@@ -18,10 +20,26 @@ import gc
 import io
 import json
 import os
-import statistics
+import shutil
 import sys
 import tempfile
 import time
+
+# This file also runs on Python 2.7 (the pure-Python collector's row).
+clock = getattr(time, "perf_counter", time.time)
+
+
+def median(values):
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2.0
+
+
+class Sink(object):
+    """A file that forgets what it is given (DOT output we only time)."""
+
+    def write(self, text):
+        return len(text)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -31,7 +49,7 @@ def build_heap(calls):
     old = sys.argv[:]
     sys.argv[:] = ["plat.py", str(calls)]
     out = sys.stdout
-    sys.stdout = io.StringIO()
+    sys.stdout = Sink()
     try:
         import plat
         plat.main()
@@ -54,11 +72,11 @@ def timed(fn, repeats):
     times = []
     result = None
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = clock()
         result = fn()
-        times.append(time.perf_counter() - t)
+        times.append(clock() - t)
         result = result if repeats == 1 else None
-    return statistics.median(times), result
+    return median(times), result
 
 
 def vm_hwm_kib():
@@ -95,11 +113,11 @@ def mode_refgraph(calls, repeats):
     out["snapshot"], snap = timed(refgraph.snapshot, 1)
     times = [out["snapshot"]]
     for _ in range(repeats - 1):
-        del snap
-        t = time.perf_counter()
+        snap = None  # free the previous capture outside the timing
+        t = clock()
         snap = refgraph.snapshot()
-        times.append(time.perf_counter() - t)
-    out["snapshot"] = statistics.median(times)
+        times.append(clock() - t)
+    out["snapshot"] = median(times)
     meta = json.loads(snap.meta)
     out["phases"] = meta["phases"]
     out["nodes"], out["edges"] = len(snap), snap.edge_count
@@ -112,12 +130,28 @@ def mode_refgraph(calls, repeats):
     out["root_kinds"] = sorted({p[0].root.split(" (")[0] for p in paths})
     out["root_is_real"] = bool(paths) and all(p[0].root and not p[0].root.startswith("frame") for p in paths)
     ten = targets[:10]
-    out["show_backrefs"] = timed(lambda: snap.show_backrefs(ten, max_depth=6, output=io.StringIO()), repeats)[0]
-    with tempfile.TemporaryDirectory() as d:
+    out["show_backrefs"] = timed(lambda: snap.show_backrefs(ten, max_depth=6, output=Sink()), repeats)[0]
+    d = tempfile.mkdtemp()
+    try:
         path = os.path.join(d, "heap.rgs")
         out["save"] = timed(lambda: snap.save(path), repeats)[0]
         out["file_bytes"] = os.path.getsize(path)
         out["load"] = timed(lambda: refgraph.load(path), repeats)[0]
+    finally:
+        shutil.rmtree(d)
+    return out
+
+
+def mode_pure(calls, repeats):
+    from refgraph import collector
+    build_heap(calls)
+    out = {"gc_collect": timed(gc.collect, repeats)[0]}
+    out["tracked"] = len(gc.get_objects())
+    path = os.environ.get("REFGRAPH_BENCH_OUT") or os.path.join(tempfile.mkdtemp(), "heap.rgs")
+    t = clock()
+    nodes, edges, _ = collector.dump(path)
+    out["snapshot"] = clock() - t
+    out["nodes"], out["edges"], out["file"] = nodes, edges, path
     return out
 
 
@@ -138,16 +172,16 @@ def mode_objgraph(calls, repeats):
     out = {"gc_collect": timed(gc.collect, 1)[0]}
     targets = stale_namespaces()
     target = targets[len(targets) // 2]
-    t = time.perf_counter()
+    t = clock()
     chain = objgraph.find_backref_chain(target, inspect.ismodule)
-    out["find_backref_chain"] = time.perf_counter() - t
+    out["find_backref_chain"] = clock() - t
     out["root_is_real"] = len(chain) > 1 and is_real_root(chain[0])
     out["root_found"] = type(chain[0]).__name__ + " " + getattr(chain[0], "__name__", "?") if len(chain) > 1 else "none"
-    del chain
+    chain = None
     ten = targets[:10]
-    t = time.perf_counter()
-    objgraph.show_backrefs(ten, max_depth=6, output=io.StringIO())
-    out["show_backrefs"] = time.perf_counter() - t
+    t = clock()
+    objgraph.show_backrefs(ten, max_depth=6, output=Sink())
+    out["show_backrefs"] = clock() - t
     return out
 
 
@@ -156,15 +190,15 @@ def mode_guppy(calls, repeats):
     build_heap(calls)
     out = {"gc_collect": timed(gc.collect, 1)[0]}
     h = hpy()
-    t = time.perf_counter()
+    t = clock()
     heap = h.heap()
-    out["heap"] = time.perf_counter() - t
+    out["heap"] = clock() - t
     targets = stale_namespaces()
     target = h.iso(targets[len(targets) // 2])
     del targets
-    t = time.perf_counter()
+    t = clock()
     sp = str(target.sp)
-    out["sp"] = time.perf_counter() - t
+    out["sp"] = clock() - t
     out["root_found"] = sp.strip().splitlines()[-1][:160] if sp.strip() else "none"
     out["root_is_real"] = "hpy().Root" in sp and "atexit" in sp
     del heap

@@ -33,8 +33,18 @@ def bench_venv(version):
     return py, tag
 
 
-def measure(py, tag, mode, calls, repeats, timeout):
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "target", "pyext", tag))
+def py27_site():
+    """objgraph 3.5 (the last for Python 2) in a folder of its own."""
+    site = os.path.join(ROOT, "target", "bench", "site-cp27")
+    if not os.path.exists(os.path.join(site, ".ready")):
+        subprocess.check_call([python_for("2.7"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                               "--target", site, "objgraph==3.5.0"])
+        open(os.path.join(site, ".ready"), "w").close()
+    return site
+
+
+def measure(py, tag, mode, calls, repeats, timeout, pythonpath=None):
+    env = dict(os.environ, PYTHONPATH=pythonpath or os.path.join(ROOT, "target", "pyext", tag))
     try:
         out = subprocess.run([py, os.path.join(ROOT, "benches", "bench.py"), mode, str(calls), str(repeats)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
@@ -44,6 +54,31 @@ def measure(py, tag, mode, calls, repeats, timeout):
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "exit %d" % out.returncode}
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def python27(a):
+    """Python 2.7: the pure-Python collector, then the refgraph command for
+    the root paths, against objgraph 3.5 and 2.7's own gc.collect()."""
+    py, site = python_for("2.7"), py27_site()
+    rows = []
+    for calls in [int(c) for c in a.calls.split()]:
+        sys.stderr.write("measuring Python 2.7, %d calls...\n" % calls)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "heap.rgs")
+            os.environ["REFGRAPH_BENCH_OUT"] = path
+            pure = measure(py, "cp27", "pure", calls, 1, 3600, os.path.join(ROOT, "python"))
+            del os.environ["REFGRAPH_BENCH_OUT"]
+            times = []
+            for _ in range(3):
+                t = time.perf_counter()
+                out = subprocess.run([BIN, "path", path, "--select", "dict~^logging namespace", "--max-targets", "1",
+                                      "--format", "json"], stdout=subprocess.PIPE, check=True)
+                times.append(time.perf_counter() - t)
+            paths = json.loads(out.stdout)[0]["paths"]
+        og = measure(py, "cp27", "objgraph", calls, 1, a.peers_timeout, site)
+        rows.append({"python": "2.7", "calls": calls, "pure": pure, "cli_path": statistics.median(times),
+                     "root": paths[0][0]["root"] if paths else None, "objgraph": og})
+    return rows
 
 
 def cli_load(py, tag, calls):
@@ -75,6 +110,20 @@ def ratio(a, b):
     return "%.2f" % (a / b)
 
 
+def python27_row(x):
+    p, og = x["pure"], x["objgraph"]
+    if "snapshot" not in p:
+        return ["2.7", str(x["calls"]), "pure collector failed: %s" % p]
+    ours = p["snapshot"] + x["cli_path"]
+    chain = og.get("find_backref_chain", og if "timeout" in og else None)
+    return ["2.7 (pure)", str(x["calls"]), "%dk/%dk/%dk" % (p["tracked"] / 1000, p["nodes"] / 1000, p["edges"] / 1000),
+            fmt(p["gc_collect"]), fmt(p["snapshot"]), ratio(p["snapshot"], p["gc_collect"]),
+            fmt(x["cli_path"]) + " (cli)", "-", "-", "-", "-", "-", "-",
+            fmt(chain), ratio(chain, ours) if isinstance(chain, float) else "-",
+            {True: "yes", False: "no: " + og.get("root_found", "?")}.get(og.get("root_is_real"), "-"),
+            "-", "-", "yes: " + x["root"] if x["root"] else "no"]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", default="100 1000")
@@ -84,6 +133,9 @@ def main():
     a = ap.parse_args()
     results = []
     for version in a.pythons.split():
+        if version == "2.7":
+            results.extend(python27(a))
+            continue
         py, tag = bench_venv(version)
         for calls in [int(c) for c in a.calls.split()]:
             sys.stderr.write("measuring Python %s, %d calls...\n" % (version, calls))
@@ -107,6 +159,9 @@ def print_table(results, machine):
             "objgraph chain", "og/refgraph", "og root real?", "guppy heap+sp", "guppy/refgraph", "refgraph root real?"]
     rows = []
     for x in results:
+        if "pure" in x:
+            rows.append(python27_row(x))
+            continue
         r, og, gp = x["refgraph"], x["objgraph"], x["guppy"]
         if "error" in r or "timeout" in r:
             rows.append([x["python"], str(x["calls"]), "refgraph failed: %s" % r])
