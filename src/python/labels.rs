@@ -355,7 +355,7 @@ impl Walker<'_> {
     unsafe fn instance_labels(&mut self, o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject, out: &mut Vec<(usize, EdgeLabel)>) {
         if let Some(dict) = self.instance_dict(o, tp) {
             out.push((dict as usize, self.names.dict));
-        } else if managed_dict::has_managed_dict(self.types.version, (*tp).tp_flags as u64) {
+        } else if managed_dict::has_managed_dict(self.types.version, (*tp).tp_flags) {
             self.managed_values_labels(o, tp, out);
         }
         // Slots: every heap type on the MRO path adds its own members.
@@ -377,7 +377,7 @@ impl Walker<'_> {
 
     /// `.name` labels for attribute values kept without a dict (3.11+).
     unsafe fn managed_values_labels(&mut self, o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject, out: &mut Vec<(usize, EdgeLabel)>) {
-        let Some((values, capacity)) = managed_dict::values_array(self.types.version, o as usize, (*tp).tp_flags as u64) else {
+        let Some((values, capacity)) = managed_dict::values_array(self.types.version, o as usize, (*tp).tp_flags) else {
             return;
         };
         let keys = managed_dict::shared_keys((*(tp as *mut ffi::PyHeapTypeObject)).ht_cached_keys as usize);
@@ -392,7 +392,7 @@ impl Walker<'_> {
 
     /// The instance's own dict, if it has one already (never creates it).
     unsafe fn instance_dict(&self, o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject) -> Option<*mut ffi::PyObject> {
-        if managed_dict::has_managed_dict(self.types.version, (*tp).tp_flags as u64) {
+        if managed_dict::has_managed_dict(self.types.version, (*tp).tp_flags) {
             // 3.11+: the managed dict pointer sits three words before the object;
             // on 3.12 its low bit tags "inline values, no dict".
             let p = *((o as *mut usize).sub(3));
