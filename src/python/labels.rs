@@ -188,62 +188,61 @@ impl Walker<'_> {
             push_str_label(o, STR_LABEL_CHARS, out);
             return;
         }
-        let label = self.node_label(o, tp);
-        out.push_str(&label);
+        self.node_label(o, tp, out);
     }
 
     /// The safe short label of anything but a str.
-    unsafe fn node_label(&mut self, o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject) -> String {
+    unsafe fn node_label(&mut self, o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject, out: &mut String) {
+        use std::fmt::Write;
         let k = self.types;
+        // Written straight into the capture's label buffer: millions of
+        // nodes, no allocation each.
         if tp == k.int || tp == k.bool_ {
             let mut overflow: c_int = 0;
             let v = ffi::PyLong_AsLongLongAndOverflow(o, &mut overflow);
-            return if overflow != 0 { "big int".into() } else if tp == k.bool_ { (if v != 0 { "True" } else { "False" }).into() } else { v.to_string() };
-        }
-        if tp == k.float {
-            return crate::report::float_repr(ffi::PyFloat_AS_DOUBLE(o));
-        }
-        if tp == k.none {
-            return "None".into();
-        }
-        if tp == k.dict || ffi::PyDict_Check(o) != 0 {
+            match (overflow != 0, tp == k.bool_) {
+                (true, _) => out.push_str("big int"),
+                (false, true) => out.push_str(if v != 0 { "True" } else { "False" }),
+                (false, false) => drop(write!(out, "{v}")),
+            }
+        } else if tp == k.float {
+            out.push_str(&crate::report::float_repr(ffi::PyFloat_AS_DOUBLE(o)));
+        } else if tp == k.none {
+            out.push_str("None");
+        } else if tp == k.dict || ffi::PyDict_Check(o) != 0 {
             let n = ffi::PyDict_Size(o);
-            return match module_namespace_name(o) {
-                Some(name) => format!("{name} namespace, {n} items"),
-                None => format!("len={n}"),
-            };
-        }
-        if tp == k.list || tp == k.tuple || tp == k.set || tp == k.frozenset || tp == k.bytes {
-            return format!("len={}", ffi::PyObject_Size(o).max(0));
-        }
-        if tp == k.module {
-            return dict_get_str(ffi::PyModule_GetDict(o), "__name__").and_then(|n| str_value(n)).unwrap_or_default();
-        }
-        if tp == k.function {
-            return function_name(o);
-        }
-        if tp == k.method {
+            match module_namespace_name(o) {
+                Some(name) => drop(write!(out, "{name} namespace, {n} items")),
+                None => drop(write!(out, "len={n}")),
+            }
+        } else if tp == k.list || tp == k.tuple || tp == k.set || tp == k.frozenset || tp == k.bytes {
+            let _ = write!(out, "len={}", ffi::PyObject_Size(o).max(0));
+        } else if tp == k.module {
+            if let Some(n) = dict_get_str(ffi::PyModule_GetDict(o), "__name__") {
+                push_name(n, out);
+            }
+        } else if tp == k.function {
+            function_name(o, out);
+        } else if tp == k.method {
             let func = field(o, k.method_func_offset);
-            return if !func.is_null() && type_of(func) == k.function { function_name(func) } else { String::new() };
-        }
-        if tp == k.cfunction {
+            if !func.is_null() && type_of(func) == k.function {
+                function_name(func, out);
+            }
+        } else if tp == k.cfunction {
             let f = o as *mut ffi::PyCFunctionObject;
-            let name = if (*f).m_ml.is_null() { String::new() } else { c_name((*(*f).m_ml).ml_name) };
-            let module = str_value((*f).m_module);
-            return match module {
-                Some(m) => format!("{m}.{name}"),
-                None => name,
-            };
-        }
-        if ffi::PyType_Check(o) != 0 {
-            return self.type_label(o as *mut ffi::PyTypeObject);
-        }
-        if tp == k.code {
+            if push_name((*f).m_module, out) {
+                out.push('.');
+            }
+            if !(*f).m_ml.is_null() && !(*(*f).m_ml).ml_name.is_null() {
+                out.push_str(&CStr::from_ptr((*(*f).m_ml).ml_name).to_string_lossy());
+            }
+        } else if ffi::PyType_Check(o) != 0 {
+            out.push_str(&self.type_label(o as *mut ffi::PyTypeObject));
+        } else if tp == k.code {
             if let Some(name) = self.code_name(o) {
-                return name;
+                out.push_str(&name);
             }
         }
-        String::new()
     }
 
     /// How `o` holds each of its referents, from its structure. Appends
@@ -484,12 +483,33 @@ unsafe fn module_namespace_name(d: *mut ffi::PyObject) -> Option<String> {
 }
 
 /// `logging.shutdown`: the function's `__module__` and `__qualname__`.
-unsafe fn function_name(o: *mut ffi::PyObject) -> String {
+unsafe fn function_name(o: *mut ffi::PyObject, out: &mut String) {
     let f = o as *mut ffi::PyFunctionObject;
-    let qual = str_value((*f).func_qualname).unwrap_or_default();
-    match str_value((*f).func_module) {
-        Some(m) => format!("{m}.{qual}"),
-        None => qual,
+    if push_name((*f).func_module, out) {
+        out.push('.');
+    }
+    push_name((*f).func_qualname, out);
+}
+
+/// Appends a str used as a name (at most 200 characters); false if `o` is
+/// no str.
+unsafe fn push_name(o: *mut ffi::PyObject, out: &mut String) -> bool {
+    if o.is_null() || ffi::PyUnicode_Check(o) == 0 {
+        return false;
+    }
+    if ffi::PyUnicode_IS_COMPACT_ASCII(o) != 0 {
+        let len = (ffi::PyUnicode_GET_LENGTH(o).max(0) as usize).min(200);
+        let bytes = std::slice::from_raw_parts(ffi::PyUnicode_DATA(o) as *const u8, len);
+        // ASCII is valid UTF-8.
+        out.push_str(std::str::from_utf8_unchecked(bytes));
+        return true;
+    }
+    match str_text(o, 200) {
+        Some((s, _)) => {
+            out.push_str(&s);
+            true
+        }
+        None => false,
     }
 }
 
