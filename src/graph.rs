@@ -269,7 +269,9 @@ pub struct Heap {
     in_edge: Vec<EdgeIx>,
     in_from: Vec<u32>,
     pub(crate) roots: Vec<Root>,
-    by_addr: FxHashMap<u64, u32>,
+    /// Address -> index, built on first use: a heap read from a file may
+    /// never be asked for an address, and building it is a third of a load.
+    by_addr: std::sync::OnceLock<FxHashMap<u64, u32>>,
 }
 
 /// A borrowed view of one node.
@@ -359,7 +361,15 @@ impl Heap {
     }
     /// The node at an object's address.
     pub fn find_addr(&self, addr: u64) -> Option<NodeIx> {
-        self.by_addr.get(&addr).map(|&i| NodeIx::new(i as usize))
+        let index = self.by_addr.get_or_init(|| {
+            let mut m = FxHashMap::default();
+            m.reserve(self.nodes.len());
+            for (i, &a) in self.nodes.addr.iter().enumerate() {
+                m.entry(a).or_insert(i as u32);
+            }
+            m
+        });
+        index.get(&addr).map(|&i| NodeIx::new(i as usize))
     }
     pub fn roots(&self) -> &[Root] {
         &self.roots
@@ -665,7 +675,7 @@ impl HeapBuilder {
             in_edge,
             in_from,
             roots: self.roots,
-            by_addr: self.by_addr,
+            by_addr: std::sync::OnceLock::from(self.by_addr),
         };
         crate::roots::add_held_from_outside(&mut heap);
         Ok(heap)
@@ -711,13 +721,6 @@ impl Heap {
         roots: Vec<Root>,
     ) -> Result<Heap, BuildError> {
         let n = nodes.len();
-        let mut by_addr = FxHashMap::default();
-        by_addr.reserve(n);
-        for (i, &a) in nodes.addr.iter().enumerate() {
-            if by_addr.insert(a, i as u32).is_some() {
-                return Err(BuildError::DuplicateAddress(a));
-            }
-        }
         let (in_start, in_edge, in_from) = reverse_csr(n, &out_start, &out_to);
         Ok(Heap {
             meta,
@@ -732,7 +735,7 @@ impl Heap {
             in_edge,
             in_from,
             roots,
-            by_addr,
+            by_addr: std::sync::OnceLock::new(),
         })
     }
 

@@ -462,7 +462,7 @@ def _strings(items):
 
 def _write(path, c, sources, refcounts, roots, meta):
     n = len(c.addr)
-    labels = bytearray()
+    labels = bytearray([0])  # encoding 0: stored as it is
     texts = [t.encode("utf-8") if isinstance(t, text_type) else t for t in c.label_text]
     _varint(labels, len(texts) + 1)
     _varint(labels, 0)

@@ -18,6 +18,12 @@ pub const EDGES: [u8; 4] = *b"EDGE";
 pub const ROOTS: [u8; 4] = *b"ROOT";
 pub const END: [u8; 4] = *b"END.";
 
+/// How the LABL payload is stored: as it is (what the pure-Python collector
+/// writes), or LZ4-compressed with its raw size in front (label text is half
+/// of a snapshot and compresses several times over).
+pub const LABELS_RAW: u8 = 0;
+pub const LABELS_LZ4: u8 = 1;
+
 /// Root kinds as stored (held-from-outside roots are recomputed on load).
 pub const ROOT_MODULE: u8 = 1;
 pub const ROOT_FRAME: u8 = 2;

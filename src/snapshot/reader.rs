@@ -86,7 +86,20 @@ impl<'a> Cursor<'a> {
         Ok(out)
     }
 
+    #[inline(always)]
     fn varint(&mut self) -> Result<u64, SnapshotError> {
+        // Most values fit in one byte: the common path is one load.
+        if let Some(&b) = self.bytes.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        self.varint_slow()
+    }
+
+    #[inline(never)]
+    fn varint_slow(&mut self) -> Result<u64, SnapshotError> {
         let mut v = 0u64;
         let mut shift = 0;
         loop {
@@ -208,17 +221,59 @@ pub fn read_snapshot_bytes(bytes: &[u8], name: &str) -> Result<Heap, SnapshotErr
     let sections = split_sections(bytes, name)?;
     let meta = read_meta(&sections, name)?;
     let types = read_strings(sections.get(TYPES, name, "TYPE")?)?;
-    let labels = read_labels(sections.get(LABELS, name, "LABL")?)?;
+    let raw_labels;
+    let labels = {
+        let mut c = sections.get(LABELS, name, "LABL")?;
+        match c.u8()? {
+            LABELS_RAW => read_labels(Cursor { pos: 0, bytes: &c.bytes[1..], base: c.base + 1, ..c })?,
+            LABELS_LZ4 => {
+                raw_labels = decompress_labels(&c)?;
+                // Offsets in errors below are within the decompressed payload.
+                read_labels(Cursor { file: c.file, section: "LABL (decompressed)", bytes: &raw_labels, pos: 0, base: 0 })?
+            }
+            other => {
+                c.pos = 0;
+                return Err(c.corrupt(format!("unknown label encoding {other}")));
+            }
+        }
+    };
     let edge_names = read_strings(sections.get(EDGE_NAMES, name, "ENAM")?)?;
     let mut c = sections.get(NODES, name, "NODE")?;
     let nodes_at = c.offset();
-    let nodes = read_nodes(&mut c, types.len(), labels.len())?;
-    let (out_start, out_to, out_label) = read_edges(sections.get(EDGES, name, "EDGE")?, nodes.len(), edge_names.len())?;
+    let edge_cursor = sections.get(EDGES, name, "EDGE")?;
+    // The two big sections decode independently: one core each. The edge
+    // decoder learns the node count from the NODE section's first varint.
+    let node_count = Cursor { pos: 0, ..c }.count("node", 6)?;
+    let (nodes, edges) = std::thread::scope(|scope| {
+        let edges = scope.spawn(|| read_edges(edge_cursor, node_count, edge_names.len()));
+        let nodes = read_nodes(&mut c, types.len(), labels.len());
+        (nodes, edges.join())
+    });
+    let nodes = nodes?;
+    let (out_start, out_to, out_label) = match edges {
+        Ok(r) => r?,
+        Err(_) => {
+            return Err(SnapshotError::Corrupt { file: name.to_string(), offset: 0, what: "EDGE: the decoder stopped".into() })
+        }
+    };
     let roots = read_roots(sections.get(ROOTS, name, "ROOT")?, nodes.len())?;
     let mut heap = Heap::from_parts(meta, nodes, types, labels, edge_names, out_start, out_to, out_label, roots)
         .map_err(|e| SnapshotError::Corrupt { file: name.to_string(), offset: nodes_at, what: format!("NODE: {e}") })?;
     crate::roots::add_held_from_outside(&mut heap);
     Ok(heap)
+}
+
+/// The LZ4 block after the encoding byte, with its declared size checked
+/// first: LZ4 cannot expand more than 255 times, so a larger claim is a
+/// corrupt file, not an allocation to attempt.
+fn decompress_labels(c: &Cursor<'_>) -> Result<Vec<u8>, SnapshotError> {
+    let block = &c.bytes[1..];
+    let declared = block.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    match declared {
+        Some(n) if n <= block.len().saturating_mul(255) => {}
+        _ => return Err(c.corrupt("compressed labels declare an impossible size")),
+    }
+    lz4_flex::decompress_size_prepended(block).map_err(|e| c.corrupt(format!("compressed labels do not decompress: {e}")))
 }
 
 fn read_meta(s: &Sections<'_>, name: &str) -> Result<Meta, SnapshotError> {

@@ -39,7 +39,9 @@ pub fn write_snapshot_to(heap: &Heap, out: &mut dyn Write) -> Result<(), Snapsho
     })?;
     section(out, META, &meta)?;
     section(out, TYPES, &strings(heap.type_names()))?;
-    section(out, LABELS, &labels(heap))?;
+    let mut labl = vec![LABELS_LZ4];
+    labl.extend(lz4_flex::compress_prepend_size(&labels(heap)));
+    section(out, LABELS, &labl)?;
     section(out, EDGE_NAMES, &strings(heap.edge_names()))?;
     section(out, NODES, &nodes(heap))?;
     section(out, EDGES, &edges(heap))?;
