@@ -141,13 +141,7 @@ pub fn render(view: &View, format: Format, engine: Engine) -> Result<(Vec<u8>, R
 pub fn render_to_file(view: &View, path: &Path, engine: Engine) -> Result<Renderer, RenderError> {
     let format = Format::from_path(path)?;
     let (bytes, renderer) = render(view, format, engine)?;
-    let io = |source| RenderError::Io { path: path.display().to_string(), source };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new().prefix(".refgraph-").tempfile_in(dir).map_err(io)?;
-    tmp.write_all(&bytes).map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
+    crate::atomic::write_file(path, |w| w.write_all(&bytes))
+        .map_err(|source| RenderError::Io { path: path.display().to_string(), source })?;
     Ok(renderer)
 }

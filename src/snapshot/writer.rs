@@ -12,19 +12,18 @@ use crate::roots::RootKind;
 
 /// Writes `heap` to `path` atomically: the file appears whole or not at all.
 pub fn write_snapshot(heap: &Heap, path: &Path) -> Result<(), SnapshotError> {
-    let io = |source| SnapshotError::Io { file: path.display().to_string(), source };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new().prefix(".refgraph-").suffix(".rgs.tmp").tempfile_in(dir).map_err(io)?;
-    {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        write_snapshot_to(heap, &mut w).map_err(|e| e.with_file(path))?;
-        w.flush().map_err(io)?;
+    let mut failure = None;
+    let written = crate::atomic::write_file(path, |w| {
+        write_snapshot_to(heap, w).map_err(|e| {
+            failure = Some(e.with_file(path));
+            std::io::Error::other("snapshot not written")
+        })
+    });
+    match (written, failure) {
+        (Ok(()), _) => Ok(()),
+        (Err(_), Some(e)) => Err(e),
+        (Err(source), None) => Err(SnapshotError::Io { file: path.display().to_string(), source }),
     }
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
 }
 
 /// Writes `heap` in the `.rgs` format to any writer.

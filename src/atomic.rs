@@ -1,0 +1,77 @@
+//! Writing output files whole or not at all: the bytes go to a temporary file
+//! beside the target, which is renamed over it only when complete. A failed
+//! write leaves nothing behind and never a half-written file. The new file
+//! gets the permissions an ordinary create would (0666 less the umask), not
+//! the temporary file's private 0600.
+
+use std::io::Write;
+use std::path::Path;
+
+/// Writes a file atomically with `write` filling it.
+pub fn write_file(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new().prefix(".refgraph-").suffix(".tmp").tempfile_in(dir)?;
+    {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        write(&mut w)?;
+        w.flush()?;
+    }
+    set_default_permissions(tmp.as_file())?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_default_permissions(f: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    f.set_permissions(std::fs::Permissions::from_mode(0o666 & !umask()))
+}
+
+#[cfg(not(unix))]
+fn set_default_permissions(_f: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// The process's umask, read without changing it (`umask(2)` can only be
+/// read by setting it, which would race with other threads of the program
+/// refgraph runs inside).
+#[cfg(unix)]
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Umask:").map(|v| v.trim().to_string())))
+        .and_then(|v| u32::from_str_radix(&v, 8).ok())
+        .unwrap_or(0o022)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_appear_whole_with_ordinary_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.txt");
+        write_file(&p, |w| w.write_all(b"hello")).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"hello");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o666 & !umask());
+        }
+        let failed = write_file(&dir.path().join("half.txt"), |w| {
+            w.write_all(b"part")?;
+            Err(std::io::Error::other("stop"))
+        });
+        assert!(failed.is_err());
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("out.txt")]);
+    }
+}
