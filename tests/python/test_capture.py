@@ -96,13 +96,15 @@ def test_an_object_held_only_from_c_is_a_held_from_outside_root():
             # atexit's C array holds the function: one reference from outside.
             from_c = [p[0] for p in paths if p[0].address == func_id]
             assert from_c, [[(s.type, s.label, s.root) for s in p] for p in paths]
-            assert "(1 ref)" in from_c[0].root
+            # Named after its slot in the interpreter's atexit array.
+            assert from_c[0].root.startswith("atexit callback #") and from_c[0].root.endswith("(1 ref)")
             assert from_c[0].label.endswith("registered_only_with_atexit")
         else:
             # 3.9 keeps the callbacks in the atexit module's state, which the
             # module's tp_traverse reports: the chain starts at the module.
             via_module = [p for p in paths if p[0].root == "sys.modules['atexit']" and p[1].address == func_id]
             assert via_module, [[(s.type, s.label, s.root) for s in p] for p in paths]
+            assert via_module[0][1].edge.startswith("atexit callback #")
     finally:
         for f in gc.get_objects():
             if id(f) == func_id:

@@ -1,15 +1,11 @@
 """Roots held by C code are named after their holder, and fall back to the
 generic label when the interpreter layout cannot be verified."""
 
-import atexit
 import codecs
-import gc
 import json
 import os
 import signal
 import sys
-
-import pytest
 
 import refgraph
 from refgraph import _native
@@ -17,41 +13,7 @@ from refgraph import _native
 KEEP = {}
 
 
-class Marker(object):
-    pass
-
-
-def roots_of(snap, obj):
-    return [p[0] for p in snap.root_paths(obj)]
-
-
-def _find(func_id):
-    for f in gc.get_objects():
-        if id(f) == func_id:
-            return f
-
-
-def test_an_atexit_callback_is_named():
-    marker = Marker()
-
-    def only_atexit_holds_me():
-        return marker
-
-    atexit.register(only_atexit_holds_me)
-    fid = id(only_atexit_holds_me)
-    del only_atexit_holds_me
-    try:
-        snap = refgraph.snapshot()
-        paths = snap.root_paths(marker)
-        if sys.version_info >= (3, 10):
-            named = [p[0].root for p in paths if p[0].address == fid]
-            assert named and named[0].startswith("atexit callback #") and named[0].endswith("(1 ref)"), named
-        else:
-            # 3.9: the atexit module's state holds it; the edge says which slot.
-            steps = [p for p in paths if p[0].root == "sys.modules['atexit']"]
-            assert steps and steps[0][1].edge.startswith("atexit callback #"), steps
-    finally:
-        atexit.unregister(_find(fid))
+# atexit callbacks: test_capture.py's held-only-from-C test checks their names.
 
 
 def test_fork_handler_lists_are_named():
