@@ -82,7 +82,10 @@ unsafe fn traverse(o: *mut ffi::PyObject, out: &mut Vec<usize>) {
 
 impl<'a> Walker<'a> {
     fn new(types: &'a KnownTypes, frames: FrameReader, capacity: usize) -> Walker<'a> {
-        let mut builder = HeapBuilder::with_capacity(capacity * 3, capacity * 6);
+        // Measured on the seed heap (3.11, 3.13): nodes are 1.9-2.2 x the
+        // tracked objects and edges 6.0-6.2 x. A vector that must grow past
+        // its reservation doubles, so reserve a little above, not below.
+        let mut builder = HeapBuilder::with_capacity(capacity * 5 / 2, capacity * 7);
         let names = Names::intern(&mut builder);
         Walker {
             types,
