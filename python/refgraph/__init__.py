@@ -3,13 +3,18 @@
 Capture the reference graph of this interpreter's heap, find the chains that
 keep objects alive back to their true roots (sys.modules, thread frames, and
 references held from outside the heap by C code), and draw them the way
-objgraph does::
+objgraph does. In a script (module level)::
 
-    >>> import refgraph
-    >>> cache = {"key": [1, 2, 3]}
-    >>> paths = refgraph.root_paths(cache["key"])
-    >>> [step.edge for step in paths[0]][-2:]
-    ["['cache']", "['key']"]
+    import refgraph
+    cache = {"key": [1, 2, 3]}
+    print(refgraph.why(cache["key"]))
+    # list 0x7f... len=3 is retained by 2 roots:
+    # ...
+    # [2] sys.modules['__main__']
+    #     module 0x7f... __main__
+    #     __dict__ -> dict 0x7f... __main__ namespace, 9 items
+    #     ['cache'] -> dict 0x7f... len=1
+    #     ['key'] -> list 0x7f... len=3
 
 ``import refgraph as objgraph`` works for the functions objgraph users know:
 ``show_backrefs``, ``show_refs``, ``show_chain``, ``find_backref_chain``.
