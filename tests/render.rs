@@ -221,7 +221,7 @@ fn dot_escapes_quotes_backslashes_newlines_and_html() {
     let dot = to_dot(&awkward_view());
     assert!(dot.contains(r#"label="Foo\n<Foo object at 0x7f & \"quoted\" \\n>""#), "{dot}");
     assert!(dot.contains(r#"label="str\n\"<key>\"""#), "{dot}");
-    assert!(dot.contains("<B>sys.modules['app'] &lt;&amp;&gt;</B><BR/>module<BR/>app"), "{dot}");
+    assert!(dot.contains("<B>sys.modules[&apos;app&apos;] &lt;&amp;&gt;</B><BR/>module<BR/>app"), "{dot}");
     assert!(dot.contains(r#"label="filters hid \"some\" paths & <more>""#), "{dot}");
     assert!(dot.contains("labelloc=t"), "{dot}");
     assert!(dot.contains("f -> f [label=\"f_back\"]"), "{dot}");

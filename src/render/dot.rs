@@ -6,7 +6,7 @@
 use graphviz_rust::dot_structures::{Attribute, Edge, EdgeTy, Graph, GraphAttributes, Id, Node, NodeId, Stmt, Vertex};
 use graphviz_rust::printer::{DotPrinter, PrinterContext};
 
-use super::style::{box_look, box_text, edge_look, valid_edges, BoxText, Rgb};
+use super::style::{box_look, box_text, edge_look, valid_edges, xml_escape, BoxText, Rgb};
 use super::view::View;
 
 /// DOT text of a view; the same view always gives the same text.
@@ -78,10 +78,10 @@ fn label(text: &BoxText) -> Id {
     match &text.heading {
         None => quoted(&text.lines.join("\n")),
         Some(heading) => {
-            let mut html = format!("<<B>{}</B>", html_escape(heading));
+            let mut html = format!("<<B>{}</B>", xml_escape(heading));
             for line in &text.lines {
                 html.push_str("<BR/>");
-                html.push_str(&html_escape(line));
+                html.push_str(&xml_escape(line));
             }
             html.push('>');
             Id::Html(html)
@@ -134,22 +134,6 @@ fn quoted(s: &str) -> Id {
     }
     out.push('"');
     Id::Escaped(out)
-}
-
-/// Text inside a Graphviz HTML-like label, which is XML.
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

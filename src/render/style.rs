@@ -2,7 +2,9 @@
 //! renderer so both say the same thing: objgraph's depth shading, targets in
 //! red, roots in green under their name, a red box where `too_many` cut.
 //! Colours are worked out here as `#rrggbb` once, so Graphviz and the
-//! built-in layout paint the same pixels; nothing here knows either format.
+//! built-in layout paint the same pixels. The XML escaping both need (SVG
+//! text, Graphviz's HTML-like labels) lives here too; nothing else here
+//! knows either format.
 
 use super::view::{Role, View, ViewNode};
 
@@ -177,9 +179,35 @@ pub(crate) fn caption_lines(view: &View) -> Vec<String> {
     view.caption.as_deref().map(|c| split_lines([c])).unwrap_or_default()
 }
 
+/// Text for XML: SVG content and attributes, and Graphviz's HTML-like
+/// labels (which Graphviz parses as XML). Control characters are not allowed
+/// in XML at all, even escaped, so they become U+FFFD.
+pub(crate) fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' => out.push(' '),
+            '\u{FFFE}' | '\u{FFFF}' => out.push('\u{FFFD}'),
+            c if c.is_control() => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaping_keeps_xml_valid() {
+        assert_eq!(xml_escape("<a href=\"x\">&'\u{7}"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;\u{FFFD}");
+    }
 
     #[test]
     fn hsv_matches_known_colours() {
