@@ -23,6 +23,8 @@ pub fn write_file(
         w.flush()?;
     }
     set_default_permissions(tmp.as_file())?;
+    // On disk before the rename, so a crash never leaves an empty file under the name.
+    tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

@@ -1,18 +1,124 @@
-//! DOT text, built as a graphviz-rust syntax tree and printed by it, so the
-//! quoting is graphviz-rust's job and not ours.
+//! DOT text in objgraph's dialect (`digraph ObjectGraph`, boxes filled by
+//! depth, `from -> to` meaning "from holds to"), built as a graphviz-rust
+//! syntax tree and printed by it. graphviz-rust prints ids verbatim, so the
+//! quoting of DOT strings and HTML labels is done here, in one place each.
 
 use graphviz_rust::dot_structures::{Attribute, Edge, EdgeTy, Graph, GraphAttributes, Id, Node, NodeId, Stmt, Vertex};
 use graphviz_rust::printer::{DotPrinter, PrinterContext};
 
-use super::style::box_style;
+use super::style::{box_look, box_text, edge_look, valid_edges, xml_escape, BoxText, Rgb};
 use super::view::View;
+
+/// DOT text of a view; the same view always gives the same text.
+pub fn to_dot(view: &View) -> String {
+    let mut ctx = PrinterContext::default();
+    ctx.with_semi();
+    let mut s = graph(view).print(&mut ctx);
+    s.push('\n');
+    s
+}
+
+fn graph(view: &View) -> Graph {
+    let mut stmts = vec![
+        Stmt::GAttribute(GraphAttributes::Graph(vec![attr("rankdir", plain("TB"))])),
+        Stmt::GAttribute(GraphAttributes::Node(vec![
+            attr("shape", plain("box")),
+            attr("style", plain("filled")),
+            attr("fillcolor", plain("white")),
+        ])),
+    ];
+    if let Some(caption) = &view.caption {
+        stmts.push(Stmt::Attribute(attr("label", quoted(caption))));
+        stmts.push(Stmt::Attribute(attr("labelloc", plain("t"))));
+    }
+    stmts.extend((0..view.nodes.len()).map(|i| Stmt::Node(node(view, i))));
+    stmts.extend(valid_edges(view).map(|(_, e)| Stmt::Edge(edge(view, e.from, e.to, &e.label))));
+    Graph::DiGraph { id: plain("ObjectGraph"), strict: false, stmts }
+}
+
+fn node(view: &View, index: usize) -> Node {
+    let n = &view.nodes[index];
+    let look = box_look(n, view.max_depth);
+    let mut attributes = vec![attr("label", label(&box_text(view, index))), attr("fillcolor", color(look.fill))];
+    if look.border != Rgb::BLACK {
+        attributes.push(attr("color", color(look.border)));
+    }
+    if look.font != Rgb::BLACK {
+        attributes.push(attr("fontcolor", color(look.font)));
+    }
+    if look.border_width != 1.0 {
+        attributes.push(attr("penwidth", plain(&look.border_width.to_string())));
+    }
+    if look.small {
+        attributes.push(attr("fontsize", plain("10")));
+        attributes.push(attr("height", plain("0.25")));
+    }
+    Node::new(NodeId(node_id(&n.id), None), attributes)
+}
+
+fn edge(view: &View, from: usize, to: usize, text: &str) -> Edge {
+    let look = edge_look(view, from, to);
+    let mut attributes = Vec::new();
+    if !text.is_empty() {
+        attributes.push(attr("label", quoted(text)));
+    }
+    if look.color != Rgb::BLACK {
+        attributes.push(attr("color", color(look.color)));
+    }
+    if look.dotted {
+        attributes.push(attr("style", plain("dotted")));
+    }
+    let end = |i: usize| Vertex::N(NodeId(node_id(&view.nodes[i].id), None));
+    Edge { ty: EdgeTy::Pair(end(from), end(to)), attributes }
+}
+
+/// A box label: a plain DOT string, or for a root an HTML-like label so the
+/// root's name can be bold above the object's own lines.
+fn label(text: &BoxText) -> Id {
+    match &text.heading {
+        None => quoted(&text.lines.join("\n")),
+        Some(heading) => {
+            let mut html = format!("<<B>{}</B>", xml_escape(heading));
+            for line in &text.lines {
+                html.push_str("<BR/>");
+                html.push_str(&xml_escape(line));
+            }
+            html.push('>');
+            Id::Html(html)
+        }
+    }
+}
+
+fn attr(key: &str, value: Id) -> Attribute {
+    Attribute(plain(key), value)
+}
 
 fn plain(s: &str) -> Id {
     Id::Plain(s.to_string())
 }
 
-/// A quoted DOT string: backslashes and quotes escaped, lines joined with
-/// `\l`-free `\n` so each line is centred as objgraph's are.
+fn color(c: Rgb) -> Id {
+    quoted(&c.hex())
+}
+
+/// A node id as given when it is a bare DOT identifier, quoted otherwise,
+/// so an unexpected id can never break the file or name a keyword.
+fn node_id(id: &str) -> Id {
+    const KEYWORDS: [&str; 6] = ["node", "edge", "graph", "digraph", "subgraph", "strict"];
+    let bare = id.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(id));
+    if bare {
+        plain(id)
+    } else {
+        quoted(id)
+    }
+}
+
+/// A DOT double-quoted string. Backslashes are doubled so that Graphviz's
+/// own escapes (`\l`, `\N`, ...) in object reprs print as written; line
+/// breaks become `\n` (centred lines, as objgraph's); other control
+/// characters would upset Graphviz and become U+FFFD.
 fn quoted(s: &str) -> Id {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -22,6 +128,7 @@ fn quoted(s: &str) -> Id {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\r' => {}
+            c if c.is_control() => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }
@@ -29,61 +136,27 @@ fn quoted(s: &str) -> Id {
     Id::Escaped(out)
 }
 
-fn attr(k: &str, v: Id) -> Attribute {
-    Attribute(plain(k), v)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The syntax tree of a view.
-pub(crate) fn graph(view: &View) -> Graph {
-    let mut stmts = vec![
-        Stmt::GAttribute(GraphAttributes::Graph(vec![attr("fontname", quoted("Helvetica"))])),
-        Stmt::GAttribute(GraphAttributes::Node(vec![
-            attr("shape", plain("box")),
-            attr("style", quoted("filled,rounded")),
-            attr("fillcolor", quoted("white")),
-            attr("fontname", quoted("Helvetica")),
-            attr("fontsize", plain("11")),
-        ])),
-        Stmt::GAttribute(GraphAttributes::Edge(vec![
-            attr("fontname", quoted("Helvetica")),
-            attr("fontsize", plain("10")),
-        ])),
-    ];
-    if let Some(c) = &view.caption {
-        stmts.push(Stmt::Attribute(attr("label", quoted(c))));
-        stmts.push(Stmt::Attribute(attr("labelloc", plain("t"))));
-    }
-    for n in &view.nodes {
-        let st = box_style(n, view);
-        stmts.push(Stmt::Node(Node {
-            id: NodeId(plain(&n.id), None),
-            attributes: vec![
-                attr("label", quoted(&st.lines.join("\n"))),
-                attr("fillcolor", quoted(&st.fill)),
-                attr("color", quoted(&st.border)),
-                attr("fontcolor", quoted(&st.font)),
-            ],
-        }));
-    }
-    for e in &view.edges {
-        let mut attributes = Vec::new();
-        if !e.label.is_empty() {
-            attributes.push(attr("label", quoted(&e.label)));
+    fn printed(id: Id) -> String {
+        match id {
+            Id::Plain(s) | Id::Escaped(s) | Id::Html(s) | Id::Anonymous(s) => s,
         }
-        stmts.push(Stmt::Edge(Edge {
-            ty: EdgeTy::Pair(
-                Vertex::N(NodeId(plain(&view.nodes[e.from].id), None)),
-                Vertex::N(NodeId(plain(&view.nodes[e.to].id), None)),
-            ),
-            attributes,
-        }));
     }
-    Graph::DiGraph { id: plain("ObjectGraph"), strict: false, stmts }
-}
 
-/// DOT text of a view.
-pub fn to_dot(view: &View) -> String {
-    let mut s = graph(view).print(&mut PrinterContext::default());
-    s.push('\n');
-    s
+    #[test]
+    fn quoting_escapes_what_dot_reads_specially() {
+        assert_eq!(printed(quoted(r#"a "b" \l"#)), r#""a \"b\" \\l""#);
+        assert_eq!(printed(quoted("x\ny\r")), r#""x\ny""#);
+    }
+
+    #[test]
+    fn odd_node_ids_are_quoted() {
+        assert_eq!(printed(node_id("o7f3a")), "o7f3a");
+        assert_eq!(printed(node_id("node")), "\"node\"");
+        assert_eq!(printed(node_id("a-b")), "\"a-b\"");
+        assert_eq!(printed(node_id("")), "\"\"");
+    }
 }

@@ -1,16 +1,21 @@
 //! Rendering: turns a [`View`] into DOT text (through graphviz-rust), and into
 //! SVG or PNG with Graphviz `dot` when it is installed, or SVG with the
-//! built-in layout when it is not. Files are written whole or not at all.
+//! built-in layered layout when it is not. Files are written whole or not at
+//! all. This module knows nothing about heaps; [`crate::report`] makes views.
+//!
+//! Parts: `style` decides colours and texts for both renderers, `dot` writes
+//! DOT, `graphviz` runs `dot`, `layout` places boxes and routes arrows, `svg`
+//! draws the built-in picture.
 
 mod dot;
+mod graphviz;
+mod layout;
 mod style;
 mod svg;
 mod view;
 
 use std::fmt;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 pub use dot::to_dot;
 pub use view::{Role, View, ViewEdge, ViewNode};
@@ -24,12 +29,23 @@ pub enum Format {
 }
 
 impl Format {
+    /// The format named by `path`'s extension (`.dot`/`.gv`, `.svg`, `.png`,
+    /// in any case).
     pub fn from_path(path: &Path) -> Result<Format, RenderError> {
         match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("dot" | "gv") => Ok(Format::Dot),
             Some("svg") => Ok(Format::Svg),
             Some("png") => Ok(Format::Png),
             _ => Err(RenderError::UnknownFormat { path: path.display().to_string() }),
+        }
+    }
+
+    /// The name `dot -T` knows it by.
+    fn graphviz_name(self) -> &'static str {
+        match self {
+            Format::Dot => "dot",
+            Format::Svg => "svg",
+            Format::Png => "png",
         }
     }
 }
@@ -64,11 +80,11 @@ impl fmt::Display for Renderer {
 /// Why a drawing could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("{path}: unknown output format; the name must end in .dot, .svg or .png")]
+    #[error("{path}: unknown output format; the name must end in .dot, .gv, .svg or .png")]
     UnknownFormat { path: String },
-    #[error("PNG needs Graphviz `dot`, which is not installed; install graphviz or write .svg")]
+    #[error("PNG needs Graphviz `dot`; install graphviz or write .svg")]
     PngNeedsGraphviz,
-    #[error("Graphviz `dot` is not installed (install graphviz, or use the built-in layout for .svg)")]
+    #[error("Graphviz `dot` is not installed (not found on the PATH); install graphviz, or write .svg with the built-in layout")]
     GraphvizMissing,
     #[error("Graphviz `dot` failed ({status}): {stderr}")]
     GraphvizFailed { status: String, stderr: String },
@@ -80,64 +96,33 @@ pub enum RenderError {
     },
 }
 
-fn run_dot(dot_text: &str, format: &str) -> Result<Vec<u8>, RenderError> {
-    let mut child = match Command::new("dot")
-        .arg(format!("-T{format}"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(RenderError::GraphvizMissing),
-        Err(source) => return Err(RenderError::Io { path: "dot".into(), source }),
-    };
-    // Feed stdin from another thread: dot may fill its stdout pipe first.
-    let input = dot_text.to_string();
-    let mut stdin = child.stdin.take();
-    let feeder = std::thread::spawn(move || {
-        if let Some(s) = stdin.as_mut() {
-            let _ = s.write_all(input.as_bytes());
-        }
-    });
-    let out = child.wait_with_output().map_err(|source| RenderError::Io { path: "dot".into(), source })?;
-    let _ = feeder.join();
-    if !out.status.success() {
-        return Err(RenderError::GraphvizFailed {
-            status: out.status.to_string(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
-    }
-    Ok(out.stdout)
+/// Whether Graphviz `dot` is on the PATH, i.e. whether [`Engine::Auto`]
+/// will use it.
+pub fn graphviz_available() -> bool {
+    graphviz::find_dot().is_some()
 }
 
-fn graphviz_installed() -> bool {
-    Command::new("dot").arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
-}
-
-/// Renders a view in memory.
+/// Renders a view in memory, and says which renderer drew it.
 pub fn render(view: &View, format: Format, engine: Engine) -> Result<(Vec<u8>, Renderer), RenderError> {
     if format == Format::Dot {
         return Ok((to_dot(view).into_bytes(), Renderer::DotText));
     }
-    let use_dot = match engine {
-        Engine::Graphviz => true,
-        Engine::BuiltIn => false,
-        Engine::Auto => graphviz_installed(),
+    let dot = match engine {
+        Engine::BuiltIn => None,
+        Engine::Graphviz => Some(graphviz::find_dot().ok_or(RenderError::GraphvizMissing)?),
+        Engine::Auto => graphviz::find_dot(),
     };
-    match (format, use_dot) {
-        (Format::Png, false) if engine == Engine::BuiltIn || !graphviz_installed() => Err(RenderError::PngNeedsGraphviz),
-        (Format::Svg, false) => Ok((svg::to_svg(view).into_bytes(), Renderer::BuiltIn)),
-        (f, _) => {
-            let ext = if f == Format::Png { "png" } else { "svg" };
-            Ok((run_dot(&to_dot(view), ext)?, Renderer::Graphviz))
-        }
+    match (dot, format) {
+        (Some(dot), _) => Ok((graphviz::run(&dot, &to_dot(view), format.graphviz_name())?, Renderer::Graphviz)),
+        (None, Format::Svg) => Ok((svg::to_svg(view).into_bytes(), Renderer::BuiltIn)),
+        (None, _) => Err(RenderError::PngNeedsGraphviz),
     }
 }
 
-/// Renders a view to `path` (format from its extension). The file is written
-/// to a temporary name beside it and renamed when complete, so a failure
-/// leaves nothing behind and never a half-written file.
+/// Renders a view to `path` (format from its extension). The drawing is made
+/// in memory first, then written to a temporary name beside `path` and
+/// renamed over it, so a failure leaves nothing behind: no partial file, no
+/// empty file, and an older file at `path` untouched.
 pub fn render_to_file(view: &View, path: &Path, engine: Engine) -> Result<Renderer, RenderError> {
     let format = Format::from_path(path)?;
     let (bytes, renderer) = render(view, format, engine)?;

@@ -1,57 +1,262 @@
-//! SVG without Graphviz: the view laid out by layout-rs (a pure-Rust
-//! Sugiyama-style layered layout) with refgraph's colours, so `.svg` works on
-//! a machine that has no `dot`.
+//! SVG without Graphviz: measures each box's text, has `layout` place the
+//! boxes and route the arrows, and writes the picture in the same colours
+//! as the DOT output. Text is monospaced so that its width is known without
+//! font files: every box fits its text in any viewer. Output is valid XML
+//! (all text escaped, no control characters) and the same bytes every time.
 
-use layout::backends::svg::SVGWriter;
-use layout::core::base::Orientation;
-use layout::core::color::Color;
-use layout::core::style::{LineStyleKind, StyleAttr};
-use layout::std_shapes::render::get_shape_size;
-use layout::std_shapes::shapes::{Arrow, Element, LineEndKind, ShapeKind};
-use layout::topo::layout::VisualGraph;
-
-use super::style::box_style;
+use super::layout::{self, EdgeIn, Pt, Rect, Route, Size};
+use super::style::{
+    box_look, box_text, caption_lines, edge_look, label_lines, valid_edges, xml_escape, BoxLook, BoxText, EdgeLook,
+};
 use super::view::View;
 
-const FONT: usize = 13;
+const FONT_FAMILY: &str = "DejaVu Sans Mono, Menlo, Consolas, Liberation Mono, monospace";
+/// Advance of one monospaced column, as a fraction of the font size (0.6
+/// in DejaVu Sans Mono, Menlo, Consolas and Courier; a little spare).
+const COLUMN: f64 = 0.61;
+
+/// Text sizes and spacing, in pixels.
+#[derive(Clone, Copy)]
+struct Font {
+    size: f64,
+    line: f64,
+}
+
+const BOX_FONT: Font = Font { size: 12.0, line: 15.0 };
+const SMALL_FONT: Font = Font { size: 10.0, line: 13.0 };
+const LABEL_FONT: Font = Font { size: 11.0, line: 13.0 };
+const CAPTION_FONT: Font = Font { size: 13.0, line: 17.0 };
+const PAD_X: f64 = 8.0;
+const PAD_Y: f64 = 5.0;
+const CAPTION_GAP: f64 = 8.0;
 
 /// SVG text of a view, drawn by the built-in layout.
 pub(crate) fn to_svg(view: &View) -> String {
-    let dir = Orientation::TopToBottom;
-    let mut g = VisualGraph::new(dir);
-    let mut handles = Vec::with_capacity(view.nodes.len());
-    for n in &view.nodes {
-        let st = box_style(n, view);
-        let shape = ShapeKind::Box(st.lines.join("\n"));
-        let look = StyleAttr::new(Color::fast(&st.border), 1, Some(Color::fast(&st.fill)), 6, FONT);
-        let size = get_shape_size(dir, &shape, FONT, false);
-        handles.push(g.add_node(Element::create(shape, look, dir, size)));
+    let texts: Vec<BoxText> = (0..view.nodes.len()).map(|i| box_text(view, i)).collect();
+    let looks: Vec<BoxLook> = view.nodes.iter().map(|n| box_look(n, view.max_depth)).collect();
+    let sizes: Vec<Size> = texts.iter().zip(&looks).map(|(t, l)| box_size(t, font_of(l))).collect();
+    let edges: Vec<(usize, usize, Vec<String>)> =
+        valid_edges(view).map(|(_, e)| (e.from, e.to, label_lines(&e.label))).collect();
+    let input: Vec<EdgeIn> = edges
+        .iter()
+        .map(|(from, to, label)| EdgeIn { from: *from, to: *to, label: text_size(label, LABEL_FONT) })
+        .collect();
+    let placed = layout::layout(&sizes, &input);
+
+    let caption = caption_lines(view);
+    let caption_h = if caption.is_empty() { 0.0 } else { caption.len() as f64 * CAPTION_FONT.line + CAPTION_GAP };
+    let caption_w = text_size(&caption, CAPTION_FONT).map_or(0.0, |s| s.w + 2.0 * PAD_X);
+    let mut svg = Svg::new(placed.width.max(caption_w), placed.height + caption_h);
+    svg.caption(&caption);
+    svg.raw(&format!("<g transform=\"translate(0,{})\">\n", num(caption_h)));
+    for ((from, to, _), route) in edges.iter().zip(&placed.edges) {
+        svg.arrow(&view.nodes[*from].id, &view.nodes[*to].id, route, edge_look(view, *from, *to));
     }
-    for e in &view.edges {
-        let look = StyleAttr::new(Color::fast("#333333"), 1, None, 0, FONT - 2);
-        let arrow = Arrow::new(LineEndKind::None, LineEndKind::Arrow, LineStyleKind::Normal, &e.label, &look, &None, &None);
-        g.add_edge(arrow, handles[e.from], handles[e.to]);
+    for (i, node) in view.nodes.iter().enumerate() {
+        svg.node(&node.id, &placed.boxes[i], &texts[i], &looks[i]);
     }
-    let mut svg = SVGWriter::new();
-    if !view.nodes.is_empty() {
-        g.do_it(false, false, false, &mut svg);
+    // Labels last, on top of any line that passes under them.
+    for ((_, _, label), route) in edges.iter().zip(&placed.edges) {
+        if let Some(at) = route.label {
+            svg.edge_label(label, at);
+        }
     }
-    let body = svg.finalize();
-    let mut out = String::with_capacity(body.len() + 200);
-    let mut lines = body.lines();
-    // Keep the XML prolog first, then say who drew it.
-    if let Some(first) = lines.next() {
-        out.push_str(first);
-        out.push('\n');
+    svg.raw("</g>\n");
+    svg.finish()
+}
+
+fn font_of(look: &BoxLook) -> Font {
+    if look.small {
+        SMALL_FONT
+    } else {
+        BOX_FONT
     }
-    out.push_str("<!-- drawn by refgraph's built-in layout (layout-rs); install Graphviz for dot's layout -->\n");
-    for l in lines {
-        out.push_str(l);
-        out.push('\n');
+}
+
+fn box_size(text: &BoxText, font: Font) -> Size {
+    let lines: Vec<String> = text.heading.iter().chain(&text.lines).cloned().collect();
+    let inner = text_size(&lines, font).unwrap_or(Size { w: 0.0, h: font.line });
+    Size { w: (inner.w + 2.0 * PAD_X).max(3.0 * PAD_X), h: inner.h + 2.0 * PAD_Y }
+}
+
+/// The size of some lines of text, or `None` for no text at all.
+fn text_size(lines: &[String], font: Font) -> Option<Size> {
+    if lines.is_empty() {
+        return None;
     }
-    if let Some(c) = &view.caption {
-        let esc = c.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-        out = out.replacen("</svg>", &format!("<text x=\"10\" y=\"20\" font-size=\"14\">{esc}</text>\n</svg>"), 1);
+    let columns = lines.iter().map(|l| columns(l)).max().unwrap_or(0);
+    Some(Size { w: columns as f64 * COLUMN * font.size, h: lines.len() as f64 * font.line })
+}
+
+/// Monospaced columns of a line: East Asian wide characters and most emoji
+/// take two, combining marks none.
+fn columns(s: &str) -> usize {
+    s.chars()
+        .map(|c| match u32::from(c) {
+            0x0300..=0x036F | 0x200B..=0x200F | 0xFE00..=0xFE0F => 0,
+            0x1100..=0x115F
+            | 0x2E80..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6
+            | 0x1F300..=0x1F64F
+            | 0x1F900..=0x1F9FF
+            | 0x20000..=0x3FFFD => 2,
+            _ => 1,
+        })
+        .sum()
+}
+
+/// The SVG document being written.
+struct Svg {
+    out: String,
+    width: f64,
+}
+
+impl Svg {
+    fn new(width: f64, height: f64) -> Svg {
+        let (w, h) = (num(width.ceil()), num(height.ceil()));
+        let mut out = String::new();
+        out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n");
+        out.push_str("<!-- Drawn by refgraph's built-in layout (Graphviz was not used); install Graphviz for dot's layout. -->\n");
+        out.push_str(&format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" \
+             font-family=\"{FONT_FAMILY}\" xml:space=\"preserve\">\n"
+        ));
+        out.push_str("<rect x=\"0\" y=\"0\" width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
+        Svg { out, width }
     }
-    out
+
+    fn raw(&mut self, s: &str) {
+        self.out.push_str(s);
+    }
+
+    fn finish(mut self) -> String {
+        self.out.push_str("</svg>\n");
+        self.out
+    }
+
+    fn caption(&mut self, lines: &[String]) {
+        if lines.is_empty() {
+            return;
+        }
+        self.out.push_str("<g class=\"caption\">\n");
+        let x = self.width / 2.0;
+        for (i, line) in lines.iter().enumerate() {
+            let y = CAPTION_GAP + baseline(CAPTION_FONT, i);
+            self.text(Pt::new(x, y), "middle", CAPTION_FONT, "#000000", true, line);
+        }
+        self.out.push_str("</g>\n");
+    }
+
+    fn node(&mut self, id: &str, r: &Rect, text: &BoxText, look: &BoxLook) {
+        let font = font_of(look);
+        self.out.push_str(&format!("<g class=\"node\"><title>{}</title>\n", xml_escape(id)));
+        self.out.push_str(&format!(
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" stroke=\"{}\" stroke-width=\"{}\"/>\n",
+            num(r.x),
+            num(r.y),
+            num(r.w),
+            num(r.h),
+            look.fill.hex(),
+            look.border.hex(),
+            num(look.border_width)
+        ));
+        let x = r.x + r.w / 2.0;
+        let color = look.font.hex();
+        let lines = text.heading.iter().map(|h| (h, true)).chain(text.lines.iter().map(|l| (l, false)));
+        for (i, (line, bold)) in lines.enumerate() {
+            self.text(Pt::new(x, r.y + PAD_Y + baseline(font, i)), "middle", font, &color, bold, line);
+        }
+        self.out.push_str("</g>\n");
+    }
+
+    fn arrow(&mut self, from: &str, to: &str, route: &Route, look: EdgeLook) {
+        let color = look.color.hex();
+        let dash = if look.dotted { " stroke-dasharray=\"2,3\"" } else { "" };
+        let mut d = format!("M{},{}", num(route.start.x), num(route.start.y));
+        for [c1, c2, end] in &route.curves {
+            d.push_str(&format!(
+                " C{},{} {},{} {},{}",
+                num(c1.x),
+                num(c1.y),
+                num(c2.x),
+                num(c2.y),
+                num(end.x),
+                num(end.y)
+            ));
+        }
+        let head: Vec<String> = route.head.iter().map(|p| format!("{},{}", num(p.x), num(p.y))).collect();
+        self.out.push_str(&format!(
+            "<g class=\"edge\"><title>{}-&gt;{}</title>\n<path d=\"{d}\" fill=\"none\" stroke=\"{color}\"{dash}/>\n\
+             <polygon points=\"{}\" fill=\"{color}\" stroke=\"{color}\"/>\n</g>\n",
+            xml_escape(from),
+            xml_escape(to),
+            head.join(" ")
+        ));
+    }
+
+    /// An arrow's label, on a pale backing so crossing lines don't garble it.
+    fn edge_label(&mut self, lines: &[String], at: Pt) {
+        let Some(size) = text_size(lines, LABEL_FONT) else { return };
+        self.out.push_str(&format!(
+            "<g class=\"label\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#ffffff\" fill-opacity=\"0.8\"/>\n",
+            num(at.x - 1.0),
+            num(at.y),
+            num(size.w + 2.0),
+            num(size.h)
+        ));
+        for (i, line) in lines.iter().enumerate() {
+            self.text(Pt::new(at.x, at.y + baseline(LABEL_FONT, i)), "start", LABEL_FONT, "#000000", false, line);
+        }
+        self.out.push_str("</g>\n");
+    }
+
+    fn text(&mut self, at: Pt, anchor: &str, font: Font, color: &str, bold: bool, s: &str) {
+        let weight = if bold { " font-weight=\"bold\"" } else { "" };
+        self.out.push_str(&format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" font-size=\"{}\" fill=\"{color}\"{weight}>{}</text>\n",
+            num(at.x),
+            num(at.y),
+            num(font.size),
+            xml_escape(s)
+        ));
+    }
+}
+
+/// The baseline of line `i` below the top of a block of text: the line's
+/// slack split above and below, plus the font's ascent.
+fn baseline(font: Font, i: usize) -> f64 {
+    font.line * i as f64 + (font.line - font.size) / 2.0 + font.size * 0.8
+}
+
+/// A coordinate as SVG text: one decimal, no `-0`, never NaN.
+fn num(v: f64) -> String {
+    if !v.is_finite() || v.abs() < 0.05 {
+        return "0".to_string();
+    }
+    let s = format!("{v:.1}");
+    s.strip_suffix(".0").map_or(s.clone(), str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_short_and_finite() {
+        assert_eq!(num(12.0), "12");
+        assert_eq!(num(12.26), "12.3");
+        assert_eq!(num(-0.01), "0");
+        assert_eq!(num(f64::NAN), "0");
+    }
+
+    #[test]
+    fn wide_characters_take_two_columns() {
+        assert_eq!(columns("abc"), 3);
+        assert_eq!(columns("日本"), 4);
+        assert_eq!(columns("e\u{301}"), 1);
+    }
 }

@@ -1,0 +1,262 @@
+//! The built-in layered layout (Sugiyama style), pure geometry: boxes of
+//! given sizes and labelled arrows in, positions and arrow paths out. It
+//! knows nothing of SVG or of heaps; `svg` measures text and draws.
+//!
+//! Steps, one file each: `rank` breaks cycles and puts every box on a rank
+//! so arrows point down (referrers above referents, as objgraph draws);
+//! here (`build`), box ranks become every other layer, the layers between
+//! them hold the labels, and every arrow is cut into one-layer steps through
+//! bend points. A label is a bend point as wide as its text (Graphviz's
+//! trick), so labels never overlap each other or a box. `order` sorts each
+//! layer to reduce crossings; `place` gives x and y; `route` turns each
+//! arrow's chain into curves with an arrowhead.
+//!
+//! Everything is deterministic: no hashing, ties broken by input order.
+
+mod order;
+mod place;
+mod rank;
+mod route;
+
+pub(crate) use route::Route;
+
+/// A point (SVG coordinates: y grows downwards).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Pt {
+    pub x: f64,
+    pub y: f64,
+}
+
+impl Pt {
+    pub fn new(x: f64, y: f64) -> Pt {
+        Pt { x, y }
+    }
+}
+
+/// Width and height.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Size {
+    pub w: f64,
+    pub h: f64,
+}
+
+/// A placed box, by its top-left corner.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Rect {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+}
+
+/// One arrow to lay out, `from` holds `to`, with the size of its label.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EdgeIn {
+    pub from: usize,
+    pub to: usize,
+    pub label: Option<Size>,
+}
+
+/// The finished drawing's geometry, in input order.
+#[derive(Clone, Debug)]
+pub(crate) struct Layout {
+    pub boxes: Vec<Rect>,
+    pub edges: Vec<Route>,
+    pub width: f64,
+    pub height: f64,
+}
+
+/// Room around the drawing.
+const MARGIN: f64 = 12.0;
+/// Space between a label and the line it belongs to.
+const LABEL_GAP: f64 = 5.0;
+
+/// What a node of the layered graph stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// One of the caller's boxes.
+    Box,
+    /// A bend point of an arrow crossing a layer.
+    Bend,
+    /// A bend point that carries its arrow's label.
+    Label,
+}
+
+/// A node of the layered graph: a box or a point of an arrow, with how far
+/// it reaches left and right of its x and how tall it is.
+#[derive(Clone, Copy, Debug)]
+struct LNode {
+    kind: Kind,
+    layer: usize,
+    left: f64,
+    right: f64,
+    height: f64,
+}
+
+/// The graph the layout works on: every arrow a chain of one-layer steps.
+struct Layered {
+    nodes: Vec<LNode>,
+    /// Steps to the layer above / below, with a weight: how much the
+    /// placement should try to keep the step vertical.
+    up: Vec<Vec<(usize, f64)>>,
+    down: Vec<Vec<(usize, f64)>>,
+    layer_count: usize,
+    /// Per input edge: its chain from upper to lower end (empty for a
+    /// self-loop), and whether it runs against its arrow.
+    chains: Vec<Vec<usize>>,
+    reversed: Vec<bool>,
+}
+
+/// Lays out `boxes` and `edges`. Indices out of range must have been
+/// dropped by the caller.
+pub(crate) fn layout(boxes: &[Size], edges: &[EdgeIn]) -> Layout {
+    let loops = route::self_loops(boxes.len(), edges);
+    let layered = build(boxes, edges, &loops);
+    let layers = order::order(&layered);
+    let xs = place::x_coords(&layered, &layers);
+    let ys = place::layer_tops(&layered, &layers, &xs);
+    route::finish(&layered, &xs, &ys, boxes, edges, &loops)
+}
+
+/// Ranks the boxes and cuts every arrow into steps through bend points.
+fn build(boxes: &[Size], edges: &[EdgeIn], loops: &route::Loops) -> Layered {
+    let links: Vec<(usize, usize)> = edges.iter().filter(|e| e.from != e.to).map(|e| (e.from, e.to)).collect();
+    let flipped = rank::reversed(boxes.len(), &links);
+    let oriented: Vec<(usize, usize)> =
+        links.iter().zip(&flipped).map(|(&(a, b), &f)| if f { (b, a) } else { (a, b) }).collect();
+    let ranks = rank::ranks(boxes.len(), &oriented);
+    let mut g = Layered {
+        nodes: boxes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| LNode {
+                kind: Kind::Box,
+                layer: 2 * ranks[i],
+                left: s.w / 2.0,
+                right: s.w / 2.0 + loops.reach(i),
+                height: s.h,
+            })
+            .collect(),
+        up: vec![Vec::new(); boxes.len()],
+        down: vec![Vec::new(); boxes.len()],
+        layer_count: ranks.iter().max().map_or(0, |r| 2 * r + 1),
+        chains: Vec::with_capacity(edges.len()),
+        reversed: Vec::with_capacity(edges.len()),
+    };
+    let mut next_link = 0;
+    for e in edges {
+        if e.from == e.to {
+            g.chains.push(Vec::new());
+            g.reversed.push(false);
+            continue;
+        }
+        let (upper, lower) = oriented[next_link];
+        g.reversed.push(flipped[next_link]);
+        next_link += 1;
+        let chain = g.chain(upper, lower, e.label);
+        g.chains.push(chain);
+    }
+    g
+}
+
+impl Layered {
+    /// Adds the bend points of an arrow from `upper` down to `lower`,
+    /// its label on the middle one of the label layers it crosses.
+    fn chain(&mut self, upper: usize, lower: usize, label: Option<Size>) -> Vec<usize> {
+        let (top, bottom) = (self.nodes[upper].layer, self.nodes[lower].layer);
+        let steps = (bottom - top) / 2;
+        let label_layer = top + 1 + 2 * (steps.saturating_sub(1) / 2);
+        let mut chain = vec![upper];
+        for layer in top + 1..bottom {
+            let node = match label {
+                Some(s) if layer == label_layer => {
+                    LNode { kind: Kind::Label, layer, left: 1.0, right: 1.0 + LABEL_GAP + s.w, height: s.h }
+                }
+                _ => LNode { kind: Kind::Bend, layer, left: 1.0, right: 1.0, height: 0.0 },
+            };
+            chain.push(self.add(node));
+        }
+        chain.push(lower);
+        for pair in chain.windows(2) {
+            // Long arrows should run straight; a box may sit between them.
+            let weight = if self.is_box(pair[0]) || self.is_box(pair[1]) { 1.0 } else { 8.0 };
+            self.down[pair[0]].push((pair[1], weight));
+            self.up[pair[1]].push((pair[0], weight));
+        }
+        chain
+    }
+
+    fn add(&mut self, node: LNode) -> usize {
+        self.nodes.push(node);
+        self.up.push(Vec::new());
+        self.down.push(Vec::new());
+        self.nodes.len() - 1
+    }
+
+    fn is_box(&self, n: usize) -> bool {
+        matches!(self.nodes[n].kind, Kind::Box)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sz() -> Size {
+        Size { w: 80.0, h: 30.0 }
+    }
+
+    fn edge(from: usize, to: usize) -> EdgeIn {
+        EdgeIn { from, to, label: Some(Size { w: 40.0, h: 14.0 }) }
+    }
+
+    fn finite(l: &Layout) -> bool {
+        let r = l.boxes.iter().all(|b| [b.x, b.y, b.w, b.h].iter().all(|v| v.is_finite()));
+        let e = l.edges.iter().all(|e| e.points().iter().all(|p| p.x.is_finite() && p.y.is_finite()));
+        r && e && l.width.is_finite() && l.height.is_finite()
+    }
+
+    fn overlap(a: &Rect, b: &Rect) -> bool {
+        a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h
+    }
+
+    #[test]
+    fn referrers_sit_above_what_they_hold() {
+        let l = layout(&[sz(), sz(), sz()], &[edge(0, 1), edge(1, 2)]);
+        assert!(l.boxes[0].y < l.boxes[1].y && l.boxes[1].y < l.boxes[2].y);
+        assert!(finite(&l));
+    }
+
+    #[test]
+    fn cycles_loops_and_parallel_edges_are_laid_out() {
+        let edges = [edge(0, 1), edge(1, 2), edge(2, 0), edge(1, 1), edge(1, 1), edge(0, 1), edge(1, 0)];
+        let l = layout(&[sz(), sz(), sz()], &edges);
+        assert_eq!(l.edges.len(), edges.len());
+        assert!(finite(&l));
+        for (i, a) in l.boxes.iter().enumerate() {
+            for b in &l.boxes[i + 1..] {
+                assert!(!overlap(a, b), "{a:?} overlaps {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_hundred_referrers_fan_in_without_overlap() {
+        let boxes = vec![sz(); 101];
+        let edges: Vec<EdgeIn> = (1..101).map(|i| edge(i, 0)).collect();
+        let l = layout(&boxes, &edges);
+        assert!(finite(&l));
+        assert!(l.boxes[1..].iter().all(|b| b.y + b.h < l.boxes[0].y));
+        let mut row: Vec<&Rect> = l.boxes[1..].iter().collect();
+        row.sort_by(|a, b| a.x.total_cmp(&b.x));
+        assert!(row.windows(2).all(|p| p[0].x + p[0].w <= p[1].x));
+    }
+
+    #[test]
+    fn empty_and_single_graphs_have_a_size() {
+        let l = layout(&[], &[]);
+        assert!(finite(&l) && l.boxes.is_empty());
+        let l = layout(&[sz()], &[]);
+        assert!(finite(&l) && l.width >= 80.0);
+    }
+}

@@ -1,0 +1,166 @@
+//! Coordinates. Each layer keeps the order `order` chose; x positions come
+//! from repeated sweeps in which every node wants to sit at the weighted
+//! mean of its neighbours in the layer above (then below, then both), and
+//! the layer is fitted to those wishes by least squares under "no overlap"
+//! constraints, solved exactly by pool-adjacent-violators. y positions are
+//! rows as tall as their tallest node.
+
+use super::{Kind, Layered, MARGIN};
+
+/// Space between two boxes side by side, and between arrows.
+const BOX_GAP: f64 = 20.0;
+const LINE_GAP: f64 = 10.0;
+/// Space between layers, and the least height of a label layer so that
+/// arrows without labels still have room to bend.
+const LAYER_GAP: f64 = 28.0;
+const MIN_LABEL_LAYER: f64 = 6.0;
+/// Extra gap per pixel of sideways travel, and the most a gap grows to.
+const SLOPE: f64 = 0.2;
+const MAX_LAYER_GAP: f64 = 120.0;
+/// How strongly a node with no neighbours on the side being looked at
+/// stays where it is.
+const STAY: f64 = 0.05;
+
+#[derive(Clone, Copy)]
+enum Towards {
+    Above,
+    Below,
+    Both,
+}
+
+/// The x of every node (a box's centre, an arrow's line).
+pub(super) fn x_coords(g: &Layered, layers: &[Vec<usize>]) -> Vec<f64> {
+    let mut x = vec![0.0; g.nodes.len()];
+    for layer in layers {
+        let offsets = offsets(g, layer);
+        for (&v, o) in layer.iter().zip(offsets) {
+            x[v] = o;
+        }
+    }
+    for _ in 0..8 {
+        for layer in layers.iter().skip(1) {
+            fit(g, layer, &mut x, Towards::Above);
+        }
+        for layer in layers.iter().rev().skip(1) {
+            fit(g, layer, &mut x, Towards::Below);
+        }
+    }
+    for _ in 0..3 {
+        for layer in layers {
+            fit(g, layer, &mut x, Towards::Both);
+        }
+    }
+    let leftmost = g.nodes.iter().zip(&x).map(|(n, x)| x - n.left).fold(f64::INFINITY, f64::min);
+    if leftmost.is_finite() {
+        x.iter_mut().for_each(|v| *v += MARGIN - leftmost);
+    }
+    x
+}
+
+/// The top of every layer, and the height of each. The gap below a layer
+/// grows with how far its arrows travel sideways, so that long sideways
+/// runs get room to slope instead of running flat.
+pub(super) fn layer_tops(g: &Layered, layers: &[Vec<usize>], x: &[f64]) -> Vec<(f64, f64)> {
+    let mut y = MARGIN;
+    layers
+        .iter()
+        .enumerate()
+        .map(|(l, layer)| {
+            let tallest = layer.iter().map(|&v| g.nodes[v].height).fold(0.0, f64::max);
+            let h = if l % 2 == 1 { tallest.max(MIN_LABEL_LAYER) } else { tallest };
+            let sideways = layer
+                .iter()
+                .flat_map(|&v| g.down[v].iter().map(move |&(w, _)| (x[v] - x[w]).abs()))
+                .fold(0.0, f64::max);
+            let top = y;
+            y += h + (sideways * SLOPE).clamp(LAYER_GAP, MAX_LAYER_GAP);
+            (top, h)
+        })
+        .collect()
+}
+
+/// The least distance from each node's x to the first node's x, packing
+/// the layer as tightly as allowed.
+fn offsets(g: &Layered, layer: &[usize]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(layer.len());
+    let mut at = 0.0;
+    for (i, &v) in layer.iter().enumerate() {
+        if i > 0 {
+            let u = layer[i - 1];
+            at += g.nodes[u].right + gap(g, u, v) + g.nodes[v].left;
+        }
+        out.push(at);
+    }
+    out
+}
+
+fn gap(g: &Layered, a: usize, b: usize) -> f64 {
+    let line = |n: usize| !matches!(g.nodes[n].kind, Kind::Box);
+    if line(a) && line(b) {
+        LINE_GAP
+    } else {
+        BOX_GAP
+    }
+}
+
+/// Moves one layer's nodes as close to their neighbours as the order and
+/// spacing allow.
+fn fit(g: &Layered, layer: &[usize], x: &mut [f64], towards: Towards) {
+    let offsets = offsets(g, layer);
+    let mut targets = Vec::with_capacity(layer.len());
+    let mut weights = Vec::with_capacity(layer.len());
+    for (&v, o) in layer.iter().zip(&offsets) {
+        let (want, weight) = wish(g, v, x, towards).unwrap_or((x[v], STAY));
+        // With x = y + offset, "no overlap" becomes "y never decreases".
+        targets.push(want - o);
+        weights.push(weight);
+    }
+    for ((&v, o), y) in layer.iter().zip(&offsets).zip(monotone_fit(&targets, &weights)) {
+        x[v] = y + o;
+    }
+}
+
+/// The weighted mean x of `v`'s neighbours on the chosen side(s).
+fn wish(g: &Layered, v: usize, x: &[f64], towards: Towards) -> Option<(f64, f64)> {
+    let sides: &[&Vec<Vec<(usize, f64)>>] = match towards {
+        Towards::Above => &[&g.up],
+        Towards::Below => &[&g.down],
+        Towards::Both => &[&g.up, &g.down],
+    };
+    let (sum, weight) =
+        sides.iter().flat_map(|adj| adj[v].iter()).fold((0.0, 0.0), |(s, w), &(n, wt)| (s + wt * x[n], w + wt));
+    (weight > 0.0).then(|| (sum / weight, weight))
+}
+
+/// Least-squares fit of a non-decreasing sequence to `targets`
+/// (pool adjacent violators).
+fn monotone_fit(targets: &[f64], weights: &[f64]) -> Vec<f64> {
+    // Blocks of pooled values: (total weight, weighted sum, length).
+    let mut blocks: Vec<(f64, f64, usize)> = Vec::with_capacity(targets.len());
+    for (&t, &w) in targets.iter().zip(weights) {
+        blocks.push((w, w * t, 1));
+        while blocks.len() >= 2 {
+            let (b, a) = (blocks[blocks.len() - 1], blocks[blocks.len() - 2]);
+            if a.1 / a.0 <= b.1 / b.0 {
+                break;
+            }
+            blocks.pop();
+            let last = blocks.len() - 1;
+            blocks[last] = (a.0 + b.0, a.1 + b.1, a.2 + b.2);
+        }
+    }
+    blocks.iter().flat_map(|&(w, s, n)| std::iter::repeat_n(s / w, n)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monotone_fit_pools_violators() {
+        let fit = monotone_fit(&[1.0, 3.0, 2.0, 4.0], &[1.0; 4]);
+        assert_eq!(fit, vec![1.0, 2.5, 2.5, 4.0]);
+        assert_eq!(monotone_fit(&[5.0, 1.0], &[3.0, 1.0]), vec![4.0, 4.0]);
+        assert!(monotone_fit(&[], &[]).is_empty());
+    }
+}
