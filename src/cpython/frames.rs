@@ -1,27 +1,52 @@
 //! The frames of one thread, read from its thread state without asking for
-//! frame objects (on 3.11+ that would create them and change the heap).
+//! frame objects: on 3.11+ `PyEval_GetFrame`, `sys._getframe` and
+//! `PyThreadState_GetFrame` create frame objects, which would change the very
+//! heap being measured.
 //!
-//! 3.9/3.10: `PyThreadState.frame` and `f_back` link real frame objects,
-//! which the heap walk sees anyway; the records here say which are running.
-//! 3.11+: `current_frame` (through `cframe` on 3.11/3.12) and `previous` link
-//! interpreter frames on the data stack. Their locals are strong references
-//! that no object reports, so the records carry them. Frames owned by a
-//! generator are skipped (the generator's `tp_traverse` reports them) and so
-//! are 3.12+'s C-stack shim frames.
+//! What it owns: walking a thread's frame chain, newest first, and reading
+//! each frame's code, function, globals, `f_locals`, local/cell/free slots
+//! (with their names) and, where trustworthy, its value stack.
+//! - 3.9/3.10: `PyThreadState.frame` and `f_back` link real frame objects
+//!   (GC-tracked, so the heap walk also sees them); the records say which are
+//!   running and what their slots hold.
+//! - 3.11+: `current_frame` (reached through `cframe` on 3.11/3.12, directly on
+//!   3.13) and `previous` link `_PyInterpreterFrame`s on the thread's data
+//!   stack. Their slots are strong references that no object reports, so the
+//!   records carry them. Frames owned by a generator are skipped (the
+//!   generator's `tp_traverse` reports their slots) and so are 3.12+'s C-stack
+//!   shim frames (`FRAME_OWNED_BY_CSTACK`, which hold nothing).
 //!
-//! A frame's value stack is reported only where its saved stack pointer is
-//! up to date: not for a thread's newest frame, nor for a frame that called
-//! into C code which called back into Python (3.11: the newer frame is an
-//! entry frame; 3.12+: a C-stack shim sits between them). Those frames save
-//! their stack pointer only when they call a Python function directly.
+//! Must never: dereference anything directly (all reads go through `mem`),
+//! believe a pointer before checking the type of what it points to (code,
+//! dict, function, frame, tuple: the caller passes the type addresses in
+//! [`TypeChecks`]), call Python or create objects.
+//!
+//! # When a value stack is reported
+//! A frame's value stack is only as good as its saved stack pointer. While a
+//! frame runs, the real stack pointer is a local of the C eval loop, and the
+//! saved one is stale or a sentinel. [`FrameRecord::stack`] is `Some` only
+//! where the saved pointer is known to be current:
+//! - 3.9: `f_stacktop` is NULL while the frame runs (set only for a suspended
+//!   generator frame); 3.10: `f_stackdepth` is -1 while it runs (updated only
+//!   while calling a trace function). So a running 3.9/3.10 frame has `None`
+//!   unless it is inside a trace call.
+//! - 3.11: a frame saves its stack pointer when it calls a Python function
+//!   inline. That is current while the callee runs, except: the thread's
+//!   newest frame (it is running, or called C code: the pointer is stale),
+//!   and a frame whose next-newer frame is an *entry* frame (`is_entry`: the
+//!   newer frame was started by a new eval loop, i.e. the older frame called
+//!   into C, which called back into Python; 3.11 generators and coroutines
+//!   always run this way).
+//! - 3.12/3.13: the same rule, where a C call shows up as a C-stack shim frame
+//!   between the two; and loading the pointer into the eval loop resets
+//!   `stacktop` to -1, which is refused too.
+//!
+//! In every case the saved depth must also lie within the code object's
+//! `co_stacksize`, or the stack is `None`. Where unsure, `None`: never a guess.
 
 use super::mem::{i32_at, u8_at, word, words};
+use super::objects::{expect_type, tuple_items as checked_tuple_items};
 use super::{Layout, LayoutError};
-
-/// No real program has a deeper stack; more means a corrupt chain.
-const MAX_FRAMES: usize = 100_000;
-/// No code object has more locals than this.
-const MAX_LOCALS: usize = 1 << 20;
 
 /// The addresses of the types a field must point to, which the caller gets
 /// from public APIs; every record is checked against them.
@@ -34,52 +59,76 @@ pub struct TypeChecks {
     pub function: usize,
 }
 
-/// One running frame.
+/// Caps that turn a corrupt (cyclic, runaway) chain into an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameLimits {
+    /// Frames per thread; no real program is deeper (the C stack would give out).
+    pub max_frames: usize,
+    /// Local/cell/free slots per frame (and value-stack entries).
+    pub max_slots: usize,
+}
+
+impl Default for FrameLimits {
+    fn default() -> FrameLimits {
+        FrameLimits { max_frames: 100_000, max_slots: 1 << 20 }
+    }
+}
+
+/// Who owns a frame's memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FrameOwner {
+    /// An ordinary call, on the thread's data stack (3.11+), or a frame
+    /// object that belongs to no generator (3.9/3.10).
+    #[default]
+    Thread,
+    /// 3.9/3.10 only (3.11+ skips these): a frame object whose `f_gen` is set,
+    /// i.e. a running generator or coroutine, which holds the frame.
+    Generator,
+    /// 3.11+: the frame's data was copied into its frame object. Not expected
+    /// on a live chain; reported as found.
+    FrameObject,
+}
+
+/// One frame of a thread.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FrameRecord {
     /// The interpreter frame (3.11+) or frame object (3.9/3.10).
     pub addr: usize,
-    /// The record is a frame object (3.9/3.10).
+    /// `addr` is a `PyFrameObject` (3.9/3.10): a GC-tracked object whose own
+    /// `tp_traverse` reports everything below.
     pub is_object: bool,
-    /// 3.11+: the frame object attached to it, if one was created.
+    pub owner: FrameOwner,
+    /// 3.11+: the frame object attached to the interpreter frame, if one was
+    /// ever created (a strong reference).
     pub frame_obj: Option<usize>,
+    /// The code object (type-checked).
     pub code: usize,
-    /// 3.11+: strong references the interpreter frame holds.
+    /// 3.11+: the function being run (strong; type-checked), if any.
     pub func: Option<usize>,
+    /// The globals dict (type-checked). Borrowed on 3.11+: the function holds it.
+    pub globals: usize,
+    /// `f_locals` (strong), set for class bodies, module code and frames whose
+    /// locals were asked for.
     pub locals: Option<usize>,
-    /// Local, cell and free variable slots (0 where unset), 3.11+.
+    /// Local, cell and free variable slots in `co_localsplusnames` order
+    /// (3.9/3.10: `co_varnames`, then `co_cellvars`, then `co_freevars`);
+    /// 0 where unset.
     pub localsplus: Vec<usize>,
-    /// The name (a str object) of each slot.
+    /// The name (a str object) of each slot: `local_names[i]` labels
+    /// `localsplus[i]`.
     pub local_names: Vec<usize>,
-    /// Value-stack entries, where the saved stack pointer can be trusted.
+    /// The non-NULL value-stack entries, bottom first, where the saved stack
+    /// pointer can be trusted (see the module docs); `None` otherwise.
     pub stack: Option<Vec<usize>>,
 }
 
-fn ob_type(obj: usize) -> Result<usize, LayoutError> {
-    word(obj + 8, "object type")
+fn nonzero(w: usize) -> Option<usize> {
+    (w != 0).then_some(w)
 }
 
-fn expect_type(obj: usize, ty: usize, what: &'static str, expected: &'static str) -> Result<(), LayoutError> {
-    let found = ob_type(obj)?;
-    if found == ty {
-        Ok(())
-    } else {
-        Err(LayoutError::Mismatch { what, addr: obj, expected, found })
-    }
-}
-
-fn field(l: &Layout, f: Option<usize>, name: &'static str) -> Result<usize, LayoutError> {
-    f.ok_or(LayoutError::Missing(l.version.0, l.version.1, name))
-}
-
-/// Items of a tuple, checked to be one.
+/// The items of a names tuple, checked to be a tuple.
 pub fn tuple_items(tuple: usize, checks: &TypeChecks) -> Result<Vec<usize>, LayoutError> {
-    expect_type(tuple, checks.tuple, "names tuple", "tuple")?;
-    let n = word(tuple + 16, "tuple size")?;
-    if n > MAX_LOCALS {
-        return Err(LayoutError::TooMany { what: "tuple items", limit: MAX_LOCALS });
-    }
-    words(tuple + 24, n, "tuple items")
+    checked_tuple_items(tuple, checks.tuple)
 }
 
 /// The names of a code object's local, cell and free slots, in slot order.
@@ -89,19 +138,25 @@ pub fn local_names(l: &Layout, code: usize, checks: &TypeChecks) -> Result<Vec<u
     }
     let mut names = Vec::new();
     for (off, what) in [(l.code_varnames, "co_varnames"), (l.code_cellvars, "co_cellvars"), (l.code_freevars, "co_freevars")] {
-        names.extend(tuple_items(word(code + field(l, off, what)?, what)?, checks)?);
+        names.extend(tuple_items(word(code + l.need(off, what)?, what)?, checks)?);
     }
     Ok(names)
 }
 
 /// `co_qualname` (3.11+) or `co_name` of a code object.
 pub fn code_name_object(l: &Layout, code: usize) -> Result<usize, LayoutError> {
-    let off = field(l, l.code_qualname.or(l.code_name), "co_name")?;
+    let off = l.need(l.code_qualname.or(l.code_name), "co_name")?;
     word(code + off, "co_name")
 }
 
-/// The same, for a code object the caller has already type-checked (the heap
-/// walk meets 60 k of them): read in place, without a system call each.
+/// `co_name` (never the qualified name) of a code object.
+pub fn code_short_name_object(l: &Layout, code: usize) -> Result<usize, LayoutError> {
+    word(code + l.need(l.code_name, "co_name")?, "co_name")
+}
+
+/// The same as [`code_name_object`], for a code object the caller has already
+/// type-checked (the heap walk meets 60 k of them): read in place, without a
+/// system call each.
 ///
 /// # Safety
 /// `code` must be a live object whose type is the code type.
@@ -110,150 +165,369 @@ pub unsafe fn code_name_object_of_code(l: &Layout, code: usize) -> Option<usize>
     Some(*((code + off) as *const usize))
 }
 
-/// The frames of the thread whose `PyThreadState` is at `tstate`, newest first.
+/// The frames of the thread whose `PyThreadState` is at `tstate`, newest
+/// first, with the default [`FrameLimits`].
 pub fn thread_frames(l: &Layout, tstate: usize, checks: &TypeChecks) -> Result<Vec<FrameRecord>, LayoutError> {
+    thread_frames_with(l, tstate, checks, &FrameLimits::default())
+}
+
+/// [`thread_frames`] with explicit limits. Any frame that fails a check fails
+/// the whole thread: a chain is either believed entirely or not at all.
+pub fn thread_frames_with(l: &Layout, tstate: usize, checks: &TypeChecks, limits: &FrameLimits) -> Result<Vec<FrameRecord>, LayoutError> {
     if l.has_interpreter_frames() {
-        interpreter_frames(l, tstate, checks)
+        interpreter_frames(l, tstate, checks, limits)
     } else {
-        frame_objects(l, tstate, checks)
+        frame_objects(l, tstate, checks, limits)
     }
 }
 
-fn frame_objects(l: &Layout, tstate: usize, checks: &TypeChecks) -> Result<Vec<FrameRecord>, LayoutError> {
+// ---- 3.9 / 3.10: frame objects ------------------------------------------------
+
+fn frame_objects(l: &Layout, tstate: usize, checks: &TypeChecks, limits: &FrameLimits) -> Result<Vec<FrameRecord>, LayoutError> {
     let mut out = Vec::new();
-    let mut f = word(tstate + field(l, l.ts_frame, "PyThreadState.frame")?, "PyThreadState.frame")?;
-    let back = field(l, l.frame_back, "f_back")?;
-    let code_off = field(l, l.frame_code, "f_code")?;
+    let mut f = word(tstate + l.need(l.ts_frame, "PyThreadState.frame")?, "PyThreadState.frame")?;
+    let back = l.need(l.frame_back, "f_back")?;
     while f != 0 {
-        if out.len() >= MAX_FRAMES {
-            return Err(LayoutError::TooMany { what: "frames", limit: MAX_FRAMES });
+        if out.len() >= limits.max_frames {
+            return Err(LayoutError::TooMany { what: "frames", limit: limits.max_frames });
         }
-        expect_type(f, checks.frame, "frame", "frame object")?;
-        let code = word(f + code_off, "f_code")?;
-        expect_type(code, checks.code, "f_code", "code object")?;
-        out.push(FrameRecord { addr: f, is_object: true, code, ..Default::default() });
+        out.push(read_frame_object(l, f, checks, limits)?);
         f = word(f + back, "f_back")?;
     }
     Ok(out)
 }
 
+/// A 3.9/3.10 frame object, checked.
+fn read_frame_object(l: &Layout, f: usize, checks: &TypeChecks, limits: &FrameLimits) -> Result<FrameRecord, LayoutError> {
+    expect_type(f, checks.frame, "frame", "frame")?;
+    let code = word(f + l.need(l.frame_code, "f_code")?, "f_code")?;
+    expect_type(code, checks.code, "f_code", "code")?;
+    let globals = word(f + l.need(l.frame_globals, "f_globals")?, "f_globals")?;
+    expect_type(globals, checks.dict, "f_globals", "dict")?;
+    let locals = nonzero(word(f + l.need(l.frame_locals, "f_locals")?, "f_locals")?);
+    let local_names = local_names(l, code, checks)?;
+    let n = local_names.len();
+    if n > limits.max_slots {
+        return Err(LayoutError::TooMany { what: "frame slots", limit: limits.max_slots });
+    }
+    let slots_at = f + l.need(l.frame_localsplus, "f_localsplus")?;
+    let localsplus = words(slots_at, n, "f_localsplus")?;
+    let gen = word(f + l.need(l.frame_gen, "f_gen")?, "f_gen")?;
+    let stack = frame_object_stack(l, f, code, slots_at + n * 8)?;
+    Ok(FrameRecord {
+        addr: f,
+        is_object: true,
+        owner: if gen != 0 { FrameOwner::Generator } else { FrameOwner::Thread },
+        frame_obj: None,
+        code,
+        func: None,
+        globals,
+        locals,
+        localsplus,
+        local_names,
+        stack,
+    })
+}
+
+/// The value stack of a 3.9/3.10 frame object, when its saved top is set and
+/// sane: `f_valuestack` right after the slots, depth within `co_stacksize`.
+fn frame_object_stack(l: &Layout, f: usize, code: usize, expected_base: usize) -> Result<Option<Vec<usize>>, LayoutError> {
+    let base = word(f + l.need(l.frame_valuestack, "f_valuestack")?, "f_valuestack")?;
+    if base != expected_base {
+        return Ok(None);
+    }
+    let size = i32_at(code + l.need(l.code_stacksize, "co_stacksize")?, "co_stacksize")?;
+    let depth: i64 = if let Some(off) = l.frame_stacktop {
+        let top = word(f + off, "f_stacktop")?;
+        if top == 0 || top < base || (top - base) % 8 != 0 {
+            return Ok(None);
+        }
+        ((top - base) / 8) as i64
+    } else {
+        i64::from(i32_at(f + l.need(l.frame_stackdepth, "f_stackdepth")?, "f_stackdepth")?)
+    };
+    if depth < 0 || size < 0 || depth > i64::from(size) {
+        return Ok(None);
+    }
+    Ok(Some(words(base, depth as usize, "value stack")?.into_iter().filter(|&w| w != 0).collect()))
+}
+
+// ---- 3.11+: interpreter frames ----------------------------------------------------
+
 fn current_interpreter_frame(l: &Layout, tstate: usize) -> Result<usize, LayoutError> {
     if let Some(off) = l.ts_current_frame {
-        return word(tstate + off, "current_frame");
+        return word(tstate + off, "PyThreadState.current_frame");
     }
-    let cframe = word(tstate + field(l, l.ts_cframe, "cframe")?, "cframe")?;
+    let cframe = word(tstate + l.need(l.ts_cframe, "PyThreadState.cframe")?, "PyThreadState.cframe")?;
     if cframe == 0 {
         return Ok(0);
     }
-    word(cframe + field(l, l.cframe_current_frame, "cframe.current_frame")?, "cframe.current_frame")
+    word(cframe + l.need(l.cframe_current_frame, "_PyCFrame.current_frame")?, "_PyCFrame.current_frame")
 }
 
-fn interpreter_frames(l: &Layout, tstate: usize, checks: &TypeChecks) -> Result<Vec<FrameRecord>, LayoutError> {
+fn interpreter_frames(l: &Layout, tstate: usize, checks: &TypeChecks, limits: &FrameLimits) -> Result<Vec<FrameRecord>, LayoutError> {
     let mut out = Vec::new();
     let mut f = current_interpreter_frame(l, tstate)?;
-    let previous = field(l, l.iframe_previous, "previous")?;
-    // The newest frame's stack pointer lives in a register of the eval loop.
+    let previous = l.need(l.iframe_previous, "previous")?;
+    let owner_at = l.need(l.iframe_owner, "owner")?;
+    // Is the saved stack pointer of the next (older) frame current? Not for
+    // the newest frame: its pointer lives in the eval loop's registers.
     let mut stack_trusted = false;
     let mut seen = 0;
     while f != 0 {
         seen += 1;
-        if seen > MAX_FRAMES {
-            return Err(LayoutError::TooMany { what: "frames", limit: MAX_FRAMES });
+        if seen > limits.max_frames {
+            return Err(LayoutError::TooMany { what: "frames", limit: limits.max_frames });
         }
-        let owner = u8_at(f + field(l, l.iframe_owner, "owner")?, "owner")?;
+        let owner = usize::from(u8_at(f + owner_at, "_PyInterpreterFrame.owner")?);
+        let next = word(f + previous, "_PyInterpreterFrame.previous")?;
         if l.owner_cstack == Some(owner) {
-            // A C function called back into Python: the frame below made a C call.
+            // A C function called back into Python: the older frame made a C
+            // call, so its saved stack pointer is stale.
             stack_trusted = false;
-            f = word(f + previous, "previous")?;
+            f = next;
             continue;
         }
         let is_entry = match l.iframe_is_entry {
-            Some(off) => u8_at(f + off, "is_entry")? != 0,
+            Some(off) => u8_at(f + off, "_PyInterpreterFrame.is_entry")? != 0,
             None => false,
         };
-        if l.owner_generator != Some(owner) {
-            out.push(read_interpreter_frame(l, f, checks, stack_trusted)?);
+        if l.owner_generator == Some(owner) {
+            // Reported by the generator's tp_traverse; still decides whether
+            // the older frame's stack is current (3.12+ inlines generator
+            // sends, saving the sender's stack pointer).
+        } else if l.owner_thread == Some(owner) || l.owner_frame_object == Some(owner) {
+            let owner = if l.owner_thread == Some(owner) { FrameOwner::Thread } else { FrameOwner::FrameObject };
+            out.push(read_interpreter_frame(l, f, checks, stack_trusted, owner, limits)?);
+        } else {
+            return Err(LayoutError::mismatch("_PyInterpreterFrame.owner", f + owner_at, "a FRAME_OWNED_BY_* value", owner));
         }
         stack_trusted = !is_entry;
-        f = word(f + previous, "previous")?;
+        f = next;
     }
     Ok(out)
 }
 
-fn read_interpreter_frame(l: &Layout, f: usize, checks: &TypeChecks, stack_trusted: bool) -> Result<FrameRecord, LayoutError> {
-    let code = word(f + field(l, l.iframe_code, "f_code")?, "f_code")?;
-    expect_type(code, checks.code, "frame code", "code object")?;
-    let globals = word(f + field(l, l.iframe_globals, "f_globals")?, "f_globals")?;
-    expect_type(globals, checks.dict, "frame globals", "dict")?;
-    let n = i32_at(code + field(l, l.code_nlocalsplus, "co_nlocalsplus")?, "co_nlocalsplus")?;
-    if n < 0 || n as usize > MAX_LOCALS {
-        return Err(LayoutError::Mismatch { what: "co_nlocalsplus", addr: code, expected: "a local count", found: n as usize });
+/// One 3.11+ interpreter frame, checked. `stack_trusted`: its saved stack
+/// pointer is current (decided by the caller from the newer frame).
+fn read_interpreter_frame(
+    l: &Layout,
+    f: usize,
+    checks: &TypeChecks,
+    stack_trusted: bool,
+    owner: FrameOwner,
+    limits: &FrameLimits,
+) -> Result<FrameRecord, LayoutError> {
+    let code = word(f + l.need(l.iframe_code, "f_code")?, "f_code")?;
+    expect_type(code, checks.code, "_PyInterpreterFrame code", "code")?;
+    let globals = word(f + l.need(l.iframe_globals, "f_globals")?, "f_globals")?;
+    expect_type(globals, checks.dict, "_PyInterpreterFrame.f_globals", "dict")?;
+    let n = i32_at(code + l.need(l.code_nlocalsplus, "co_nlocalsplus")?, "co_nlocalsplus")?;
+    if n < 0 || n as usize > limits.max_slots {
+        return Err(LayoutError::mismatch("co_nlocalsplus", code, format!("a slot count in 0..={}", limits.max_slots), n as usize));
     }
     let n = n as usize;
-    let base = f + field(l, l.iframe_localsplus, "localsplus")?;
-    let localsplus = words(base, n, "localsplus")?;
     let local_names = local_names(l, code, checks)?;
-    let func = nonzero(word(f + field(l, l.iframe_func, "f_func")?, "f_func")?);
+    if local_names.len() != n {
+        return Err(LayoutError::mismatch("co_localsplusnames", code, format!("{n} names (co_nlocalsplus)"), local_names.len()));
+    }
+    let base = f + l.need(l.iframe_localsplus, "localsplus")?;
+    let localsplus = words(base, n, "localsplus")?;
+    let func = nonzero(word(f + l.need(l.iframe_func, "f_func")?, "f_func")?);
     if let Some(func) = func {
-        expect_type(func, checks.function, "frame function", "function")?;
+        expect_type(func, checks.function, "_PyInterpreterFrame function", "function")?;
     }
-    let locals = nonzero(word(f + field(l, l.iframe_locals, "f_locals")?, "f_locals")?);
-    let frame_obj = nonzero(word(f + field(l, l.iframe_frame_obj, "frame_obj")?, "frame_obj")?);
+    let locals = nonzero(word(f + l.need(l.iframe_locals, "f_locals")?, "f_locals")?);
+    let frame_obj = nonzero(word(f + l.need(l.iframe_frame_obj, "frame_obj")?, "frame_obj")?);
     if let Some(fo) = frame_obj {
-        expect_type(fo, checks.frame, "frame_obj", "frame object")?;
+        expect_type(fo, checks.frame, "_PyInterpreterFrame.frame_obj", "frame")?;
     }
-    let stack = if stack_trusted { read_stack(l, f, code, n, base)? } else { None };
-    Ok(FrameRecord { addr: f, is_object: false, frame_obj, code, func, locals, localsplus, local_names, stack })
+    let stack = if stack_trusted { interpreter_frame_stack(l, f, code, n, base)? } else { None };
+    Ok(FrameRecord { addr: f, is_object: false, owner, frame_obj, code, func, globals, locals, localsplus, local_names, stack })
 }
 
-/// The value stack between the locals and the saved stack pointer, when the
-/// pointer is within the code's declared stack size.
-fn read_stack(l: &Layout, f: usize, code: usize, nlocals: usize, base: usize) -> Result<Option<Vec<usize>>, LayoutError> {
-    let top = i32_at(f + field(l, l.iframe_stacktop, "stacktop")?, "stacktop")?;
-    let size = i32_at(code + field(l, l.code_stacksize, "co_stacksize")?, "co_stacksize")?;
-    if top < nlocals as i32 || size < 0 || top > nlocals as i32 + size {
+/// The value stack between the slots and the saved stack pointer, when the
+/// pointer is within the code's declared stack size (a running 3.12+ frame
+/// has -1 there).
+fn interpreter_frame_stack(l: &Layout, f: usize, code: usize, nslots: usize, base: usize) -> Result<Option<Vec<usize>>, LayoutError> {
+    let top = i64::from(i32_at(f + l.need(l.iframe_stacktop, "stacktop")?, "stacktop")?);
+    let size = i64::from(i32_at(code + l.need(l.code_stacksize, "co_stacksize")?, "co_stacksize")?);
+    let nslots = nslots as i64;
+    if top < nslots || size < 0 || top > nslots + size {
         return Ok(None);
     }
-    let depth = top as usize - nlocals;
-    Ok(Some(words(base + nlocals * 8, depth, "value stack")?.into_iter().filter(|&w| w != 0).collect()))
+    let depth = (top - nslots) as usize;
+    Ok(Some(words(base + nslots as usize * 8, depth, "value stack")?.into_iter().filter(|&w| w != 0).collect()))
 }
 
-fn nonzero(w: usize) -> Option<usize> {
-    (w != 0).then_some(w)
-}
-
-/// 3.9/3.10: the local, cell and free slots of a frame object with their names.
+/// The local, cell and free slots of a frame object, with their names, as
+/// `(value, name)` pairs (value 0 where unset). On 3.11+ the frame object's
+/// `f_frame` is read; its stack is never reported from here.
 pub fn frame_object_slots(l: &Layout, frame: usize, checks: &TypeChecks) -> Result<Vec<(usize, usize)>, LayoutError> {
+    let limits = FrameLimits::default();
     if let Some(iframe_off) = l.frame_iframe {
-        // 3.11+: a frame object that owns its data (a finished frame kept by a
-        // traceback) points at an interpreter frame laid out as above.
+        expect_type(frame, checks.frame, "frame", "frame")?;
         let f = word(frame + iframe_off, "f_frame")?;
-        let rec = read_interpreter_frame(l, f, checks, false)?;
+        let rec = read_interpreter_frame(l, f, checks, false, FrameOwner::FrameObject, &limits)?;
         return Ok(rec.localsplus.into_iter().zip(rec.local_names).collect());
     }
-    let code = word(frame + field(l, l.frame_code, "f_code")?, "f_code")?;
-    expect_type(code, checks.code, "f_code", "code object")?;
-    let names = local_names(l, code, checks)?;
-    let values = words(frame + field(l, l.frame_localsplus, "f_localsplus")?, names.len(), "f_localsplus")?;
-    Ok(values.into_iter().zip(names).collect())
+    let rec = read_frame_object(l, frame, checks, &limits)?;
+    Ok(rec.localsplus.into_iter().zip(rec.local_names).collect())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::layout_for;
+    use super::super::generated_layout;
+    use super::*;
 
-    #[test]
-    fn every_supported_version_has_a_frame_route() {
-        for minor in 9..=13 {
-            let l = layout_for(3, minor).unwrap();
-            if minor >= 11 {
-                assert!(l.has_interpreter_frames());
-                assert!(l.ts_current_frame.is_some() || (l.ts_cframe.is_some() && l.cframe_current_frame.is_some()));
-                assert!(l.code_localsplusnames.is_some());
-            } else {
-                assert!(l.ts_frame.is_some() && l.frame_localsplus.is_some());
-            }
+    /// A fake heap in our own memory: type objects are just distinct
+    /// addresses, objects are word arrays whose word 1 is the type.
+    struct Fake {
+        blocks: Vec<Box<[usize]>>,
+    }
+
+    impl Fake {
+        fn obj(&mut self, words: usize) -> usize {
+            let b = vec![0usize; words].into_boxed_slice();
+            let a = b.as_ptr() as usize;
+            self.blocks.push(b);
+            a
         }
-        assert!(layout_for(3, 8).is_none());
+        fn set(&self, addr: usize, value: usize) {
+            unsafe { *(addr as *mut usize) = value }
+        }
+        fn set_i32(&self, addr: usize, value: i32) {
+            unsafe { *(addr as *mut i32) = value }
+        }
+        fn set_u8(&self, addr: usize, value: u8) {
+            unsafe { *(addr as *mut u8) = value }
+        }
+        fn tuple(&mut self, ty: usize, items: &[usize]) -> usize {
+            let t = self.obj(3 + items.len());
+            self.set(t + 8, ty);
+            self.set(t + 16, items.len());
+            for (i, &it) in items.iter().enumerate() {
+                self.set(t + 24 + 8 * i, it);
+            }
+            t
+        }
+    }
+
+    fn checks(fake: &mut Fake) -> TypeChecks {
+        TypeChecks { code: fake.obj(1), frame: fake.obj(1), tuple: fake.obj(1), dict: fake.obj(1), function: fake.obj(1) }
+    }
+
+    /// Builds a 3.12 thread: newest first, [running A] -> shim -> [B, called
+    /// A from C] -> [generator frame] -> [C, sent to the generator inline].
+    #[test]
+    fn walks_a_312_chain_and_applies_the_stack_rules() {
+        let l = generated_layout(3, 12).unwrap();
+        let mut fake = Fake { blocks: Vec::new() };
+        let tc = checks(&mut fake);
+        let names = [fake.obj(2), fake.obj(2)];
+        let names_tuple = fake.tuple(tc.tuple, &names);
+        let code = fake.obj(l.code_size.unwrap() / 8 + 1);
+        fake.set(code + 8, tc.code);
+        fake.set_i32(code + l.code_nlocalsplus.unwrap(), 2);
+        fake.set_i32(code + l.code_stacksize.unwrap(), 4);
+        fake.set(code + l.code_localsplusnames.unwrap(), names_tuple);
+        let globals = fake.obj(2);
+        fake.set(globals + 8, tc.dict);
+        let func = fake.obj(2);
+        fake.set(func + 8, tc.function);
+        let words = l.iframe_localsplus.unwrap() / 8 + 8;
+        let frame = |fake: &mut Fake, owner: usize, stacktop: i32, slot0: usize| {
+            let f = fake.obj(words);
+            fake.set(f + l.iframe_code.unwrap(), code);
+            fake.set(f + l.iframe_globals.unwrap(), globals);
+            fake.set(f + l.iframe_func.unwrap(), func);
+            fake.set_u8(f + l.iframe_owner.unwrap(), owner as u8);
+            fake.set_i32(f + l.iframe_stacktop.unwrap(), stacktop);
+            let base = f + l.iframe_localsplus.unwrap();
+            fake.set(base, slot0);
+            fake.set(base + 16, 0xaaaa_0000); // stack[0]
+            fake.set(base + 24, 0xbbbb_0000); // stack[1]
+            f
+        };
+        let thread = l.owner_thread.unwrap();
+        let a = frame(&mut fake, thread, 3, 0x1000_0000);
+        let shim = frame(&mut fake, l.owner_cstack.unwrap(), -1, 0);
+        let b = frame(&mut fake, thread, 4, 0x2000_0000);
+        let g = frame(&mut fake, l.owner_generator.unwrap(), 2, 0x3000_0000);
+        let c = frame(&mut fake, thread, 3, 0x4000_0000);
+        for (newer, older) in [(a, shim), (shim, b), (b, g), (g, c)] {
+            fake.set(newer + l.iframe_previous.unwrap(), older);
+        }
+        let cframe = fake.obj(8);
+        fake.set(cframe + l.cframe_current_frame.unwrap(), a);
+        let ts = fake.obj(l.ts_size.unwrap() / 8);
+        fake.set(ts + l.ts_cframe.unwrap(), cframe);
+
+        let recs = thread_frames(l, ts, &tc).unwrap();
+        assert_eq!(recs.iter().map(|r| r.addr).collect::<Vec<_>>(), vec![a, b, c]);
+        assert_eq!(recs[0].localsplus, vec![0x1000_0000, 0]);
+        assert_eq!(recs[0].local_names, names.to_vec());
+        assert_eq!(recs[0].func, Some(func));
+        assert_eq!(recs[0].globals, globals);
+        // Newest: stale. B called C code (shim above it): stale. C sent to the
+        // generator inline: current, stacktop 3 = 2 slots + 1 entry.
+        assert_eq!(recs[0].stack, None);
+        assert_eq!(recs[1].stack, None);
+        assert_eq!(recs[2].stack, Some(vec![0xaaaa_0000]));
+
+        // Limits turn a cycle into an error.
+        fake.set(c + l.iframe_previous.unwrap(), a);
+        let tight = FrameLimits { max_frames: 50, ..FrameLimits::default() };
+        assert!(matches!(thread_frames_with(l, ts, &tc, &tight), Err(LayoutError::TooMany { .. })));
+        fake.set(c + l.iframe_previous.unwrap(), 0);
+
+        // A globals pointer to something that is not a dict fails the thread.
+        fake.set(b + l.iframe_globals.unwrap(), func);
+        assert!(matches!(thread_frames(l, ts, &tc), Err(LayoutError::Mismatch { .. })));
+        // So does an unknown owner value.
+        fake.set(b + l.iframe_globals.unwrap(), globals);
+        fake.set_u8(b + l.iframe_owner.unwrap(), 9);
+        assert!(matches!(thread_frames(l, ts, &tc), Err(LayoutError::Mismatch { .. })));
+        // And a pointer into nowhere is an error, not a crash.
+        fake.set_u8(b + l.iframe_owner.unwrap(), thread as u8);
+        fake.set(b + l.iframe_previous.unwrap(), 0x18);
+        assert!(matches!(thread_frames(l, ts, &tc), Err(LayoutError::Unreadable { .. })));
+    }
+
+    /// 3.11: no shims; an entry frame marks a C call in the frame below it.
+    #[test]
+    fn entry_frames_hide_the_older_frames_stack_on_311() {
+        let l = generated_layout(3, 11).unwrap();
+        let mut fake = Fake { blocks: Vec::new() };
+        let tc = checks(&mut fake);
+        let names_tuple = fake.tuple(tc.tuple, &[]);
+        let code = fake.obj(l.code_size.unwrap() / 8 + 1);
+        fake.set(code + 8, tc.code);
+        fake.set_i32(code + l.code_stacksize.unwrap(), 2);
+        fake.set(code + l.code_localsplusnames.unwrap(), names_tuple);
+        let globals = fake.obj(2);
+        fake.set(globals + 8, tc.dict);
+        let words = l.iframe_localsplus.unwrap() / 8 + 4;
+        let frame = |fake: &mut Fake, entry: bool| {
+            let f = fake.obj(words);
+            fake.set(f + l.iframe_code.unwrap(), code);
+            fake.set(f + l.iframe_globals.unwrap(), globals);
+            fake.set_u8(f + l.iframe_is_entry.unwrap(), entry as u8);
+            fake.set_i32(f + l.iframe_stacktop.unwrap(), 1);
+            fake.set(f + l.iframe_localsplus.unwrap(), 0x5555_0000);
+            f
+        };
+        let newest = frame(&mut fake, true);
+        let called_c = frame(&mut fake, false);
+        let called_py = frame(&mut fake, true);
+        fake.set(newest + l.iframe_previous.unwrap(), called_c);
+        fake.set(called_c + l.iframe_previous.unwrap(), called_py);
+        let cframe = fake.obj(8);
+        fake.set(cframe + l.cframe_current_frame.unwrap(), newest);
+        let ts = fake.obj(l.ts_size.unwrap() / 8);
+        fake.set(ts + l.ts_cframe.unwrap(), cframe);
+        let recs = thread_frames(l, ts, &tc).unwrap();
+        let stacks: Vec<_> = recs.iter().map(|r| r.stack.clone()).collect();
+        assert_eq!(stacks, vec![None, None, Some(vec![0x5555_0000])]);
     }
 }

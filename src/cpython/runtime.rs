@@ -1,0 +1,120 @@
+//! `_PyRuntime`, the interpreter's global state, and on 3.13 the
+//! `_Py_DebugOffsets` table at its start, which records, for out-of-process
+//! debuggers, the offsets of the interpreter's key fields as its own compiler
+//! laid them out. Comparing that table with the offsets compiled into refgraph
+//! confirms at run time that the interpreter in this process was built with
+//! the headers `scripts/gen-layouts` measured (same minor version, no
+//! free-threading, no unexpected build option).
+//!
+//! What 3.13's table can confirm (see `DEBUG_CHECKS` in the generator):
+//! `PyInterpreterState` size, `next`, `threads.head`, `imports.modules`,
+//! `sysdict`, `builtins`; `PyThreadState` size, `next`, `interp`,
+//! `current_frame`, `thread_id`; `_PyInterpreterFrame` size, `previous`,
+//! `f_executable`, `instr_ptr`, `localsplus`, `owner`; `PyCodeObject` size,
+//! `co_filename`, `co_name`, `co_qualname`, `co_firstlineno`,
+//! `co_localsplusnames`, `co_localspluskinds`; `ob_type`, tuple and list
+//! `ob_item`/`ob_size`, and `PyASCIIObject` `state`, `length`, size.
+//! What it cannot: `f_funcobj`, `f_globals`, `f_locals`, `frame_obj`,
+//! `stacktop`, `co_nlocalsplus`, `co_stacksize`, the codec, fork-handler and
+//! atexit fields; those are confirmed by the checks against public values
+//! instead (`verify_interp`, the counts and types in `interp_holders`, the
+//! type checks in `thread_frames`).
+//!
+//! Never writes, never calls Python; `dlsym` only looks a name up.
+
+use super::mem::{bytes, u64_at};
+use super::{Layout, LayoutError};
+
+/// The `cookie` that starts `_Py_DebugOffsets`.
+const COOKIE: &[u8; 8] = b"xdebugpy";
+
+/// The address of `_PyRuntime` in this process, if the interpreter exports it
+/// (the `python` executable and `libpython` both do).
+pub fn find_runtime() -> Option<usize> {
+    // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only searches
+    // the loaded objects' symbol tables.
+    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"_PyRuntime".as_ptr()) };
+    (!p.is_null()).then_some(p as usize)
+}
+
+/// 3.13+: checks the debug offsets table at `runtime` (the address of
+/// `_PyRuntime`, from [`find_runtime`]): its cookie, its version (the
+/// layout's major.minor), that the build is not free-threaded, and every
+/// offset it shares with `l`. Returns the names of the fields confirmed.
+/// Versions without the table get `LayoutError::Missing`.
+pub fn debug_offsets_check(l: &Layout, runtime: usize) -> Result<Vec<&'static str>, LayoutError> {
+    let Some(table_off) = l.debug_offsets else {
+        return Err(LayoutError::Missing(l.version.0, l.version.1, "_Py_DebugOffsets"));
+    };
+    let table = runtime + table_off;
+    let cookie = bytes(table, 8, "_Py_DebugOffsets.cookie")?;
+    if cookie != COOKIE {
+        let found = u64::from_ne_bytes(cookie.try_into().unwrap_or([0; 8])) as usize;
+        return Err(LayoutError::mismatch("_Py_DebugOffsets.cookie", table, "\"xdebugpy\"", found));
+    }
+    // PY_VERSION_HEX: 0xMMmmpprs.
+    let hex = u64_at(table + 8, "_Py_DebugOffsets.version")?;
+    let (major, minor) = ((hex >> 24) as u32 & 0xff, (hex >> 16) as u32 & 0xff);
+    if (major, minor) != l.version {
+        return Err(LayoutError::mismatch("_Py_DebugOffsets.version", table + 8, format!("{}.{}", l.version.0, l.version.1), hex as usize));
+    }
+    let free_threaded = u64_at(table + 16, "_Py_DebugOffsets.free_threaded")?;
+    if free_threaded != 0 {
+        return Err(LayoutError::mismatch("_Py_DebugOffsets.free_threaded", table + 16, "0 (a GIL build)", free_threaded as usize));
+    }
+    let mut confirmed = Vec::with_capacity(l.debug_checks.len());
+    for c in l.debug_checks {
+        let theirs = u64_at(runtime + c.at, c.what)? as usize;
+        match (c.ours)(l) {
+            Some(ours) if ours == theirs => confirmed.push(c.what),
+            ours => {
+                let expected = match ours {
+                    Some(v) => format!("{v} (compiled into refgraph)"),
+                    None => "no such field (compiled into refgraph)".to_string(),
+                };
+                return Err(LayoutError::mismatch(c.what, runtime + c.at, expected, theirs));
+            }
+        }
+    }
+    Ok(confirmed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::generated_layout;
+    use super::*;
+
+    /// A fake `_PyRuntime` built from the generated layout must pass; one
+    /// wrong offset must be named.
+    #[test]
+    fn debug_table_is_compared_field_by_field() {
+        let l = generated_layout(3, 13).unwrap();
+        let end = l.debug_checks.iter().map(|c| c.at + 8).max().unwrap();
+        let mut rt = vec![0u64; end / 8 + 1];
+        rt[0] = u64::from_ne_bytes(*COOKIE);
+        rt[1] = 0x030d_00f0;
+        for c in l.debug_checks {
+            rt[c.at / 8] = (c.ours)(l).unwrap() as u64;
+        }
+        let base = rt.as_ptr() as usize;
+        let ok = debug_offsets_check(l, base).unwrap();
+        assert!(ok.contains(&"thread_state.current_frame") && ok.len() == l.debug_checks.len());
+        let c = l.debug_checks.iter().find(|c| c.what == "interpreter_frame.owner").unwrap();
+        rt[c.at / 8] += 1;
+        let err = debug_offsets_check(l, rt.as_ptr() as usize).unwrap_err();
+        assert!(matches!(err, LayoutError::Mismatch { what: "interpreter_frame.owner", .. }), "{err}");
+        rt[c.at / 8] -= 1;
+        rt[1] = 0x030c_01f0;
+        assert!(debug_offsets_check(l, rt.as_ptr() as usize).is_err());
+        assert!(matches!(debug_offsets_check(generated_layout(3, 12).unwrap(), base), Err(LayoutError::Missing(3, 12, _))));
+    }
+
+    #[test]
+    fn looking_up_the_runtime_is_harmless() {
+        // A test binary without libpython has none; one with it must find it
+        // at a readable address.
+        if let Some(rt) = find_runtime() {
+            assert!(super::super::mem::read_u64(rt).is_ok());
+        }
+    }
+}
