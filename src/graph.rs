@@ -253,6 +253,15 @@ impl NodeColumns {
     }
 }
 
+/// An edge index in compressed-row form: node `i`'s edges are
+/// `to[start[i]..start[i + 1]]`, labelled by `label[..]` alike.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Csr {
+    pub start: Vec<u32>,
+    pub to: Vec<u32>,
+    pub label: Vec<EdgeLabel>,
+}
+
 /// A captured heap. See the module docs.
 #[derive(Clone, Debug)]
 pub struct Heap {
@@ -269,9 +278,16 @@ pub struct Heap {
     in_edge: Vec<EdgeIx>,
     in_from: Vec<u32>,
     pub(crate) roots: Vec<Root>,
-    /// Address -> index, built on first use: a heap read from a file may
-    /// never be asked for an address, and building it is a third of a load.
+    /// Nodes are in strictly increasing address order (every capture's
+    /// are): addresses are found by binary search, with no index at all.
+    ascending: bool,
+    /// Address -> index for heaps in any other order, built on first use: a
+    /// heap read from a file may never be asked for an address.
     by_addr: std::sync::OnceLock<FxHashMap<u64, u32>>,
+}
+
+fn strictly_ascending(addrs: &[u64]) -> bool {
+    addrs.windows(2).all(|w| w[0] < w[1])
 }
 
 /// A borrowed view of one node.
@@ -361,6 +377,9 @@ impl Heap {
     }
     /// The node at an object's address.
     pub fn find_addr(&self, addr: u64) -> Option<NodeIx> {
+        if self.ascending {
+            return self.nodes.addr.binary_search(&addr).ok().map(NodeIx::new);
+        }
         let index = self.by_addr.get_or_init(|| {
             let mut m = FxHashMap::default();
             m.reserve(self.nodes.len());
@@ -477,12 +496,17 @@ pub struct HeapBuilder {
     labels: StrPool,
     edge_names: Vec<String>,
     edge_name_ids: FxHashMap<String, u32>,
+    /// Address -> index. Either complete, or empty while every node so far
+    /// was appended in increasing address order (then a binary search
+    /// finds addresses).
     by_addr: FxHashMap<u64, u32>,
     /// CSR rows for nodes `0..out_start.len()-1`, filled by `push_edges`.
     out_start: Vec<u32>,
     out_to: Vec<u32>,
     out_label: Vec<EdgeLabel>,
     loose: Vec<(u32, u32, EdgeLabel)>,
+    /// The incoming index, when [`HeapBuilder::set_edges`] was given one.
+    incoming: Option<Incoming>,
     roots: Vec<Root>,
     meta: Meta,
 }
@@ -496,6 +520,12 @@ pub enum BuildError {
     NoSuchNode(u32, usize),
     #[error("two nodes at address {0:#x}")]
     DuplicateAddress(u64),
+    #[error("node at address {0:#x} comes after address {1:#x}: nodes must be in increasing address order")]
+    NotAscending(u64, u64),
+    #[error("no node at address {0:#x}")]
+    NoSuchAddress(u64),
+    #[error("edge index does not fit: {0}")]
+    BadEdges(&'static str),
     #[error("heap too large: {0}")]
     TooLarge(&'static str),
 }
@@ -510,12 +540,16 @@ impl HeapBuilder {
     /// Reserves room for about `nodes` nodes and `edges` edges.
     pub fn with_capacity(nodes: usize, edges: usize) -> Self {
         let mut b = Self::new();
-        b.nodes.reserve(nodes);
-        b.by_addr.reserve(nodes);
-        b.out_start.reserve(nodes + 1);
-        b.out_to.reserve(edges);
-        b.out_label.reserve(edges);
+        b.reserve(nodes, edges);
         b
+    }
+
+    /// Reserves room for `nodes` more nodes and `edges` more edges.
+    pub fn reserve(&mut self, nodes: usize, edges: usize) {
+        self.nodes.reserve(nodes);
+        self.out_start.reserve(nodes + 1);
+        self.out_to.reserve(edges);
+        self.out_label.reserve(edges);
     }
 
     pub fn set_meta(&mut self, meta: Meta) {
@@ -558,6 +592,9 @@ impl HeapBuilder {
 
     /// The node at `addr`, if one was added.
     pub fn find_addr(&self, addr: u64) -> Option<NodeIx> {
+        if self.by_addr.len() < self.nodes.len() {
+            return self.nodes.addr.binary_search(&addr).ok().map(NodeIx::new);
+        }
         self.by_addr.get(&addr).map(|&i| NodeIx::new(i as usize))
     }
 
@@ -577,19 +614,49 @@ impl HeapBuilder {
         flags: NodeFlags,
         label: &str,
     ) -> NodeIx {
+        if self.by_addr.len() < self.nodes.len() {
+            self.by_addr = self.nodes.addr.iter().enumerate().map(|(i, &a)| (a, i as u32)).collect();
+        }
         let next = self.nodes.len() as u32;
         let ix = *self.by_addr.entry(addr).or_insert(next);
         if ix == next {
-            let label = self.labels.push(label);
-            let n = &mut self.nodes;
-            n.addr.push(addr);
-            n.type_id.push(type_id);
-            n.size.push(size.min(u64::from(u32::MAX)) as u32);
-            n.refcount.push(refcount.min(u64::from(u32::MAX)) as u32);
-            n.flags.push(flags.0);
-            n.label.push(label);
+            self.push_node(addr, type_id, size, refcount, flags, label);
         }
         NodeIx::new(ix as usize)
+    }
+
+    /// Adds a node above every address added so far, with no address
+    /// index: the capture's path, which meets its objects in address order.
+    pub fn append_node(
+        &mut self,
+        addr: u64,
+        type_id: u32,
+        size: u64,
+        refcount: u64,
+        flags: NodeFlags,
+        label: &str,
+    ) -> Result<NodeIx, BuildError> {
+        if let Some(&last) = self.nodes.addr.last() {
+            if addr <= last {
+                return Err(BuildError::NotAscending(addr, last));
+            }
+        }
+        if !self.by_addr.is_empty() {
+            self.by_addr.insert(addr, self.nodes.len() as u32);
+        }
+        Ok(self.push_node(addr, type_id, size, refcount, flags, label))
+    }
+
+    fn push_node(&mut self, addr: u64, type_id: u32, size: u64, refcount: u64, flags: NodeFlags, label: &str) -> NodeIx {
+        let label = self.labels.push(label);
+        let n = &mut self.nodes;
+        n.addr.push(addr);
+        n.type_id.push(type_id);
+        n.size.push(size.min(u64::from(u32::MAX)) as u32);
+        n.refcount.push(refcount.min(u64::from(u32::MAX)) as u32);
+        n.flags.push(flags.0);
+        n.label.push(label);
+        NodeIx::new(n.addr.len() - 1)
     }
 
     /// Changes the data of a node already added (capture learns labels late).
@@ -637,6 +704,31 @@ impl HeapBuilder {
         Ok(())
     }
 
+    /// Sets every edge at once, from an index built elsewhere (the
+    /// capture builds it, and its incoming side, on a second core). Only for
+    /// a builder that has no edges yet, and `csr` must cover its nodes.
+    pub fn set_edges(&mut self, csr: Csr, incoming: Option<Incoming>) -> Result<(), BuildError> {
+        if self.edge_count() != 0 {
+            return Err(BuildError::BadEdges("the builder has edges already"));
+        }
+        if csr.start.len() != self.nodes.len() + 1 || csr.to.len() != csr.label.len() {
+            return Err(BuildError::BadEdges("row or label count differs from the nodes"));
+        }
+        if csr.start.windows(2).any(|w| w[0] > w[1]) || csr.start.last() != Some(&(csr.to.len() as u32)) {
+            return Err(BuildError::BadEdges("row starts out of order"));
+        }
+        if let Some(inc) = &incoming {
+            if inc.start.len() != csr.start.len() || inc.edge.len() != csr.to.len() || inc.from.len() != csr.to.len() {
+                return Err(BuildError::BadEdges("the incoming index does not match the edges"));
+            }
+        }
+        self.out_start = csr.start;
+        self.out_to = csr.to;
+        self.out_label = csr.label;
+        self.incoming = incoming;
+        Ok(())
+    }
+
     /// Adds one edge, in any order.
     pub fn add_edge(&mut self, from: NodeIx, to: NodeIx, label: EdgeLabel) {
         self.loose.push((from.index() as u32, to.index() as u32, label));
@@ -656,12 +748,21 @@ impl HeapBuilder {
         let end = self.out_to.len() as u32;
         self.out_start.resize(n + 1, end);
         if !self.loose.is_empty() {
+            self.incoming = None;
             self.merge_loose();
         }
         if let Some(&bad) = self.out_to.iter().find(|&&t| t as usize >= n) {
             return Err(BuildError::NoSuchNode(bad, n));
         }
-        let (in_start, in_edge, in_from) = reverse_csr(n, &self.out_start, &self.out_to);
+        let (in_start, in_edge, in_from) = match self.incoming.take() {
+            Some(inc) if inc.start.len() == n + 1 => (inc.start, inc.edge, inc.from),
+            _ => reverse_csr(n, &self.out_start, &self.out_to),
+        };
+        let ascending = strictly_ascending(&self.nodes.addr);
+        let by_addr = std::sync::OnceLock::new();
+        if !ascending && self.by_addr.len() == n {
+            let _ = by_addr.set(self.by_addr);
+        }
         let mut heap = Heap {
             meta: self.meta,
             nodes: self.nodes,
@@ -675,7 +776,8 @@ impl HeapBuilder {
             in_edge,
             in_from,
             roots: self.roots,
-            by_addr: std::sync::OnceLock::from(self.by_addr),
+            ascending,
+            by_addr,
         };
         crate::roots::add_held_from_outside(&mut heap);
         Ok(heap)
@@ -722,6 +824,7 @@ impl Heap {
     ) -> Result<Heap, BuildError> {
         let n = nodes.len();
         let (in_start, in_edge, in_from) = reverse_csr(n, &out_start, &out_to);
+        let ascending = strictly_ascending(&nodes.addr);
         Ok(Heap {
             meta,
             nodes,
@@ -735,6 +838,7 @@ impl Heap {
             in_edge,
             in_from,
             roots,
+            ascending,
             by_addr: std::sync::OnceLock::new(),
         })
     }
@@ -746,6 +850,23 @@ impl Heap {
     pub(crate) fn set_roots(&mut self, mut roots: Vec<Root>) {
         roots.sort_by_key(|r| r.node);
         self.roots = roots;
+    }
+}
+
+/// The incoming side of a [`Csr`]: node `i`'s referrers are
+/// `from[start[i]..start[i + 1]]`, reached by forward edges `edge[..]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Incoming {
+    start: Vec<u32>,
+    edge: Vec<EdgeIx>,
+    from: Vec<u32>,
+}
+
+impl Csr {
+    /// The incoming index of these edges over `n` nodes.
+    pub fn incoming(&self, n: usize) -> Incoming {
+        let (start, edge, from) = reverse_csr(n, &self.start, &self.to);
+        Incoming { start, edge, from }
     }
 }
 

@@ -11,6 +11,7 @@
 //! files without an interpreter. The CPython-version-specific layouts that the
 //! capture needs live in one place, [`cpython`].
 
+pub mod address;
 pub mod atomic;
 pub mod filter;
 pub mod graph;

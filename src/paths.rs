@@ -126,23 +126,35 @@ fn chain<G: NodeIndexable>(graph: &G, parent: &[u32], mut i: usize) -> Vec<G::No
 }
 
 /// The shortest chain from each distinct root that retains `target`, nearest
-/// first. A search does not go through a root: a root reached through
-/// another root adds nothing.
+/// first; among equally near roots, true roots (modules, named C holders,
+/// frames) come before objects merely held from outside, so the answer does
+/// not depend on node numbering. A search does not go through a root: a
+/// root reached through another root adds nothing.
 pub fn root_paths(
     heap: &Heap,
     target: NodeIx,
     opts: PathOptions,
     pass: impl FnMut(NodeIx) -> bool,
 ) -> Vec<RootPath> {
+    // A few more than asked for, so that roots as near as the last one
+    // asked for are there to rank.
     let found = bfs_to_goals(
         Reversed(heap),
         target,
         |n| heap.is_root(n),
         pass,
-        opts.limit,
+        opts.limit.saturating_mul(4).max(16),
         opts.max_depth,
     );
-    found.into_iter().map(|nodes| path_from_nodes(heap, &nodes)).collect()
+    let mut paths: Vec<RootPath> = found.into_iter().map(|nodes| path_from_nodes(heap, &nodes)).collect();
+    let rank = |p: &RootPath| {
+        let root = p.steps.first().map(|s| s.node);
+        let kind = root.and_then(|r| heap.roots_of(r).map(|r| r.kind.rank()).min());
+        (p.steps.len(), kind.unwrap_or(u8::MAX))
+    };
+    paths.sort_by_cached_key(rank);
+    paths.truncate(opts.limit);
+    paths
 }
 
 /// Turns a node chain from a root to the target into a [`RootPath`],

@@ -31,6 +31,17 @@ pub enum RootKind {
 }
 
 impl RootKind {
+    /// How much a path from this root explains, best first: a module or a
+    /// named holder is an answer, a surplus reference is only a clue.
+    pub fn rank(&self) -> u8 {
+        match self {
+            RootKind::Module { .. } => 0,
+            RootKind::Named { .. } => 1,
+            RootKind::Frame { .. } => 2,
+            RootKind::HeldFromOutside { .. } => 3,
+        }
+    }
+
     /// Short machine-friendly name of the kind.
     pub fn tag(&self) -> &'static str {
         match self {

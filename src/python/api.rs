@@ -473,7 +473,11 @@ pub fn find_backref_chain<'py>(
     let _pins = unsafe { Pinned::new(&heap, reach.iter().copied()) };
     let mut err = None;
     let path = match predicate {
-        None => paths::backref_chain(&heap, target, |n| heap.is_root(n), |_| true, max_depth),
+        None => {
+            let opts = paths::PathOptions { limit: 1, max_depth: Some(max_depth) };
+            let nearest = paths::root_paths(&heap, target, opts, |_| true).into_iter().next();
+            nearest.unwrap_or_else(|| paths::RootPath { steps: vec![paths::Step { node: target, edge: None }] })
+        }
         Some(p) => paths::backref_chain(
             &heap,
             target,

@@ -19,7 +19,8 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::graph::{EdgeLabel, Heap, HeapBuilder, NodeFlags, NodeIx};
+use crate::address::{AddressSet, AddressedEdges, Numbering};
+use crate::graph::{BuildError, EdgeLabel, Heap, HeapBuilder, NodeFlags, NodeIx};
 use crate::roots::{Root, RootKind};
 use crate::snapshot::Meta;
 
@@ -56,14 +57,24 @@ pub(crate) struct Walker<'a> {
     list_refs: u64,
     /// Reused for every node label.
     label_buf: String,
-    /// A small direct-mapped cache in front of the address index: types,
-    /// common strings, builtins and module globals are referred to again
-    /// and again, and this stays in the processor's cache where the index
-    /// does not.
-    recent: Vec<(usize, u32)>,
+    /// Every address that becomes a node (sources, referents, dict keys)
+    /// goes to the other core in chunks, to be added to the address set.
+    to_index: Option<std::sync::mpsc::Sender<Vec<u64>>>,
+    members: Vec<u64>,
+    /// The walk's edges with referent addresses, resolved to node indices
+    /// once every node is known.
+    raw: AddressedEdges,
 }
 
-const RECENT_SLOTS: usize = 1 << 13;
+/// What the walk records references from, in address order.
+#[derive(Clone, Copy)]
+enum Source {
+    /// A gc-tracked object from the object list.
+    Tracked,
+    /// Live frame `i`: its untracked frame object (3.9/3.10) or its
+    /// interpreter frame record (3.11+).
+    Frame(u32),
+}
 
 unsafe extern "C" fn collect_referent(o: *mut ffi::PyObject, arg: *mut c_void) -> c_int {
     if !o.is_null() {
@@ -81,12 +92,13 @@ unsafe fn traverse(o: *mut ffi::PyObject, out: &mut Vec<usize>) {
 }
 
 impl<'a> Walker<'a> {
-    fn new(types: &'a KnownTypes, frames: FrameReader, capacity: usize) -> Walker<'a> {
-        // Measured on the seed heap (3.11, 3.13): nodes are 1.9-2.2 x the
-        // tracked objects and edges 6.0-6.2 x. A vector that must grow past
-        // its reservation doubles, so reserve a little above, not below.
-        let mut builder = HeapBuilder::with_capacity(capacity * 5 / 2, capacity * 7);
+    fn new(types: &'a KnownTypes, frames: FrameReader, tracked: usize) -> Walker<'a> {
+        let mut builder = HeapBuilder::new();
         let names = Names::intern(&mut builder);
+        // Measured on the seed heap (3.11, 3.13): 6.0-6.7 references per
+        // tracked object. A vector that must grow past its reservation
+        // doubles, so reserve a little above, not below.
+        let raw = AddressedEdges::with_capacity(tracked, tracked * 7);
         Walker {
             types,
             builder,
@@ -97,7 +109,9 @@ impl<'a> Walker<'a> {
             type_ids: FxHashMap::default(),
             list_refs: 0,
             label_buf: String::new(),
-            recent: vec![(0, 0); RECENT_SLOTS],
+            to_index: None,
+            members: Vec::with_capacity(MEMBER_CHUNK),
+            raw,
         }
     }
 
@@ -115,8 +129,8 @@ impl<'a> Walker<'a> {
         id
     }
 
-    /// Adds `o` as a node with its compensated count and label.
-    unsafe fn add_object(&mut self, o: *mut ffi::PyObject, tracked: bool) -> NodeIx {
+    /// Adds `o` as the next node with its compensated count and label.
+    unsafe fn add_object(&mut self, o: *mut ffi::PyObject, tracked: bool) -> Result<NodeIx, BuildError> {
         let tp = ffi::Py_TYPE(o);
         let type_id = self.type_id(tp);
         let raw = ffi::Py_REFCNT(o) as isize;
@@ -134,25 +148,32 @@ impl<'a> Walker<'a> {
         let mut label = std::mem::take(&mut self.label_buf);
         label.clear();
         self.write_node_label(o, tp, &mut label);
-        let ix = self.builder.add_node_raw(o as usize as u64, type_id, size, refcount, NodeFlags(flags), &label);
+        let ix = self.builder.append_node(o as usize as u64, type_id, size, refcount, NodeFlags(flags), &label);
         self.label_buf = label;
         ix
     }
 
-    /// The node of `o`, adding it as an untracked leaf the first time.
-    pub(crate) unsafe fn node_for(&mut self, o: *mut ffi::PyObject) -> NodeIx {
-        let addr = o as usize;
-        let slot = (addr >> 4) & (RECENT_SLOTS - 1);
-        let (cached, ix) = self.recent[slot];
-        if cached == addr {
-            return NodeIx::new(ix as usize);
+    /// A stand-in for the node of `o` in a `DictValue` or `Attr` label,
+    /// until nodes are numbered; `o` becomes a node even where
+    /// `tp_traverse` does not report it (the keys of str-keyed dicts).
+    pub(crate) fn key_node(&mut self, o: *mut ffi::PyObject) -> NodeIx {
+        self.member(o as usize);
+        self.raw.key(o as usize as u64)
+    }
+
+    fn member(&mut self, addr: usize) {
+        self.members.push(addr as u64);
+        if self.members.len() == MEMBER_CHUNK {
+            self.flush_members();
         }
-        let ix = match self.builder.find_addr(addr as u64) {
-            Some(ix) => ix,
-            None => self.add_object(o, false),
-        };
-        self.recent[slot] = (addr, ix.index() as u32);
-        ix
+    }
+
+    fn flush_members(&mut self) {
+        let chunk = std::mem::replace(&mut self.members, Vec::with_capacity(MEMBER_CHUNK));
+        if let Some(tx) = &self.to_index {
+            // The receiver lives until the sender is dropped.
+            let _ = tx.send(chunk);
+        }
     }
 
     fn add_observer_ref(&mut self, referent: usize) {
@@ -175,24 +196,31 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// The edges of one tracked object, labelled from its structure.
+    /// Records the edges of one object, labelled from its structure.
     unsafe fn object_edges(&mut self, o: *mut ffi::PyObject, buf: &mut EdgeBuffers) {
         buf.clear();
         traverse(o, &mut buf.referents);
-        if buf.referents.is_empty() {
-            return;
-        }
-        self.edge_labels(o, ffi::Py_TYPE(o), &mut buf.described);
-        buf.used.resize(buf.described.len(), false);
-        for j in 0..buf.referents.len() {
-            let r = buf.referents[j];
-            if self.excluded.contains(&r) {
-                continue;
+        if !buf.referents.is_empty() {
+            self.edge_labels(o, ffi::Py_TYPE(o), &mut buf.described);
+            buf.used.resize(buf.described.len(), false);
+            for j in 0..buf.referents.len() {
+                let r = buf.referents[j];
+                let label = buf.take_label(r);
+                self.member(r);
+                self.raw.push(r as u64, label);
             }
-            let label = buf.take_label(r);
-            let ix = self.node_for(r as *mut ffi::PyObject);
-            buf.edges.push((ix, label));
         }
+        self.raw.end_row();
+    }
+
+    /// Records what a 3.11+ interpreter frame holds.
+    fn frame_record_edges(&mut self, f: &Frame) {
+        for (r, name) in &f.refs {
+            let label = self.builder.edge_name(name);
+            self.member(*r);
+            self.raw.push(*r as u64, label);
+        }
+        self.raw.end_row();
     }
 }
 
@@ -207,7 +235,6 @@ struct EdgeBuffers {
     cursor: usize,
     /// `(referent, position)` sorted, built only when order does not help.
     sorted: Vec<(usize, u32)>,
-    edges: Vec<(NodeIx, EdgeLabel)>,
 }
 
 impl EdgeBuffers {
@@ -216,7 +243,6 @@ impl EdgeBuffers {
         self.described.clear();
         self.used.clear();
         self.sorted.clear();
-        self.edges.clear();
         self.cursor = 0;
     }
 
@@ -260,6 +286,8 @@ pub(crate) enum CaptureError {
     Python(#[from] PyErr),
     #[error("capture failed: {0}")]
     Build(#[from] crate::graph::BuildError),
+    #[error("capture failed: the edge index thread stopped unexpectedly")]
+    Thread,
 }
 
 /// Switches automatic collection off for the life of the guard: a collection
@@ -287,6 +315,13 @@ impl Drop for GcPause<'_> {
 }
 
 /// Captures the whole heap of this interpreter.
+///
+/// Three passes. The walk visits every source (tracked object or live
+/// frame) in address order, recording its referents' addresses and edge
+/// labels and adding every address it meets to an [`AddressSet`]. Numbering
+/// that set gives each node its index (nodes are in address order). The last
+/// pass reads each node's own data, again in address order, and appends its
+/// row of edges, resolved to indices.
 pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Result<Heap, CaptureError> {
     let started = Instant::now();
     let captured_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
@@ -307,82 +342,61 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
     let n = unsafe { ffi::PyList_GET_SIZE(list) } as usize;
     let mut w = Walker::new(types, reader, n);
     w.list_refs = 1;
-    let mut scratch = Vec::new();
+    let live_frames: Vec<&Frame> = frames.iter().filter(|f| !f.observer).collect();
     unsafe {
-        w.excluded.insert(list as usize);
-        for f in frames.iter().filter(|f| f.observer) {
-            observe_frame(&mut w, f, &mut scratch);
-        }
-        for &c in &obs.containers {
-            w.exclude(c, &mut scratch);
-            // The caller's stack holds the container, not the heap.
-            w.add_observer_ref(c as usize);
-        }
-        for &a in &obs.args {
-            w.add_observer_ref(a as usize);
-        }
-        for &addr in &obs.ignore {
-            w.excluded.insert(addr);
-        }
-        let items: Vec<*mut ffi::PyObject> = (0..n)
-            .map(|i| ffi::PyList_GET_ITEM(list, i as ffi::Py_ssize_t))
-            .filter(|&o| !w.excluded.contains(&(o as usize)))
-            .collect();
-        // Pass 1: every tracked object gets its index, in list order, so that
-        // pass 2 can append each one's edges straight into the CSR rows.
-        let mut sources: Vec<NodeIx> = items.iter().map(|&o| w.add_object(o, true)).collect();
-        let live_frames: Vec<&Frame> = frames.iter().filter(|f| !f.observer).collect();
-        let mut frame_nodes = Vec::new();
-        // Running frame objects (3.9/3.10) are not tracked, so not in the
-        // list: they become sources here, after the tracked objects.
-        let mut untracked_frames = Vec::new();
-        for f in &live_frames {
-            let ix = match f.object {
-                Some(o) => match w.builder.find_addr(o as u64) {
-                    Some(ix) => ix,
-                    None => {
-                        let ix = w.add_object(o as *mut ffi::PyObject, false);
-                        untracked_frames.push(ix);
-                        ix
-                    }
-                },
-                None => add_frame_record(&mut w, f),
-            };
-            frame_nodes.push(ix);
-        }
-        phase("nodes");
-        // Pass 2: edges.
-        let mut buf = EdgeBuffers::default();
-        for (&o, &ix) in items.iter().zip(&sources) {
-            w.object_edges(o, &mut buf);
-            w.builder.push_edges(ix, buf.edges.drain(..))?;
-        }
-        sources.clear();
-        for (f, &ix) in live_frames.iter().zip(&frame_nodes) {
-            if let Some(o) = f.object {
-                if untracked_frames.contains(&ix) {
-                    w.object_edges(o as *mut ffi::PyObject, &mut buf);
-                    w.builder.push_edges(ix, buf.edges.drain(..))?;
+        exclude_observers(&mut w, list, &frames, obs);
+        // Two cores. This thread does all that touches Python objects (it
+        // holds the GIL); the other works on refgraph's own memory: during
+        // the walk it builds the address set, and while this thread reads
+        // every node's own data it builds both edge indexes.
+        let (sources, mut members) = std::thread::scope(|scope| -> Result<_, CaptureError> {
+            let (to_index, addresses) = std::sync::mpsc::channel::<Vec<u64>>();
+            let members = on_second_core(scope, move || {
+                let mut set = AddressSet::new();
+                for a in addresses.into_iter().flatten() {
+                    // Objects are 8-byte aligned; an address that is not
+                    // cannot be one, and its edges are dropped.
+                    let _ = set.insert(a);
                 }
-            } else {
-                let mut out = Vec::with_capacity(f.refs.len());
-                for (r, name) in &f.refs {
-                    if !w.excluded.contains(r) {
-                        let label = w.builder.edge_name(name);
-                        out.push((w.node_for(*r as *mut ffi::PyObject), label));
-                    }
-                }
-                w.builder.push_edges(ix, out)?;
-            }
+                set
+            });
+            w.to_index = Some(to_index);
+            let sources = sources(&mut w, list, n, &live_frames);
+            walk(&mut w, &sources, &live_frames);
+            w.flush_members();
+            w.to_index = None;
+            Ok((sources, members.join()?))
+        })?;
+        phase("walk");
+        for &x in &w.excluded {
+            members.remove(x as u64);
         }
-        phase("edges");
+        let numbering = members.number();
+        phase("number");
+        let raw = std::mem::take(&mut w.raw);
+        let row_sources: Vec<u64> = sources.iter().map(|s| s.0 as u64).collect();
+        std::thread::scope(|scope| -> Result<(), CaptureError> {
+            let edges = on_second_core(scope, || {
+                let csr = raw.resolve(&numbering, &row_sources)?;
+                let incoming = csr.incoming(numbering.len());
+                Ok::<_, BuildError>((csr, incoming))
+            });
+            w.builder.reserve(numbering.len(), 0);
+            let nodes = node_pass(&mut w, &numbering, &sources, &live_frames);
+            let (csr, incoming) = edges.join()??;
+            nodes?;
+            w.builder.set_edges(csr, Some(incoming))?;
+            Ok(())
+        })?;
+        drop(raw);
+        phase("nodes and edges");
         add_module_roots(&mut w);
         add_named_roots(&mut w, &holders.named);
-        for (f, &ix) in live_frames.iter().zip(&frame_nodes) {
-            w.builder.add_root(Root {
-                node: ix,
-                kind: RootKind::Frame { thread: f.thread, depth: f.depth, function: f.function.clone() },
-            });
+        for f in &live_frames {
+            if let Some(ix) = w.builder.find_addr(f.object.unwrap_or(f.addr) as u64) {
+                let kind = RootKind::Frame { thread: f.thread, depth: f.depth, function: f.function.clone() };
+                w.builder.add_root(Root { node: ix, kind });
+            }
         }
     }
     drop(objects);
@@ -410,6 +424,148 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
     Ok(heap)
 }
 
+/// Addresses sent to the address set at a time: large enough that sending
+/// costs nothing, small enough to stay in the processor's cache.
+const MEMBER_CHUNK: usize = 1 << 14;
+
+/// How many objects ahead of its reader an object's header is fetched into
+/// the cache: the walk and the node pass go through memory in address order,
+/// but tracked objects are spread thinly enough that the hardware does not
+/// see a stream.
+const PREFETCH_AHEAD: usize = 8;
+
+fn prefetch(addr: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(addr as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = addr;
+}
+
+/// Records the edges of every source, in address order.
+unsafe fn walk(w: &mut Walker<'_>, sources: &[(usize, Source)], live_frames: &[&Frame]) {
+    let mut buf = EdgeBuffers::default();
+    for (i, &(addr, source)) in sources.iter().enumerate() {
+        if let Some(&(ahead, _)) = sources.get(i + PREFETCH_AHEAD) {
+            prefetch(ahead);
+        }
+        match source {
+            Source::Tracked => w.object_edges(addr as *mut ffi::PyObject, &mut buf),
+            Source::Frame(i) => match live_frames[i as usize].object {
+                Some(o) => w.object_edges(o as *mut ffi::PyObject, &mut buf),
+                None => w.frame_record_edges(live_frames[i as usize]),
+            },
+        }
+    }
+}
+
+/// Work handed to another core, or done here when no thread can be had
+/// (a capture must not fail, let alone panic, for want of a thread).
+enum Helper<'scope, T> {
+    Thread(std::thread::ScopedJoinHandle<'scope, Option<T>>),
+    Here(Box<dyn FnOnce() -> T + Send + 'scope>),
+    Lost,
+}
+
+type Work<'scope, T> = std::sync::Mutex<Option<Box<dyn FnOnce() -> T + Send + 'scope>>>;
+
+fn take_work<'scope, T>(slot: &Work<'scope, T>) -> Option<Box<dyn FnOnce() -> T + Send + 'scope>> {
+    slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
+}
+
+fn on_second_core<'scope, 'env, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> Helper<'scope, T> {
+    // Kept here as well, so that the work survives a failed spawn.
+    let slot: std::sync::Arc<Work<'scope, T>> = std::sync::Arc::new(std::sync::Mutex::new(Some(Box::new(f))));
+    let theirs = slot.clone();
+    let spawned = std::thread::Builder::new()
+        .name("refgraph-index".into())
+        .spawn_scoped(scope, move || take_work(&theirs).map(|f| f()));
+    match spawned {
+        Ok(h) => Helper::Thread(h),
+        Err(_) => take_work(&slot).map_or(Helper::Lost, Helper::Here),
+    }
+}
+
+impl<T> Helper<'_, T> {
+    fn join(self) -> Result<T, CaptureError> {
+        match self {
+            Helper::Thread(h) => h.join().ok().flatten().ok_or(CaptureError::Thread),
+            Helper::Here(f) => Ok(f()),
+            Helper::Lost => Err(CaptureError::Thread),
+        }
+    }
+}
+
+/// Appends every node, in address order, with its own data.
+unsafe fn node_pass(w: &mut Walker<'_>, numbering: &Numbering, sources: &[(usize, Source)], live_frames: &[&Frame]) -> Result<(), BuildError> {
+    let mut next = 0;
+    let mut ahead = numbering.iter().skip(PREFETCH_AHEAD);
+    for addr in numbering.iter() {
+        if let Some(a) = ahead.next() {
+            prefetch(a as usize);
+        }
+        let source = sources.get(next).filter(|s| s.0 as u64 == addr).map(|s| s.1);
+        next += usize::from(source.is_some());
+        match source {
+            None => w.add_object(addr as *mut ffi::PyObject, false)?,
+            Some(Source::Tracked) => w.add_object(addr as *mut ffi::PyObject, true)?,
+            Some(Source::Frame(i)) => match live_frames[i as usize].object {
+                Some(o) => w.add_object(o as *mut ffi::PyObject, false)?,
+                None => add_frame_record(w, live_frames[i as usize])?,
+            },
+        };
+    }
+    Ok(())
+}
+
+/// Leaves out the object list, the caller's frames, the containers it
+/// passed and what it asked to ignore, and counts what they hold.
+unsafe fn exclude_observers(w: &mut Walker<'_>, list: *mut ffi::PyObject, frames: &[Frame], obs: &Observers) {
+    let mut scratch = Vec::new();
+    w.excluded.insert(list as usize);
+    for f in frames.iter().filter(|f| f.observer) {
+        observe_frame(w, f, &mut scratch);
+    }
+    for &c in &obs.containers {
+        w.exclude(c, &mut scratch);
+        // The caller's stack holds the container, not the heap.
+        w.add_observer_ref(c as usize);
+    }
+    for &a in &obs.args {
+        w.add_observer_ref(a as usize);
+    }
+    for &addr in &obs.ignore {
+        w.excluded.insert(addr);
+    }
+}
+
+/// Every tracked object and live frame, sorted by address, each also made a
+/// member. A frame whose object is tracked is walked as that object.
+unsafe fn sources(w: &mut Walker<'_>, list: *mut ffi::PyObject, n: usize, live_frames: &[&Frame]) -> Vec<(usize, Source)> {
+    let mut sources: Vec<(usize, Source)> = Vec::with_capacity(n + live_frames.len());
+    for i in 0..n {
+        let o = ffi::PyList_GET_ITEM(list, i as ffi::Py_ssize_t) as usize;
+        if !w.excluded.contains(&o) {
+            sources.push((o, Source::Tracked));
+            w.member(o);
+        }
+    }
+    sources.sort_unstable_by_key(|s| s.0);
+    for (i, f) in live_frames.iter().enumerate() {
+        let addr = f.object.unwrap_or(f.addr);
+        if let Err(at) = sources.binary_search_by_key(&addr, |s| s.0) {
+            sources.insert(at, (addr, Source::Frame(i as u32)));
+            w.member(addr);
+        }
+    }
+    sources
+}
+
 /// Subtracts what an observer frame holds and leaves it out of the graph.
 unsafe fn observe_frame(w: &mut Walker<'_>, f: &Frame, scratch: &mut Vec<usize>) {
     match f.object {
@@ -427,10 +583,10 @@ unsafe fn observe_frame(w: &mut Walker<'_>, f: &Frame, scratch: &mut Vec<usize>)
 
 /// A node for a running function's interpreter frame (3.11+), which is no
 /// Python object but holds the function's locals.
-unsafe fn add_frame_record(w: &mut Walker<'_>, f: &Frame) -> NodeIx {
+fn add_frame_record(w: &mut Walker<'_>, f: &Frame) -> Result<NodeIx, BuildError> {
     let ty = w.builder.type_id("frame");
     let flags = NodeFlags(NodeFlags::SYNTHETIC);
-    w.builder.add_node_raw(f.addr as u64, ty, 0, 0, flags, &f.function)
+    w.builder.append_node(f.addr as u64, ty, 0, 0, flags, &f.function)
 }
 
 /// Roots named after their C-level holder; one root per object, naming every

@@ -171,8 +171,9 @@ impl FrameReader {
     }
 
     /// `co_qualname` or `co_name` of a code object (its type already checked).
-    pub(crate) unsafe fn code_name(&self, code: usize) -> Option<String> {
-        let n = cpython::frames::code_name_object_of_code(self.layout.as_ref()?, code)?;
-        labels::str_value(n as *mut ffi::PyObject)
+    /// The str a code object is named by (its qualified name where the
+    /// version has one).
+    pub(crate) unsafe fn code_name_object(&self, code: usize) -> Option<usize> {
+        cpython::frames::code_name_object_of_code(self.layout.as_ref()?, code)
     }
 }

@@ -25,9 +25,10 @@ pub(crate) unsafe fn type_of(o: *mut ffi::PyObject) -> *mut ffi::PyTypeObject {
     ffi::Py_TYPE(o)
 }
 
-/// The first `max` characters of a str, without touching its UTF-8 cache
-/// (`PyUnicode_AsUTF8` would allocate one and change the object).
-pub(crate) unsafe fn str_text(o: *mut ffi::PyObject, max: usize) -> Option<(String, usize)> {
+/// The characters of a str, read from its code units in place, and its
+/// length; never touches the UTF-8 cache (`PyUnicode_AsUTF8` would allocate
+/// one and change the object) and allocates nothing.
+unsafe fn str_chars(o: *mut ffi::PyObject) -> Option<(impl Iterator<Item = char>, usize)> {
     #[cfg(not(Py_3_12))]
     if ffi::PyUnicode_IS_READY(o) == 0 {
         return None;
@@ -35,21 +36,24 @@ pub(crate) unsafe fn str_text(o: *mut ffi::PyObject, max: usize) -> Option<(Stri
     let len = ffi::PyUnicode_GET_LENGTH(o).max(0) as usize;
     let kind = ffi::PyUnicode_KIND(o);
     let data = ffi::PyUnicode_DATA(o);
-    if data.is_null() {
+    if data.is_null() || !matches!(kind, 1 | 2 | 4) {
         return None;
     }
-    let n = len.min(max);
-    let mut s = String::with_capacity(n);
-    for i in 0..n {
+    let chars = (0..len).map(move |i| {
         let cp = match kind {
             1 => u32::from(*(data as *const u8).add(i)),
             2 => u32::from(*(data as *const u16).add(i)),
-            4 => *(data as *const u32).add(i),
-            _ => return None,
+            _ => *(data as *const u32).add(i),
         };
-        s.push(char::from_u32(cp).unwrap_or('\u{fffd}'));
-    }
-    Some((s, len))
+        char::from_u32(cp).unwrap_or('\u{fffd}')
+    });
+    Some((chars, len))
+}
+
+/// The first `max` characters of a str and its length in characters.
+pub(crate) unsafe fn str_text(o: *mut ffi::PyObject, max: usize) -> Option<(String, usize)> {
+    let (chars, len) = str_chars(o)?;
+    Some((chars.take(max).collect(), len))
 }
 
 /// Is `o` an exact str equal to `text`? Compares code units, runs no `__eq__`.
@@ -57,10 +61,10 @@ pub(crate) unsafe fn str_equals(o: *mut ffi::PyObject, text: &str) -> bool {
     if o.is_null() || ffi::PyUnicode_CheckExact(o) == 0 {
         return false;
     }
-    if ffi::PyUnicode_GET_LENGTH(o) as usize != text.len() {
-        return false;
+    match str_chars(o) {
+        Some((chars, len)) => len == text.chars().count() && chars.eq(text.chars()),
+        None => false,
     }
-    matches!(str_text(o, text.len()), Some((s, _)) if s == text)
 }
 
 /// Text of an exact str, for names; `None` for anything else.
@@ -71,8 +75,9 @@ pub(crate) unsafe fn str_value(o: *mut ffi::PyObject) -> Option<String> {
     str_text(o, 200).map(|(s, _)| s)
 }
 
-/// Appends a str's label: its first `max` characters, escaped. The common
-/// case, a short ASCII string with nothing to escape, is one copy.
+/// Appends a str's label: its first `max` characters, escaped so that it
+/// stays on one line, and `…` if it is longer. The common case, a short
+/// ASCII string with nothing to escape, is one copy.
 pub(crate) unsafe fn push_str_label(o: *mut ffi::PyObject, max: usize, out: &mut String) {
     if ffi::PyUnicode_IS_COMPACT_ASCII(o) != 0 {
         let len = ffi::PyUnicode_GET_LENGTH(o).max(0) as usize;
@@ -86,29 +91,29 @@ pub(crate) unsafe fn push_str_label(o: *mut ffi::PyObject, max: usize, out: &mut
             return;
         }
     }
-    if let Some((s, total)) = str_text(o, max) {
-        out.push_str(&escape(&s, total));
+    if let Some((chars, len)) = str_chars(o) {
+        for c in chars.take(max) {
+            push_escaped(c, out);
+        }
+        if len > max {
+            out.push('…');
+        }
     }
 }
 
-/// Escapes control characters so a label stays on one line.
-pub(crate) fn escape(s: &str, total_chars: usize) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
+fn push_escaped(c: char, out: &mut String) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\\' => out.push_str("\\\\"),
+        '\'' => out.push_str("\\'"),
+        c if c.is_control() => {
+            use std::fmt::Write;
+            let _ = write!(out, "\\x{:02x}", c as u32);
         }
+        c => out.push(c),
     }
-    if total_chars > s.chars().count() {
-        out.push('…');
-    }
-    out
 }
 
 unsafe fn c_name(p: *const std::os::raw::c_char) -> String {
@@ -239,8 +244,8 @@ impl Walker<'_> {
         } else if ffi::PyType_Check(o) != 0 {
             out.push_str(&self.type_label(o as *mut ffi::PyTypeObject));
         } else if tp == k.code {
-            if let Some(name) = self.code_name(o) {
-                out.push_str(&name);
+            if let Some(name) = self.frames.code_name_object(o as usize) {
+                push_name(name as *mut ffi::PyObject, out);
             }
         }
     }
@@ -310,7 +315,7 @@ impl Walker<'_> {
         while ffi::PyDict_Next(d, &mut pos, &mut key, &mut value) != 0 {
             // The key becomes a node even where `tp_traverse` does not report
             // it (str-keyed dicts), because the value's label names it.
-            let key_ix = self.node_for(key);
+            let key_ix = self.key_node(key);
             out.push((value as usize, EdgeLabel::new(EdgeKind::DictValue(key_ix))));
             out.push((key as usize, EdgeLabel::new(EdgeKind::DictKey)));
         }
@@ -383,7 +388,7 @@ impl Walker<'_> {
         for (i, key) in keys.into_iter().enumerate().take(capacity) {
             let value = *values.add(i);
             if value != 0 && key != 0 {
-                let name = self.node_for(key as *mut ffi::PyObject);
+                let name = self.key_node(key as *mut ffi::PyObject);
                 out.push((value, EdgeLabel::new(EdgeKind::Attr(name))));
             }
         }
@@ -459,10 +464,6 @@ impl Walker<'_> {
     pub(crate) fn type_label(&mut self, tp: *mut ffi::PyTypeObject) -> String {
         self.type_label_uncached(tp)
     }
-
-    unsafe fn code_name(&self, code: *mut ffi::PyObject) -> Option<String> {
-        self.frames.code_name(code as usize)
-    }
 }
 
 /// `logging` for the namespace dict of module `logging`. A module's dict
@@ -504,9 +505,9 @@ unsafe fn push_name(o: *mut ffi::PyObject, out: &mut String) -> bool {
         out.push_str(std::str::from_utf8_unchecked(bytes));
         return true;
     }
-    match str_text(o, 200) {
-        Some((s, _)) => {
-            out.push_str(&s);
+    match str_chars(o) {
+        Some((chars, _)) => {
+            out.extend(chars.take(200));
             true
         }
         None => false,
