@@ -206,7 +206,7 @@ impl Numbering {
 
 /// Edges recorded by referent address before the nodes are numbered: one
 /// row per source, sources in increasing address order.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct AddressedEdges {
     targets: Vec<u64>,
     labels: Vec<EdgeLabel>,
@@ -256,45 +256,49 @@ impl AddressedEdges {
     /// The edge index over numbered nodes. `row_sources[i]` is the address
     /// of row `i`'s source. Edges to addresses that are not members are
     /// dropped (observers, and whatever could not be an object); a label
-    /// whose key is not a member loses its key.
-    pub fn resolve(&self, numbering: &Numbering, row_sources: &[u64]) -> Result<Csr, BuildError> {
+    /// whose key is not a member loses its key. Consumes the list: labels
+    /// are resolved in place and the addresses freed as soon as possible,
+    /// since a large heap has tens of millions of edges.
+    pub fn resolve(self, numbering: &Numbering, row_sources: &[u64]) -> Result<Csr, BuildError> {
+        let AddressedEdges { targets, mut labels, row_end, keys } = self;
         let n = numbering.len();
-        let mut csr = Csr {
-            start: Vec::with_capacity(n + 1),
-            to: Vec::with_capacity(self.targets.len()),
-            label: Vec::with_capacity(self.targets.len()),
-        };
-        csr.start.push(0);
+        let mut start = Vec::with_capacity(n + 1);
+        let mut to = Vec::with_capacity(targets.len());
+        start.push(0);
         let mut row_start = 0;
-        for (&source, &row_end) in row_sources.iter().zip(&self.row_end) {
+        for (&source, &row_end) in row_sources.iter().zip(&row_end) {
             let from = numbering.index_of(source).ok_or(BuildError::NoSuchAddress(source))? as usize;
-            if from < csr.start.len() - 1 {
+            if from < start.len() - 1 {
                 return Err(BuildError::NotAscending(source, source));
             }
-            csr.start.resize(from + 1, csr.to.len() as u32);
+            start.resize(from + 1, to.len() as u32);
             for e in row_start..row_end as usize {
-                if let Some(to) = numbering.index_of(self.targets[e]) {
-                    csr.to.push(to);
-                    csr.label.push(self.resolve_label(self.labels[e], numbering));
+                if let Some(t) = numbering.index_of(targets[e]) {
+                    // `to.len() <= e`: this writes behind the reading edge.
+                    labels[to.len()] = resolve_label(labels[e], &keys, numbering);
+                    to.push(t);
                 }
             }
-            csr.start.push(csr.to.len() as u32);
+            start.push(to.len() as u32);
             row_start = row_end as usize;
         }
-        csr.start.resize(n + 1, csr.to.len() as u32);
-        Ok(csr)
-    }
-
-    fn resolve_label(&self, label: EdgeLabel, numbering: &Numbering) -> EdgeLabel {
-        let key = |k: NodeIx| numbering.index_of(self.keys[k.index()]).map(|i| NodeIx::new(i as usize));
-        match label.kind() {
-            EdgeKind::DictValue(k) => key(k).map_or(EdgeLabel::UNKNOWN, |n| EdgeLabel::new(EdgeKind::DictValue(n))),
-            EdgeKind::Attr(k) => key(k).map_or(EdgeLabel::UNKNOWN, |n| EdgeLabel::new(EdgeKind::Attr(n))),
-            _ => label,
-        }
+        drop(targets);
+        start.resize(n + 1, to.len() as u32);
+        labels.truncate(to.len());
+        labels.shrink_to_fit();
+        Ok(Csr { start, to, label: labels })
     }
 }
 
+/// `label` with its key stand-in replaced by the key's node.
+fn resolve_label(label: EdgeLabel, keys: &[u64], numbering: &Numbering) -> EdgeLabel {
+    let key = |k: NodeIx| numbering.index_of(keys[k.index()]).map(|i| NodeIx::new(i as usize));
+    match label.kind() {
+        EdgeKind::DictValue(k) => key(k).map_or(EdgeLabel::UNKNOWN, |n| EdgeLabel::new(EdgeKind::DictValue(n))),
+        EdgeKind::Attr(k) => key(k).map_or(EdgeLabel::UNKNOWN, |n| EdgeLabel::new(EdgeKind::Attr(n))),
+        _ => label,
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,12 +399,13 @@ mod tests {
         edges.push(b, EdgeLabel::new(EdgeKind::DictValue(lost)));
         edges.end_row();
         let n = numbered(&[a, b, c, key]);
-        let csr = edges.resolve(&n, &[b, c]).unwrap();
+        let csr = edges.clone().resolve(&n, &[b, c]).unwrap();
         assert_eq!(csr.start, vec![0, 0, 2, 3, 3]);
         assert_eq!(csr.to, vec![0, 2, 1]);
+        assert_eq!(csr.label[0].kind(), EdgeKind::Index(0));
         assert_eq!(csr.label[1].kind(), EdgeKind::DictValue(NodeIx::new(3)));
         assert_eq!(csr.label[2], EdgeLabel::UNKNOWN);
-        assert!(matches!(edges.resolve(&n, &[c, b]), Err(BuildError::NotAscending(..))));
+        assert!(matches!(edges.clone().resolve(&n, &[c, b]), Err(BuildError::NotAscending(..))));
         assert_eq!(edges.resolve(&n, &[gone, c]).err(), Some(BuildError::NoSuchAddress(gone)));
     }
 }

@@ -5,9 +5,11 @@
 //! - It runs no Python code of any object: `tp_traverse` is C, labels come
 //!   from structure (`labels.rs`), and automatic collections (which would run
 //!   `__del__` and gc callbacks) are switched off for the duration.
-//! - It allocates nothing that ends up in the graph. The only Python object it
-//!   makes is the list from `gc.get_objects()`, which CPython leaves out of its
-//!   own answer; its one reference per object is subtracted.
+//! - It allocates nothing that ends up in the graph. On 3.12+ it makes no
+//!   Python object at all (`PyUnstable_GC_VisitObjects` lists the tracked
+//!   objects); before, the only one is the list from `gc.get_objects()`,
+//!   which CPython leaves out of its own answer; its one reference per
+//!   object is subtracted.
 //! - Observer references — the caller's frame, the arguments it passed, the
 //!   containers of targets (`objs` of `show_backrefs`) — appear in no node or
 //!   edge and are subtracted from reference counts exactly.
@@ -335,16 +337,17 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
     let holders = super::holders::read(py, types, reader.layout());
     let pause = GcPause::new(py)?;
     let frames = unsafe { reader.all_thread_frames(obs.frames) };
-    // Made before the object list so that nothing allocated later is in it.
-    let objects = pause.gc.call_method0("get_objects")?;
-    let list = objects.as_ptr();
+    // Listed after the frames so that nothing allocated later is in it.
+    let objects = tracked_objects(&pause.gc)?;
     phase("frames and object list");
-    let n = unsafe { ffi::PyList_GET_SIZE(list) } as usize;
-    let mut w = Walker::new(types, reader, n);
-    w.list_refs = 1;
+    let mut w = Walker::new(types, reader, objects.addrs.len());
     let live_frames: Vec<&Frame> = frames.iter().filter(|f| !f.observer).collect();
     unsafe {
-        exclude_observers(&mut w, list, &frames, obs);
+        if let Some(list) = &objects.list {
+            w.list_refs = 1;
+            w.excluded.insert(list.as_ptr() as usize);
+        }
+        exclude_observers(&mut w, &frames, obs);
         // Two cores. This thread does all that touches Python objects (it
         // holds the GIL); the other works on refgraph's own memory: during
         // the walk it builds the address set, and while this thread reads
@@ -361,7 +364,7 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
                 set
             });
             w.to_index = Some(to_index);
-            let sources = sources(&mut w, list, n, &live_frames);
+            let sources = sources(&mut w, &objects.addrs, &live_frames);
             walk(&mut w, &sources, &live_frames);
             w.flush_members();
             w.to_index = None;
@@ -388,7 +391,6 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
             w.builder.set_edges(csr, Some(incoming))?;
             Ok(())
         })?;
-        drop(raw);
         phase("nodes and edges");
         add_module_roots(&mut w);
         add_named_roots(&mut w, &holders.named);
@@ -523,11 +525,45 @@ unsafe fn node_pass(w: &mut Walker<'_>, numbering: &Numbering, sources: &[(usize
     Ok(())
 }
 
-/// Leaves out the object list, the caller's frames, the containers it
-/// passed and what it asked to ignore, and counts what they hold.
-unsafe fn exclude_observers(w: &mut Walker<'_>, list: *mut ffi::PyObject, frames: &[Frame], obs: &Observers) {
+/// Every object the collector tracks.
+struct TrackedObjects<'py> {
+    addrs: Vec<usize>,
+    /// Before 3.12, the list `gc.get_objects()` made: it holds a reference
+    /// on each object and is itself left out of the graph.
+    list: Option<Bound<'py, PyAny>>,
+}
+
+#[cfg(Py_3_12)]
+extern "C" {
+    fn PyUnstable_GC_VisitObjects(callback: unsafe extern "C" fn(*mut ffi::PyObject, *mut c_void) -> c_int, arg: *mut c_void);
+}
+
+#[cfg(Py_3_12)]
+fn tracked_objects<'py>(_gc: &Bound<'py, PyModule>) -> PyResult<TrackedObjects<'py>> {
+    unsafe extern "C" fn note(o: *mut ffi::PyObject, arg: *mut c_void) -> c_int {
+        (*(arg as *mut Vec<usize>)).push(o as usize);
+        1
+    }
+    let mut addrs: Vec<usize> = Vec::new();
+    // C only: it pauses automatic collection itself and calls `note` for
+    // each object, holding a reference only for the call.
+    unsafe { PyUnstable_GC_VisitObjects(note, &mut addrs as *mut Vec<usize> as *mut c_void) };
+    Ok(TrackedObjects { addrs, list: None })
+}
+
+#[cfg(not(Py_3_12))]
+fn tracked_objects<'py>(gc: &Bound<'py, PyModule>) -> PyResult<TrackedObjects<'py>> {
+    let list = gc.call_method0("get_objects")?;
+    let p = list.as_ptr();
+    let n = unsafe { ffi::PyList_GET_SIZE(p) }.max(0);
+    let addrs = (0..n).map(|i| unsafe { ffi::PyList_GET_ITEM(p, i) } as usize).collect();
+    Ok(TrackedObjects { addrs, list: Some(list) })
+}
+
+/// Leaves out the caller's frames, the containers it passed and what it
+/// asked to ignore, and counts what they hold.
+unsafe fn exclude_observers(w: &mut Walker<'_>, frames: &[Frame], obs: &Observers) {
     let mut scratch = Vec::new();
-    w.excluded.insert(list as usize);
     for f in frames.iter().filter(|f| f.observer) {
         observe_frame(w, f, &mut scratch);
     }
@@ -546,10 +582,9 @@ unsafe fn exclude_observers(w: &mut Walker<'_>, list: *mut ffi::PyObject, frames
 
 /// Every tracked object and live frame, sorted by address, each also made a
 /// member. A frame whose object is tracked is walked as that object.
-unsafe fn sources(w: &mut Walker<'_>, list: *mut ffi::PyObject, n: usize, live_frames: &[&Frame]) -> Vec<(usize, Source)> {
-    let mut sources: Vec<(usize, Source)> = Vec::with_capacity(n + live_frames.len());
-    for i in 0..n {
-        let o = ffi::PyList_GET_ITEM(list, i as ffi::Py_ssize_t) as usize;
+fn sources(w: &mut Walker<'_>, tracked: &[usize], live_frames: &[&Frame]) -> Vec<(usize, Source)> {
+    let mut sources: Vec<(usize, Source)> = Vec::with_capacity(tracked.len() + live_frames.len());
+    for &o in tracked {
         if !w.excluded.contains(&o) {
             sources.push((o, Source::Tracked));
             w.member(o);
