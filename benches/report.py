@@ -3,6 +3,7 @@ prints the table (scripts/bench is the way in)."""
 
 import argparse
 import json
+import re
 import os
 import platform
 import statistics
@@ -82,7 +83,9 @@ def python27(a):
 
 
 def cli_load(py, tag, calls):
-    """Seconds the refgraph command takes to load a snapshot of this heap."""
+    """Seconds the refgraph command takes to load a snapshot of this heap
+    (written by `refgraph run`, whose heap is not quite the in-process one),
+    the file's size, and its node and edge counts."""
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "heap.rgs")
         env = dict(os.environ, REFGRAPH_PYTHONPATH=os.path.join(ROOT, "target", "pyext", tag))
@@ -91,9 +94,12 @@ def cli_load(py, tag, calls):
         times = []
         for _ in range(3):
             t = time.perf_counter()
-            subprocess.run([BIN, "summary", path, "--top", "1"], stdout=subprocess.DEVNULL, check=True)
+            out = subprocess.run([BIN, "summary", path, "--top", "1"], stdout=subprocess.PIPE, check=True).stdout
             times.append(time.perf_counter() - t)
-        return statistics.median(times), os.path.getsize(path)
+        # "PATH: N objects, M references, R roots"
+        counts = re.search(r": (\d+) objects, (\d+) references", out.decode("utf-8", "replace"))
+        nodes, edges = (int(counts.group(1)), int(counts.group(2))) if counts else (0, 0)
+        return statistics.median(times), os.path.getsize(path), nodes, edges
 
 
 def fmt(v, timeout=None):
@@ -143,9 +149,10 @@ def main():
             rss = measure(py, tag, "rss", calls, 1, 3600)
             og = measure(py, tag, "objgraph", calls, 1, a.peers_timeout)
             gp = measure(py, tag, "guppy", calls, 1, a.peers_timeout)
-            load, size = cli_load(py, tag, calls)
+            load, size, file_nodes, file_edges = cli_load(py, tag, calls)
             results.append({"python": version, "calls": calls, "refgraph": r, "rss": rss, "objgraph": og,
-                            "guppy": gp, "cli_load": load, "file_bytes": size})
+                            "guppy": gp, "cli_load": load, "file_bytes": size,
+                            "file_nodes": file_nodes, "file_edges": file_edges})
     machine = {"cores": os.cpu_count(), "machine": platform.machine(), "system": platform.system()}
     with open(os.path.join(ROOT, "target", "bench", "results.json"), "w") as f:
         json.dump({"machine": machine, "results": results, "when": time.strftime("%Y-%m-%d")}, f, indent=1)
@@ -174,8 +181,9 @@ def print_table(results, machine):
             x["python"], str(x["calls"]),
             "%dk/%dk/%dk" % (r["tracked"] / 1000, r["nodes"] / 1000, r["edges"] / 1000),
             fmt(r["gc_collect"]), fmt(r["snapshot"]), ratio(r["snapshot"], r["gc_collect"]),
-            fmt(r["root_paths"]), fmt(r["show_backrefs"]), fmt(r["save"]), fmt(r["load"]), fmt(x["cli_load"]),
-            "%.1f" % (x["file_bytes"] / float(r["edges"])),
+            fmt(r["root_paths"]), fmt(r["show_backrefs"]), fmt(r["save"]), fmt(r["load"]),
+            "%s (%dk/%dk)" % (fmt(x["cli_load"]), x["file_nodes"] / 1000, x["file_edges"] / 1000),
+            "%.1f" % (x["file_bytes"] / float(max(1, x["file_edges"]))),
             "%.0f%%" % (100.0 * rss.get("peak_added_kib", 0) / max(1, rss.get("rss_kib", 1))),
             fmt(og_chain), ratio(og_chain, ours) if isinstance(og_chain, float) else ("> %s" % ratio(og_chain["timeout"], ours) if isinstance(og_chain, dict) and "timeout" in og_chain else "-"),
             {True: "yes", False: "no: " + og.get("root_found", "?")}.get(og.get("root_is_real"), "-"),

@@ -817,13 +817,18 @@ impl Heap {
         types: Vec<String>,
         labels: StrPool,
         edge_names: Vec<String>,
-        out_start: Vec<u32>,
-        out_to: Vec<u32>,
-        out_label: Vec<EdgeLabel>,
+        csr: Csr,
+        incoming: Option<Incoming>,
         roots: Vec<Root>,
     ) -> Result<Heap, BuildError> {
         let n = nodes.len();
-        let (in_start, in_edge, in_from) = reverse_csr(n, &out_start, &out_to);
+        if csr.start.len() != n + 1 || csr.to.len() != csr.label.len() {
+            return Err(BuildError::BadEdges("row or label count differs from the nodes"));
+        }
+        let Incoming { start: in_start, edge: in_edge, from: in_from } = match incoming {
+            Some(inc) if inc.start.len() == n + 1 && inc.edge.len() == csr.to.len() => inc,
+            _ => csr.incoming(n),
+        };
         let ascending = strictly_ascending(&nodes.addr);
         Ok(Heap {
             meta,
@@ -831,9 +836,9 @@ impl Heap {
             types,
             labels,
             edge_names,
-            out_start,
-            out_to,
-            out_label,
+            out_start: csr.start,
+            out_to: csr.to,
+            out_label: csr.label,
             in_start,
             in_edge,
             in_from,
@@ -974,6 +979,44 @@ mod tests {
             flags: NodeFlags(NodeFlags::TRACKED),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn appended_nodes_are_found_by_address_without_an_index() {
+        let mut b = HeapBuilder::new();
+        let t = b.type_id("dict");
+        let flags = NodeFlags(NodeFlags::TRACKED);
+        for addr in [0x100u64, 0x200, 0x300] {
+            b.append_node(addr, t, 0, 1, flags, "").unwrap();
+        }
+        assert_eq!(b.append_node(0x200, t, 0, 1, flags, ""), Err(BuildError::NotAscending(0x200, 0x300)));
+        assert_eq!(b.find_addr(0x200), Some(NodeIx::new(1)));
+        assert_eq!(b.find_addr(0x250), None);
+        // Adding by address after appending still deduplicates.
+        assert_eq!(b.add_node(&obj(0x100, "dict", 1)), NodeIx::new(0));
+        assert_eq!(b.add_node(&obj(0x050, "dict", 1)), NodeIx::new(3));
+        assert_eq!(b.find_addr(0x050), Some(NodeIx::new(3)));
+        let csr = Csr { start: vec![0, 1, 1, 2, 2], to: vec![2, 0], label: vec![EdgeLabel::UNKNOWN; 2] };
+        let incoming = csr.incoming(4);
+        b.set_edges(csr.clone(), Some(incoming)).unwrap();
+        assert!(b.set_edges(csr, None).is_err(), "edges are set once");
+        let heap = b.finish().unwrap();
+        assert_eq!(heap.in_edges(NodeIx::new(2)).map(|e| e.from.index()).collect::<Vec<_>>(), vec![0]);
+        assert_eq!(heap.in_edges(NodeIx::new(0)).map(|e| e.from.index()).collect::<Vec<_>>(), vec![2]);
+        // Not in address order any more: found through the lazy index.
+        assert_eq!(heap.find_addr(0x050), Some(NodeIx::new(3)));
+        assert_eq!(heap.find_addr(0x300), Some(NodeIx::new(2)));
+    }
+
+    #[test]
+    fn set_edges_refuses_an_index_that_does_not_fit() {
+        let mut b = HeapBuilder::new();
+        let t = b.type_id("list");
+        b.append_node(0x10, t, 0, 0, NodeFlags::default(), "").unwrap();
+        let short = Csr { start: vec![0], to: vec![], label: vec![] };
+        assert!(matches!(b.set_edges(short, None), Err(BuildError::BadEdges(_))));
+        let unordered = Csr { start: vec![1, 0], to: vec![0], label: vec![EdgeLabel::UNKNOWN] };
+        assert!(matches!(b.set_edges(unordered, None), Err(BuildError::BadEdges(_))));
     }
 
     #[test]

@@ -25,16 +25,16 @@ pub(crate) fn run(a: Args) -> Result<i32> {
     for (kind, count) in refgraph::roots::root_counts(&heap) {
         println!("roots: {count:>8} {kind}");
     }
-    let mut by_type: Vec<(usize, u64, &str)> = Vec::new();
-    let mut index = rustc_hash::FxHashMap::default();
-    for n in heap.nodes() {
-        let i = *index.entry(n.type_name()).or_insert_with(|| {
-            by_type.push((0, 0, n.type_name()));
-            by_type.len() - 1
-        });
-        by_type[i].0 += 1;
-        by_type[i].1 += n.size();
+    // Counted by type id, one array slot per type: no hashing per object.
+    let cols = heap.columns();
+    let mut by_type: Vec<(usize, u64, &str)> = heap.type_names().iter().map(|t| (0, 0, t.as_str())).collect();
+    for (&t, &size) in cols.type_id.iter().zip(&cols.size) {
+        if let Some(row) = by_type.get_mut(t as usize) {
+            row.0 += 1;
+            row.1 += u64::from(size);
+        }
     }
+    by_type.retain(|row| row.0 > 0);
     by_type.sort_by(|a, b| b.0.cmp(&a.0).then(a.2.cmp(b.2)));
     println!("{:>10} {:>12}  type", "objects", "bytes");
     for (count, bytes, name) in by_type.iter().take(a.top) {

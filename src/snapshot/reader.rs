@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::format::*;
 use super::Meta;
-use crate::graph::{EdgeLabel, Heap, NodeColumns, NodeIx, StrPool};
+use crate::graph::{Csr, EdgeLabel, Heap, NodeColumns, NodeIx, StrPool};
 use crate::roots::{Root, RootKind};
 
 /// Why a snapshot could not be read.
@@ -221,22 +221,6 @@ pub fn read_snapshot_bytes(bytes: &[u8], name: &str) -> Result<Heap, SnapshotErr
     let sections = split_sections(bytes, name)?;
     let meta = read_meta(&sections, name)?;
     let types = read_strings(sections.get(TYPES, name, "TYPE")?)?;
-    let raw_labels;
-    let labels = {
-        let mut c = sections.get(LABELS, name, "LABL")?;
-        match c.u8()? {
-            LABELS_RAW => read_labels(Cursor { pos: 0, bytes: &c.bytes[1..], base: c.base + 1, ..c })?,
-            LABELS_LZ4 => {
-                raw_labels = decompress_labels(&c)?;
-                // Offsets in errors below are within the decompressed payload.
-                read_labels(Cursor { file: c.file, section: "LABL (decompressed)", bytes: &raw_labels, pos: 0, base: 0 })?
-            }
-            other => {
-                c.pos = 0;
-                return Err(c.corrupt(format!("unknown label encoding {other}")));
-            }
-        }
-    };
     let edge_names = read_strings(sections.get(EDGE_NAMES, name, "ENAM")?)?;
     let mut c = sections.get(NODES, name, "NODE")?;
     let nodes_at = c.offset();
@@ -244,23 +228,50 @@ pub fn read_snapshot_bytes(bytes: &[u8], name: &str) -> Result<Heap, SnapshotErr
     // The two big sections decode independently: one core each. The edge
     // decoder learns the node count from the NODE section's first varint.
     let node_count = Cursor { pos: 0, ..c }.count("node", 6)?;
+    // The edge side also builds the incoming index, which needs nothing
+    // from the nodes but their count.
     let (nodes, edges) = std::thread::scope(|scope| {
-        let edges = scope.spawn(|| read_edges(edge_cursor, node_count, edge_names.len()));
-        let nodes = read_nodes(&mut c, types.len(), labels.len());
+        let edges = scope.spawn(|| {
+            read_edges(edge_cursor, node_count, edge_names.len()).map(|csr| {
+                let incoming = csr.incoming(node_count);
+                (csr, incoming)
+            })
+        });
+        let nodes = read_label_section(&sections, name).and_then(|labels| {
+            let nodes = read_nodes(&mut c, types.len(), labels.len())?;
+            Ok((labels, nodes))
+        });
         (nodes, edges.join())
     });
-    let nodes = nodes?;
-    let (out_start, out_to, out_label) = match edges {
+    let (labels, nodes) = nodes?;
+    let (csr, incoming) = match edges {
         Ok(r) => r?,
         Err(_) => {
             return Err(SnapshotError::Corrupt { file: name.to_string(), offset: 0, what: "EDGE: the decoder stopped".into() })
         }
     };
     let roots = read_roots(sections.get(ROOTS, name, "ROOT")?, nodes.len())?;
-    let mut heap = Heap::from_parts(meta, nodes, types, labels, edge_names, out_start, out_to, out_label, roots)
+    let mut heap = Heap::from_parts(meta, nodes, types, labels, edge_names, csr, Some(incoming), roots)
         .map_err(|e| SnapshotError::Corrupt { file: name.to_string(), offset: nodes_at, what: format!("NODE: {e}") })?;
     crate::roots::add_held_from_outside(&mut heap);
     Ok(heap)
+}
+
+/// The label pool, from the LABL section in either encoding.
+fn read_label_section(sections: &Sections<'_>, name: &str) -> Result<StrPool, SnapshotError> {
+    let mut c = sections.get(LABELS, name, "LABL")?;
+    match c.u8()? {
+        LABELS_RAW => read_labels(Cursor { pos: 0, bytes: &c.bytes[1..], base: c.base + 1, ..c }),
+        LABELS_LZ4 => {
+            let raw = decompress_labels(&c)?;
+            // Offsets in errors below are within the decompressed payload.
+            read_labels(Cursor { file: c.file, section: "LABL (decompressed)", bytes: &raw, pos: 0, base: 0 })
+        }
+        other => {
+            c.pos = 0;
+            Err(c.corrupt(format!("unknown label encoding {other}")))
+        }
+    }
 }
 
 /// The LZ4 block after the encoding byte, with its declared size checked
@@ -363,7 +374,6 @@ fn read_nodes(c: &mut Cursor<'_>, types: usize, labels: usize) -> Result<NodeCol
     Ok(cols)
 }
 
-type Csr = (Vec<u32>, Vec<u32>, Vec<EdgeLabel>);
 
 fn read_edges(mut c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, SnapshotError> {
     let m = c.count("edge", 2)?;
@@ -411,7 +421,7 @@ fn read_edges(mut c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, Snapshot
         }
     }
     c.finish()?;
-    Ok((start, to, label))
+    Ok(Csr { start, to, label })
 }
 
 fn label_in_range(l: EdgeLabel, nodes: usize, names: usize) -> bool {
