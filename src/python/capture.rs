@@ -15,6 +15,7 @@
 //!   edge and are subtracted from reference counts exactly.
 
 use std::os::raw::{c_int, c_void};
+use std::sync::mpsc::Sender;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use pyo3::ffi;
@@ -59,10 +60,10 @@ pub(crate) struct Walker<'a> {
     list_refs: u64,
     /// Reused for every node label.
     label_buf: String,
-    /// Every address that becomes a node (sources, referents, dict keys)
-    /// goes to the other core in chunks, to be added to the address set.
-    to_index: Option<std::sync::mpsc::Sender<Vec<u64>>>,
+    /// Every address that becomes a node (sources, referents, dict keys),
+    /// in chunks to hand to the core that builds the address set.
     members: Vec<u64>,
+    full_chunks: Vec<Vec<u64>>,
     /// The walk's edges with referent addresses, resolved to node indices
     /// once every node is known.
     raw: AddressedEdges,
@@ -111,8 +112,8 @@ impl<'a> Walker<'a> {
             type_ids: FxHashMap::default(),
             list_refs: 0,
             label_buf: String::new(),
-            to_index: None,
             members: Vec::with_capacity(MEMBER_CHUNK),
+            full_chunks: Vec::new(),
             raw,
         }
     }
@@ -166,15 +167,21 @@ impl<'a> Walker<'a> {
     fn member(&mut self, addr: usize) {
         self.members.push(addr as u64);
         if self.members.len() == MEMBER_CHUNK {
-            self.flush_members();
+            let chunk = std::mem::replace(&mut self.members, Vec::with_capacity(MEMBER_CHUNK));
+            self.full_chunks.push(chunk);
         }
     }
 
-    fn flush_members(&mut self) {
-        let chunk = std::mem::replace(&mut self.members, Vec::with_capacity(MEMBER_CHUNK));
-        if let Some(tx) = &self.to_index {
+    /// Hands the full chunks of addresses over (with `all`, the last,
+    /// partial one too). The sender belongs to the caller, so that however
+    /// the caller ends, the receiving core stops waiting.
+    fn send_members(&mut self, to_index: &Sender<Vec<u64>>, all: bool) {
+        if all && !self.members.is_empty() {
+            self.full_chunks.push(std::mem::take(&mut self.members));
+        }
+        for chunk in self.full_chunks.drain(..) {
             // The receiver lives until the sender is dropped.
-            let _ = tx.send(chunk);
+            let _ = to_index.send(chunk);
         }
     }
 
@@ -354,6 +361,8 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
         // every node's own data it builds both edge indexes.
         let (sources, mut members) = std::thread::scope(|scope| -> Result<_, CaptureError> {
             let (to_index, addresses) = std::sync::mpsc::channel::<Vec<u64>>();
+            // `to_index` is this closure's: if anything below panics, it is
+            // dropped while unwinding and the other core stops waiting.
             let members = on_second_core(scope, move || {
                 let mut set = AddressSet::new();
                 for a in addresses.into_iter().flatten() {
@@ -363,11 +372,10 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
                 }
                 set
             });
-            w.to_index = Some(to_index);
             let sources = sources(&mut w, &objects.addrs, &live_frames);
-            walk(&mut w, &sources, &live_frames);
-            w.flush_members();
-            w.to_index = None;
+            walk(&mut w, &sources, &live_frames, &to_index);
+            w.send_members(&to_index, true);
+            drop(to_index);
             Ok((sources, members.join()?))
         })?;
         phase("walk");
@@ -451,9 +459,12 @@ fn prefetch(addr: usize) {
 }
 
 /// Records the edges of every source, in address order.
-unsafe fn walk(w: &mut Walker<'_>, sources: &[(usize, Source)], live_frames: &[&Frame]) {
+unsafe fn walk(w: &mut Walker<'_>, sources: &[(usize, Source)], live_frames: &[&Frame], to_index: &Sender<Vec<u64>>) {
     let mut buf = EdgeBuffers::default();
     for (i, &(addr, source)) in sources.iter().enumerate() {
+        if !w.full_chunks.is_empty() {
+            w.send_members(to_index, false);
+        }
         if let Some(&(ahead, _)) = sources.get(i + PREFETCH_AHEAD) {
             prefetch(ahead);
         }
