@@ -245,14 +245,6 @@ impl AddressedEdges {
         NodeIx::new(self.keys.len() - 1)
     }
 
-    pub fn len(&self) -> usize {
-        self.targets.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.targets.is_empty()
-    }
-
     /// The edge index over numbered nodes. `row_sources[i]` is the address
     /// of row `i`'s source. Edges to addresses that are not members are
     /// dropped (observers, and whatever could not be an object); a label

@@ -604,7 +604,8 @@ impl HeapBuilder {
         self.add_node_raw(data.addr, type_id, data.size, data.refcount, data.flags, &data.label)
     }
 
-    /// Like [`HeapBuilder::add_node`] with an interned type; the capture fast path.
+    /// Like [`HeapBuilder::add_node`] with an interned type. (The capture
+    /// uses [`HeapBuilder::append_node`], which needs no address index.)
     pub fn add_node_raw(
         &mut self,
         addr: u64,
@@ -711,16 +712,9 @@ impl HeapBuilder {
         if self.edge_count() != 0 {
             return Err(BuildError::BadEdges("the builder has edges already"));
         }
-        if csr.start.len() != self.nodes.len() + 1 || csr.to.len() != csr.label.len() {
-            return Err(BuildError::BadEdges("row or label count differs from the nodes"));
-        }
-        if csr.start.windows(2).any(|w| w[0] > w[1]) || csr.start.last() != Some(&(csr.to.len() as u32)) {
-            return Err(BuildError::BadEdges("row starts out of order"));
-        }
-        if let Some(inc) = &incoming {
-            if inc.start.len() != csr.start.len() || inc.edge.len() != csr.to.len() || inc.from.len() != csr.to.len() {
-                return Err(BuildError::BadEdges("the incoming index does not match the edges"));
-            }
+        csr.check(self.nodes.len())?;
+        if incoming.as_ref().is_some_and(|inc| !inc.fits(self.nodes.len(), csr.to.len())) {
+            return Err(BuildError::BadEdges("the incoming index does not match the edges"));
         }
         self.out_start = csr.start;
         self.out_to = csr.to;
@@ -755,7 +749,7 @@ impl HeapBuilder {
             return Err(BuildError::NoSuchNode(bad, n));
         }
         let (in_start, in_edge, in_from) = match self.incoming.take() {
-            Some(inc) if inc.start.len() == n + 1 => (inc.start, inc.edge, inc.from),
+            Some(inc) if inc.fits(n, self.out_to.len()) => (inc.start, inc.edge, inc.from),
             _ => reverse_csr(n, &self.out_start, &self.out_to),
         };
         let ascending = strictly_ascending(&self.nodes.addr);
@@ -822,11 +816,9 @@ impl Heap {
         roots: Vec<Root>,
     ) -> Result<Heap, BuildError> {
         let n = nodes.len();
-        if csr.start.len() != n + 1 || csr.to.len() != csr.label.len() {
-            return Err(BuildError::BadEdges("row or label count differs from the nodes"));
-        }
+        csr.check(n)?;
         let Incoming { start: in_start, edge: in_edge, from: in_from } = match incoming {
-            Some(inc) if inc.start.len() == n + 1 && inc.edge.len() == csr.to.len() => inc,
+            Some(inc) if inc.fits(n, csr.to.len()) => inc,
             _ => csr.incoming(n),
         };
         let ascending = strictly_ascending(&nodes.addr);
@@ -867,7 +859,25 @@ pub struct Incoming {
     from: Vec<u32>,
 }
 
+impl Incoming {
+    /// Is this the incoming side of `m` edges over `n` nodes?
+    fn fits(&self, n: usize, m: usize) -> bool {
+        self.start.len() == n + 1 && self.edge.len() == m && self.from.len() == m
+    }
+}
+
 impl Csr {
+    /// Do these rows cover `n` nodes, in order, with a label per edge?
+    pub fn check(&self, n: usize) -> Result<(), BuildError> {
+        if self.start.len() != n + 1 || self.to.len() != self.label.len() {
+            return Err(BuildError::BadEdges("row or label count differs from the nodes"));
+        }
+        if self.start.windows(2).any(|w| w[0] > w[1]) || self.start.last() != Some(&(self.to.len() as u32)) {
+            return Err(BuildError::BadEdges("row starts out of order"));
+        }
+        Ok(())
+    }
+
     /// The incoming index of these edges over `n` nodes.
     pub fn incoming(&self, n: usize) -> Incoming {
         let (start, edge, from) = reverse_csr(n, &self.start, &self.to);
