@@ -227,6 +227,11 @@ impl AddressedEdges {
         }
     }
 
+    /// Where the next edges will be written, as `(address, bytes)`.
+    pub fn spare(&self) -> [(usize, usize); 2] {
+        [crate::graph::spare_capacity(&self.targets), crate::graph::spare_capacity(&self.labels)]
+    }
+
     /// Adds an edge to the current row.
     pub fn push(&mut self, target: u64, label: EdgeLabel) {
         self.targets.push(target);
@@ -251,14 +256,14 @@ impl AddressedEdges {
     /// whose key is not a member loses its key. Consumes the list: labels
     /// are resolved in place and the addresses freed as soon as possible,
     /// since a large heap has tens of millions of edges.
-    pub fn resolve(self, numbering: &Numbering, row_sources: &[u64]) -> Result<Csr, BuildError> {
+    pub fn resolve(self, numbering: &Numbering, row_sources: impl IntoIterator<Item = u64>) -> Result<Csr, BuildError> {
         let AddressedEdges { targets, mut labels, row_end, keys } = self;
         let n = numbering.len();
         let mut start = Vec::with_capacity(n + 1);
         let mut to = Vec::with_capacity(targets.len());
         start.push(0);
         let mut row_start = 0;
-        for (&source, &row_end) in row_sources.iter().zip(&row_end) {
+        for (source, &row_end) in row_sources.into_iter().zip(&row_end) {
             let from = numbering.index_of(source).ok_or(BuildError::NoSuchAddress(source))? as usize;
             if from < start.len() - 1 {
                 return Err(BuildError::NotAscending(source, source));
@@ -391,13 +396,13 @@ mod tests {
         edges.push(b, EdgeLabel::new(EdgeKind::DictValue(lost)));
         edges.end_row();
         let n = numbered(&[a, b, c, key]);
-        let csr = edges.clone().resolve(&n, &[b, c]).unwrap();
+        let csr = edges.clone().resolve(&n, [b, c]).unwrap();
         assert_eq!(csr.start, vec![0, 0, 2, 3, 3]);
         assert_eq!(csr.to, vec![0, 2, 1]);
         assert_eq!(csr.label[0].kind(), EdgeKind::Index(0));
         assert_eq!(csr.label[1].kind(), EdgeKind::DictValue(NodeIx::new(3)));
         assert_eq!(csr.label[2], EdgeLabel::UNKNOWN);
-        assert!(matches!(edges.clone().resolve(&n, &[c, b]), Err(BuildError::NotAscending(..))));
-        assert_eq!(edges.resolve(&n, &[gone, c]).err(), Some(BuildError::NoSuchAddress(gone)));
+        assert!(matches!(edges.clone().resolve(&n, [c, b]), Err(BuildError::NotAscending(..))));
+        assert_eq!(edges.resolve(&n, [gone, c]).err(), Some(BuildError::NoSuchAddress(gone)));
     }
 }

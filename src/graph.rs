@@ -13,6 +13,7 @@
 //! on it directly; `petgraph::visit::Reversed(&heap)` walks referrers.
 
 use std::fmt;
+use std::hash::BuildHasher;
 
 use fixedbitset::FixedBitSet;
 use petgraph::visit::{
@@ -251,6 +252,17 @@ impl NodeColumns {
         self.flags.reserve(n);
         self.label.reserve(n);
     }
+
+    fn spare(&self) -> [(usize, usize); 6] {
+        [
+            spare_capacity(&self.addr),
+            spare_capacity(&self.type_id),
+            spare_capacity(&self.size),
+            spare_capacity(&self.refcount),
+            spare_capacity(&self.flags),
+            spare_capacity(&self.label),
+        ]
+    }
 }
 
 /// An edge index in compressed-row form: node `i`'s edges are
@@ -274,9 +286,10 @@ pub struct Heap {
     pub(crate) out_to: Vec<u32>,
     pub(crate) out_label: Vec<EdgeLabel>,
     in_start: Vec<u32>,
-    /// For each incoming slot, the forward edge index (gives source and label).
+    /// For each incoming slot, the forward edge index (gives the label, and
+    /// the source by [`row_of`]: a referrer is looked up, not stored, which
+    /// saves 4 bytes an edge for a binary search per referrer visited).
     in_edge: Vec<EdgeIx>,
-    in_from: Vec<u32>,
     pub(crate) roots: Vec<Root>,
     /// Nodes are in strictly increasing address order (every capture's
     /// are): addresses are found by binary search, with no index at all.
@@ -284,6 +297,13 @@ pub struct Heap {
     /// Address -> index for heaps in any other order, built on first use: a
     /// heap read from a file may never be asked for an address.
     by_addr: std::sync::OnceLock<FxHashMap<u64, u32>>,
+}
+
+/// The unused capacity of `v` as `(address, bytes)`: where its next pushes
+/// will be written (for [`crate::alloc::Prefault`]).
+pub fn spare_capacity<T>(v: &Vec<T>) -> (usize, usize) {
+    let size = std::mem::size_of::<T>();
+    (v.as_ptr() as usize + v.len() * size, (v.capacity() - v.len()) * size)
 }
 
 fn strictly_ascending(addrs: &[u64]) -> bool {
@@ -440,8 +460,8 @@ impl Heap {
     /// References to `ix` (its referrers).
     pub fn in_edges(&self, ix: NodeIx) -> impl ExactSizeIterator<Item = EdgeRef> + '_ {
         self.in_range(ix).map(move |slot| {
-            let e = self.in_edge[slot] as usize;
-            self.edge(e, NodeIx::new(self.in_from[slot] as usize))
+            let e = self.in_edge[slot];
+            self.edge(e as usize, NodeIx::new(row_of(&self.out_start, e)))
         })
     }
 
@@ -494,6 +514,12 @@ pub struct HeapBuilder {
     types: Vec<String>,
     type_ids: FxHashMap<String, u32>,
     labels: StrPool,
+    /// Hash of a label's text -> the first label with that hash. Labels
+    /// repeat massively (the same function and code names in every copy of
+    /// a reloaded module, the same strings in many places: 73 MB of text
+    /// on the 1000-call seed heap is 1.5 MB without repeats), so each text
+    /// is kept once.
+    label_ids: FxHashMap<u64, u32>,
     edge_names: Vec<String>,
     edge_name_ids: FxHashMap<String, u32>,
     /// Address -> index. Either complete, or empty while every node so far
@@ -550,6 +576,11 @@ impl HeapBuilder {
         self.out_start.reserve(nodes + 1);
         self.out_to.reserve(edges);
         self.out_label.reserve(edges);
+    }
+
+    /// Where the next appended nodes will be written, as `(address, bytes)`.
+    pub fn node_spare(&self) -> [(usize, usize); 6] {
+        self.nodes.spare()
     }
 
     pub fn set_meta(&mut self, meta: Meta) {
@@ -648,8 +679,26 @@ impl HeapBuilder {
         Ok(self.push_node(addr, type_id, size, refcount, flags, label))
     }
 
+    /// The id of `text` in the label pool, added if it is new. On the rare
+    /// hash collision the text is simply stored again.
+    fn label_id(&mut self, text: &str) -> u32 {
+        if text.is_empty() {
+            return 0;
+        }
+        let hash = rustc_hash::FxBuildHasher.hash_one(text);
+        match self.label_ids.get(&hash) {
+            Some(&id) if self.labels.get(id) == text => id,
+            Some(_) => self.labels.push(text),
+            None => {
+                let id = self.labels.push(text);
+                self.label_ids.insert(hash, id);
+                id
+            }
+        }
+    }
+
     fn push_node(&mut self, addr: u64, type_id: u32, size: u64, refcount: u64, flags: NodeFlags, label: &str) -> NodeIx {
-        let label = self.labels.push(label);
+        let label = self.label_id(label);
         let n = &mut self.nodes;
         n.addr.push(addr);
         n.type_id.push(type_id);
@@ -662,7 +711,7 @@ impl HeapBuilder {
 
     /// Changes the data of a node already added (capture learns labels late).
     pub fn set_label(&mut self, ix: NodeIx, label: &str) {
-        self.nodes.label[ix.index()] = self.labels.push(label);
+        self.nodes.label[ix.index()] = self.label_id(label);
     }
 
     pub fn set_refcount(&mut self, ix: NodeIx, refcount: u64) {
@@ -748,9 +797,9 @@ impl HeapBuilder {
         if let Some(&bad) = self.out_to.iter().find(|&&t| t as usize >= n) {
             return Err(BuildError::NoSuchNode(bad, n));
         }
-        let (in_start, in_edge, in_from) = match self.incoming.take() {
-            Some(inc) if inc.fits(n, self.out_to.len()) => (inc.start, inc.edge, inc.from),
-            _ => reverse_csr(n, &self.out_start, &self.out_to),
+        let (in_start, in_edge) = match self.incoming.take() {
+            Some(inc) if inc.fits(n, self.out_to.len()) => (inc.start, inc.edge),
+            _ => reverse_csr(n, &self.out_to),
         };
         let ascending = strictly_ascending(&self.nodes.addr);
         let by_addr = std::sync::OnceLock::new();
@@ -768,7 +817,6 @@ impl HeapBuilder {
             out_label: self.out_label,
             in_start,
             in_edge,
-            in_from,
             roots: self.roots,
             ascending,
             by_addr,
@@ -817,7 +865,7 @@ impl Heap {
     ) -> Result<Heap, BuildError> {
         let n = nodes.len();
         csr.check(n)?;
-        let Incoming { start: in_start, edge: in_edge, from: in_from } = match incoming {
+        let Incoming { start: in_start, edge: in_edge } = match incoming {
             Some(inc) if inc.fits(n, csr.to.len()) => inc,
             _ => csr.incoming(n),
         };
@@ -833,7 +881,6 @@ impl Heap {
             out_label: csr.label,
             in_start,
             in_edge,
-            in_from,
             roots,
             ascending,
             by_addr: std::sync::OnceLock::new(),
@@ -850,20 +897,25 @@ impl Heap {
     }
 }
 
-/// The incoming side of a [`Csr`]: node `i`'s referrers are
-/// `from[start[i]..start[i + 1]]`, reached by forward edges `edge[..]`.
+/// The incoming side of a [`Csr`]: node `i` is referred to by the forward
+/// edges `edge[start[i]..start[i + 1]]`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Incoming {
     start: Vec<u32>,
     edge: Vec<EdgeIx>,
-    from: Vec<u32>,
 }
 
 impl Incoming {
     /// Is this the incoming side of `m` edges over `n` nodes?
     fn fits(&self, n: usize, m: usize) -> bool {
-        self.start.len() == n + 1 && self.edge.len() == m && self.from.len() == m
+        self.start.len() == n + 1 && self.edge.len() == m
     }
+}
+
+/// The node whose row of `out_start` holds edge `e`: the last row starting
+/// at or before it (rows before it that start there too are empty).
+fn row_of(out_start: &[u32], e: EdgeIx) -> usize {
+    out_start.partition_point(|&s| s <= e) - 1
 }
 
 impl Csr {
@@ -880,33 +932,34 @@ impl Csr {
 
     /// The incoming index of these edges over `n` nodes.
     pub fn incoming(&self, n: usize) -> Incoming {
-        let (start, edge, from) = reverse_csr(n, &self.start, &self.to);
-        Incoming { start, edge, from }
+        let (start, edge) = reverse_csr(n, &self.to);
+        Incoming { start, edge }
     }
 }
 
-/// Builds the incoming index with a counting sort: O(nodes + edges), no hashing.
-fn reverse_csr(n: usize, out_start: &[u32], out_to: &[u32]) -> (Vec<u32>, Vec<EdgeIx>, Vec<u32>) {
-    let mut in_start = vec![0u32; n + 1];
+/// Builds the incoming index with a counting sort: O(nodes + edges), no
+/// hashing. Each target's referrers come in forward-edge order, which is
+/// source order.
+fn reverse_csr(n: usize, out_to: &[u32]) -> (Vec<u32>, Vec<EdgeIx>) {
+    // Counted one place further up than the starts, so that after the sums
+    // `start[t + 1]` is where `t`'s next referrer goes; placing them all
+    // moves it on to `t + 1`'s start, leaving the starts behind, with no
+    // second array of fill positions.
+    let mut start = vec![0u32; n + 2];
     for &t in out_to {
-        in_start[t as usize + 1] += 1;
+        start[t as usize + 2] += 1;
     }
-    for i in 0..n {
-        in_start[i + 1] += in_start[i];
+    for i in 2..n + 2 {
+        start[i] += start[i - 1];
     }
-    let mut fill = in_start.clone();
-    let mut in_edge = vec![0 as EdgeIx; out_to.len()];
-    let mut in_from = vec![0u32; out_to.len()];
-    for from in 0..n {
-        for e in out_start[from] as usize..out_start[from + 1] as usize {
-            let t = out_to[e] as usize;
-            let slot = fill[t] as usize;
-            in_edge[slot] = e as EdgeIx;
-            in_from[slot] = from as u32;
-            fill[t] += 1;
-        }
+    let mut edge = vec![0 as EdgeIx; out_to.len()];
+    for (e, &t) in out_to.iter().enumerate() {
+        let fill = &mut start[t as usize + 1];
+        edge[*fill as usize] = e as EdgeIx;
+        *fill += 1;
     }
-    (in_start, in_edge, in_from)
+    start.truncate(n + 1);
+    (start, edge)
 }
 
 // ---- petgraph integration -------------------------------------------------
@@ -918,13 +971,20 @@ impl GraphBase for Heap {
 
 /// Neighbours of a node in one direction.
 pub struct Neighbors<'h> {
+    /// Referents, or the edges of referrers.
     iter: std::slice::Iter<'h, u32>,
+    /// For referrers: the rows the edges are found in.
+    rows: Option<&'h [u32]>,
 }
 
 impl Iterator for Neighbors<'_> {
     type Item = NodeIx;
     fn next(&mut self) -> Option<NodeIx> {
-        self.iter.next().map(|&i| NodeIx::new(i as usize))
+        let &i = self.iter.next()?;
+        Some(NodeIx::new(match self.rows {
+            None => i as usize,
+            Some(out_start) => row_of(out_start, i),
+        }))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.iter.size_hint()
@@ -934,7 +994,7 @@ impl Iterator for Neighbors<'_> {
 impl<'h> IntoNeighbors for &'h Heap {
     type Neighbors = Neighbors<'h>;
     fn neighbors(self, n: NodeIx) -> Neighbors<'h> {
-        Neighbors { iter: self.out_to[self.out_range(n)].iter() }
+        Neighbors { iter: self.out_to[self.out_range(n)].iter(), rows: None }
     }
 }
 
@@ -943,7 +1003,7 @@ impl<'h> IntoNeighborsDirected for &'h Heap {
     fn neighbors_directed(self, n: NodeIx, d: Direction) -> Neighbors<'h> {
         match d {
             Direction::Outgoing => self.neighbors(n),
-            Direction::Incoming => Neighbors { iter: self.in_from[self.in_range(n)].iter() },
+            Direction::Incoming => Neighbors { iter: self.in_edge[self.in_range(n)].iter(), rows: Some(&self.out_start) },
         }
     }
 }
@@ -1027,6 +1087,27 @@ mod tests {
         assert!(matches!(b.set_edges(short, None), Err(BuildError::BadEdges(_))));
         let unordered = Csr { start: vec![1, 0], to: vec![0], label: vec![EdgeLabel::UNKNOWN] };
         assert!(matches!(b.set_edges(unordered, None), Err(BuildError::BadEdges(_))));
+    }
+
+    #[test]
+    fn referrers_are_found_past_empty_rows_and_repeated_edges() {
+        let mut b = HeapBuilder::new();
+        let n: Vec<NodeIx> = (0..6u64).map(|i| b.add_node(&obj(0x10 * (i + 1), "list", 1))).collect();
+        // Nodes 0, 2 and 4 hold nothing; 1 holds 0 twice.
+        for (from, to) in [(1, 0), (1, 0), (3, 0), (3, 4), (5, 1), (5, 5)] {
+            b.add_edge(n[from], n[to], EdgeLabel::UNKNOWN);
+        }
+        let h = b.finish().unwrap();
+        let referrers = |i: usize| h.in_edges(n[i]).map(|e| (e.from.index(), e.to.index())).collect::<Vec<_>>();
+        assert_eq!(referrers(0), vec![(1, 0), (1, 0), (3, 0)]);
+        assert_eq!(referrers(1), vec![(5, 1)]);
+        assert_eq!(referrers(2), vec![]);
+        assert_eq!(referrers(4), vec![(3, 4)]);
+        assert_eq!(referrers(5), vec![(5, 5)]);
+        for i in 0..6 {
+            let via_petgraph: Vec<usize> = (&h).neighbors_directed(n[i], Direction::Incoming).map(|x| x.index()).collect();
+            assert_eq!(via_petgraph, referrers(i).iter().map(|&(f, _)| f).collect::<Vec<_>>());
+        }
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! capture needs live in one place, [`cpython`].
 
 pub mod address;
+#[cfg(target_os = "linux")]
+pub mod alloc;
 pub mod atomic;
 pub mod filter;
 pub mod graph;
@@ -27,6 +29,10 @@ pub mod cpython;
 
 #[cfg(feature = "python")]
 mod python;
+
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: alloc::Allocator = alloc::Allocator;
 
 pub use graph::{EdgeKind, EdgeLabel, Heap, HeapBuilder, NodeData, NodeFlags, NodeIx};
 pub use roots::{Root, RootKind};

@@ -15,7 +15,7 @@
 //!   edge and are subtracted from reference counts exactly.
 
 use std::os::raw::{c_int, c_void};
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use pyo3::ffi;
@@ -23,6 +23,7 @@ use pyo3::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::address::{AddressSet, AddressedEdges, Numbering};
+use crate::alloc::Prefault;
 use crate::graph::{BuildError, EdgeLabel, Heap, HeapBuilder, NodeFlags, NodeIx};
 use crate::roots::{Root, RootKind};
 use crate::snapshot::Meta;
@@ -345,7 +346,7 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
     let pause = GcPause::new(py)?;
     let frames = unsafe { reader.all_thread_frames(obs.frames) };
     // Listed after the frames so that nothing allocated later is in it.
-    let objects = tracked_objects(&pause.gc)?;
+    let mut objects = tracked_objects(&pause.gc)?;
     phase("frames and object list");
     let mut w = Walker::new(types, reader, objects.addrs.len());
     let live_frames: Vec<&Frame> = frames.iter().filter(|f| !f.observer).collect();
@@ -363,16 +364,10 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
             let (to_index, addresses) = std::sync::mpsc::channel::<Vec<u64>>();
             // `to_index` is this closure's: if anything below panics, it is
             // dropped while unwinding and the other core stops waiting.
-            let members = on_second_core(scope, move || {
-                let mut set = AddressSet::new();
-                for a in addresses.into_iter().flatten() {
-                    // Objects are 8-byte aligned; an address that is not
-                    // cannot be one, and its edges are dropped.
-                    let _ = set.insert(a);
-                }
-                set
-            });
-            let sources = sources(&mut w, &objects.addrs, &live_frames);
+            let edge_columns = w.raw.spare().map(Prefault::new);
+            let members = on_second_core(scope, move || address_set(addresses, edge_columns));
+            // Sorted into the sources; the listed order is not kept.
+            let sources = sources(&mut w, std::mem::take(&mut objects.addrs), &live_frames);
             walk(&mut w, &sources, &live_frames, &to_index);
             w.send_members(&to_index, true);
             drop(to_index);
@@ -385,15 +380,18 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
         let numbering = members.number();
         phase("number");
         let raw = std::mem::take(&mut w.raw);
-        let row_sources: Vec<u64> = sources.iter().map(|s| s.0 as u64).collect();
+        w.builder.reserve(numbering.len(), 0);
+        let node_columns = w.builder.node_spare().map(Prefault::new);
         let edge_seconds = std::thread::scope(|scope| -> Result<f64, CaptureError> {
             let edges = on_second_core(scope, || {
                 let t = Instant::now();
-                let csr = raw.resolve(&numbering, &row_sources)?;
+                // The node pass below writes these from their start; they
+                // are faulted in first, so that it finds them ready.
+                node_columns.into_iter().for_each(Prefault::run);
+                let csr = raw.resolve(&numbering, sources.iter().map(|s| s.0 as u64))?;
                 let incoming = csr.incoming(numbering.len());
                 Ok::<_, BuildError>((csr, incoming, t.elapsed().as_secs_f64()))
             });
-            w.builder.reserve(numbering.len(), 0);
             let nodes = node_pass(&mut w, &numbering, &sources, &live_frames);
             let (csr, incoming, seconds) = edges.join()??;
             nodes?;
@@ -456,6 +454,33 @@ fn prefetch(addr: usize) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = addr;
+}
+
+/// The set of every address the walk sends. While the walk is ahead of it,
+/// this core faults in the walk's edge columns (`ahead`), which would
+/// otherwise stall the walk at each new page.
+fn address_set(addresses: Receiver<Vec<u64>>, mut ahead: [Prefault; 2]) -> AddressSet {
+    let mut set = AddressSet::new();
+    let mut insert = |chunk: Vec<u64>| {
+        for a in chunk {
+            // Objects are 8-byte aligned; an address that is not cannot be
+            // one, and its edges are dropped.
+            let _ = set.insert(a);
+        }
+    };
+    loop {
+        match addresses.try_recv() {
+            Ok(chunk) => insert(chunk),
+            Err(TryRecvError::Empty) => {
+                if !ahead.iter_mut().any(Prefault::step) {
+                    break;
+                }
+            }
+            Err(TryRecvError::Disconnected) => return set,
+        }
+    }
+    addresses.into_iter().for_each(insert);
+    set
 }
 
 /// Records the edges of every source, in address order.
@@ -599,9 +624,9 @@ unsafe fn exclude_observers(w: &mut Walker<'_>, frames: &[Frame], obs: &Observer
 
 /// Every tracked object and live frame, sorted by address, each also made a
 /// member. A frame whose object is tracked is walked as that object.
-fn sources(w: &mut Walker<'_>, tracked: &[usize], live_frames: &[&Frame]) -> Vec<(usize, Source)> {
+fn sources(w: &mut Walker<'_>, tracked: Vec<usize>, live_frames: &[&Frame]) -> Vec<(usize, Source)> {
     let mut sources: Vec<(usize, Source)> = Vec::with_capacity(tracked.len() + live_frames.len());
-    for &o in tracked {
+    for o in tracked {
         if !w.excluded.contains(&o) {
             sources.push((o, Source::Tracked));
             w.member(o);
