@@ -1104,10 +1104,26 @@ mod tests {
         assert_eq!(referrers(2), vec![]);
         assert_eq!(referrers(4), vec![(3, 4)]);
         assert_eq!(referrers(5), vec![(5, 5)]);
-        for i in 0..6 {
-            let via_petgraph: Vec<usize> = (&h).neighbors_directed(n[i], Direction::Incoming).map(|x| x.index()).collect();
+        for (i, &node) in n.iter().enumerate() {
+            let via_petgraph: Vec<usize> = (&h).neighbors_directed(node, Direction::Incoming).map(|x| x.index()).collect();
             assert_eq!(via_petgraph, referrers(i).iter().map(|&(f, _)| f).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn each_label_text_is_kept_once() {
+        let mut b = HeapBuilder::new();
+        let t = b.type_id("function");
+        let flags = NodeFlags(NodeFlags::TRACKED);
+        for (i, label) in ["logging.shutdown", "logging.getLogger", "logging.shutdown", "", "logging.shutdown"].iter().enumerate() {
+            b.append_node(0x100 * (i as u64 + 1), t, 0, 1, flags, label).unwrap();
+        }
+        b.set_label(NodeIx::new(3), "logging.getLogger");
+        let h = b.finish().unwrap();
+        let labels: Vec<&str> = (0..5).map(|i| h.node(NodeIx::new(i)).label()).collect();
+        assert_eq!(labels, ["logging.shutdown", "logging.getLogger", "logging.shutdown", "logging.getLogger", "logging.shutdown"]);
+        // "" and the two distinct texts.
+        assert_eq!(h.labels().len(), 3);
     }
 
     #[test]

@@ -124,9 +124,9 @@ fn edges(heap: &Heap) -> Vec<u8> {
         // Targets as the step from the previous target of the same node
         // (the first from the node itself): referents cluster.
         let mut prev = i as i64;
-        for e in start[i] as usize..start[i + 1] as usize {
-            put_varint(&mut b, zigzag(i64::from(to[e]) - prev));
-            prev = i64::from(to[e]);
+        for &t in &to[start[i] as usize..start[i + 1] as usize] {
+            put_varint(&mut b, zigzag(i64::from(t) - prev));
+            prev = i64::from(t);
         }
     }
     for l in label {
