@@ -365,7 +365,10 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
             let (to_index, addresses) = std::sync::mpsc::channel::<ToIndex>();
             // `to_index` is this closure's: if anything below panics, it is
             // dropped while unwinding and the other core stops waiting.
-            let edge_columns = w.raw.spare().map(Prefault::new);
+            // Reserved for 7 references per object (see `Walker::new`), of
+            // which 6 are nearly sure to be written: faulting in the rest
+            // could cost memory the walk never uses.
+            let edge_columns = w.raw.spare().map(|(at, bytes)| Prefault::new((at, bytes / 7 * 6)));
             let members = on_second_core(scope, move || address_set(addresses, edge_columns));
             // Sorted into the sources; the listed order is not kept.
             let sources = Arc::new(sources(&w.excluded, std::mem::take(&mut objects.addrs), &live_frames));
