@@ -72,7 +72,7 @@ pub(crate) struct Walker<'a> {
 }
 
 /// What the walk records references from, in address order.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy)]
 enum Source {
     /// A gc-tracked object from the object list.
     Tracked,
@@ -100,10 +100,7 @@ impl<'a> Walker<'a> {
     fn new(types: &'a KnownTypes, frames: FrameReader, tracked: usize) -> Walker<'a> {
         let mut builder = HeapBuilder::new();
         let names = Names::intern(&mut builder);
-        // Measured on the seed heap (3.11, 3.13): 6.0-6.7 references per
-        // tracked object. A vector that must grow past its reservation
-        // doubles, so reserve a little above, not below.
-        let raw = AddressedEdges::with_capacity(tracked, tracked * 7);
+        let raw = AddressedEdges::with_capacity(tracked, tracked * EDGES_RESERVED);
         Walker {
             types,
             builder,
@@ -365,10 +362,9 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
             let (to_index, addresses) = std::sync::mpsc::channel::<ToIndex>();
             // `to_index` is this closure's: if anything below panics, it is
             // dropped while unwinding and the other core stops waiting.
-            // Reserved for 7 references per object (see `Walker::new`), of
-            // which 6 are nearly sure to be written: faulting in the rest
-            // could cost memory the walk never uses.
-            let edge_columns = w.raw.spare().map(|(at, bytes)| Prefault::new((at, bytes / 7 * 6)));
+            // Only what is nearly sure to be written: faulting in the rest
+            // of the reservation could cost memory the walk never uses.
+            let edge_columns = w.raw.spare().map(|(at, bytes)| Prefault::new((at, bytes / EDGES_RESERVED * EDGES_EXPECTED)));
             let members = on_second_core(scope, move || address_set(addresses, edge_columns));
             // Sorted into the sources; the listed order is not kept.
             let sources = Arc::new(sources(&w.excluded, std::mem::take(&mut objects.addrs), &live_frames));
@@ -440,6 +436,13 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
     heap.meta.capture_seconds = started.elapsed().as_secs_f64();
     Ok(heap)
 }
+
+/// References per tracked object the walk's edge columns are reserved for,
+/// and how many of them it nearly surely writes. Measured on the seed heap
+/// (3.11, 3.13): 6.0-6.7. A vector that must grow past its reservation
+/// doubles, so the reservation is a little above, not below.
+const EDGES_RESERVED: usize = 7;
+const EDGES_EXPECTED: usize = 6;
 
 /// Addresses sent to the address set at a time: large enough that sending
 /// costs nothing, small enough to stay in the processor's cache, and under
