@@ -12,6 +12,13 @@
 //! Python objects are at least 16 bytes long and 8-byte aligned, so two
 //! objects never share a slot and an address is recovered exactly from its
 //! page and slot.
+//!
+//! A capture's edges are recorded in two halves by two cores: the walking
+//! core writes each edge's label ([`EdgeRows`]) and sends its referent's
+//! address to the core that builds the set, which writes down where in the
+//! set the referent went, as a 4-byte [`Code`] ([`Referents`]). Once every
+//! member is known, a code turns into a node index with one lookup and no
+//! search, in place.
 
 use crate::graph::{BuildError, Csr, EdgeKind, EdgeLabel, NodeIx};
 
@@ -129,6 +136,36 @@ impl AddressSet {
         was
     }
 
+    /// Adds `addr` and tells where it went; [`Code::NONE`] if it cannot be
+    /// a member, or the set has more pages than a code can name.
+    pub fn insert_coded(&mut self, addr: u64) -> Code {
+        if self.insert(addr).is_err() {
+            return Code::NONE;
+        }
+        // `insert` succeeded, so the page is there.
+        let Some(page) = self.dir.slot(addr >> PAGE_SHIFT) else { return Code::NONE };
+        if page >= Code::MAX_PAGES {
+            return Code::NONE;
+        }
+        Code(page << (PAGE_SHIFT - SLOT_SHIFT) | ((addr >> SLOT_SHIFT) as u32 & (SLOTS_PER_PAGE as u32 - 1)))
+    }
+
+    /// Adds a chunk of the walk's referents (see [`tag_key`]) and writes
+    /// down each one's code, in order.
+    pub fn insert_referents(&mut self, chunk: &[u64], out: &mut Referents) {
+        for &a in chunk {
+            let addr = a & !KEY_TAG;
+            let code = self.insert_coded(addr);
+            // An aligned address gets no code only when pages run out.
+            out.too_many_pages |= code == Code::NONE && split(addr).is_ok();
+            if a & KEY_TAG == 0 {
+                out.targets.push(code.0);
+            } else {
+                out.keys.push(code);
+            }
+        }
+    }
+
     pub fn contains(&self, addr: u64) -> bool {
         let Ok((page, slot)) = split(addr) else { return false };
         self.dir.slot(page).is_some_and(|e| self.pages[e as usize].bits[slot / 64] & (1 << (slot % 64)) != 0)
@@ -184,6 +221,21 @@ impl Numbering {
         Some(p.base + u32::from(p.before_word[w]) + below)
     }
 
+    /// The number of the member coded `code`, if it is (still) a member.
+    #[inline]
+    pub fn index_of_code(&self, code: Code) -> Option<u32> {
+        let shift = PAGE_SHIFT - SLOT_SHIFT;
+        let p = self.set.pages.get((code.0 >> shift) as usize)?;
+        let slot = (code.0 as usize) & (SLOTS_PER_PAGE - 1);
+        let (w, s) = (slot / 64, slot % 64);
+        let word = p.bits[w];
+        if word & (1 << s) == 0 {
+            return None;
+        }
+        let below = (word & ((1u64 << s) - 1)).count_ones();
+        Some(p.base + u32::from(p.before_word[w]) + below)
+    }
+
     /// The members in increasing order (so the n-th has number n).
     pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
         self.order.iter().flat_map(move |&i| {
@@ -204,92 +256,135 @@ impl Numbering {
     }
 }
 
-/// Edges recorded by referent address before the nodes are numbered: one
-/// row per source, sources in increasing address order.
-#[derive(Clone, Default)]
-pub struct AddressedEdges {
-    targets: Vec<u64>,
-    labels: Vec<EdgeLabel>,
-    /// End of each row in `targets`.
-    row_end: Vec<u32>,
-    /// Addresses of the key nodes that `DictValue` and `Attr` labels name;
-    /// until numbering, such a label holds a position in this list.
-    keys: Vec<u64>,
+/// Where an address went in an [`AddressSet`]: its page's position in the
+/// set and its slot in the page. Pages keep their positions as the set
+/// grows, so a code written during the walk stays good.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Code(u32);
+
+impl Code {
+    /// No member: an address that cannot be an object.
+    pub const NONE: Code = Code(u32::MAX);
+    /// Pages a code can name: 32 GiB of pages holding objects, past the
+    /// 512 M nodes a heap may have anyway.
+    const MAX_PAGES: u32 = (u32::MAX >> (PAGE_SHIFT - SLOT_SHIFT)) - 1;
 }
 
-impl AddressedEdges {
-    pub fn with_capacity(rows: usize, edges: usize) -> AddressedEdges {
-        AddressedEdges {
-            targets: Vec::with_capacity(edges),
-            labels: Vec::with_capacity(edges),
-            row_end: Vec::with_capacity(rows),
-            keys: Vec::new(),
-        }
+/// Marks a referent sent to [`AddressSet::insert_referents`] as the key
+/// node a label names rather than an edge's target (addresses are 8-byte
+/// aligned, so the low bit is free).
+const KEY_TAG: u64 = 1;
+
+pub fn tag_key(addr: u64) -> u64 {
+    addr | KEY_TAG
+}
+
+/// The walk's half of its edges: one row per source, sources in
+/// increasing address order, each edge's label. The targets are in
+/// [`Referents`], in the same order.
+#[derive(Clone, Default)]
+pub struct EdgeRows {
+    labels: Vec<EdgeLabel>,
+    /// End of each row in `labels`.
+    row_end: Vec<u32>,
+    /// Keys named so far: a `DictValue` or `Attr` label holds a position
+    /// among them until numbering.
+    keys: usize,
+}
+
+impl EdgeRows {
+    pub fn with_capacity(rows: usize, edges: usize) -> EdgeRows {
+        EdgeRows { labels: Vec::with_capacity(edges), row_end: Vec::with_capacity(rows), keys: 0 }
     }
 
-    /// Where the next edges will be written, as `(address, bytes)`.
-    pub fn spare(&self) -> [(usize, usize); 2] {
-        [crate::graph::spare_capacity(&self.targets), crate::graph::spare_capacity(&self.labels)]
+    /// Where the next labels will be written, as `(address, bytes)`.
+    pub fn spare(&self) -> (usize, usize) {
+        crate::graph::spare_capacity(&self.labels)
     }
 
-    /// Adds an edge to the current row.
-    pub fn push(&mut self, target: u64, label: EdgeLabel) {
-        self.targets.push(target);
+    /// Adds an edge to the current row; its target goes to the address set.
+    pub fn push(&mut self, label: EdgeLabel) {
         self.labels.push(label);
     }
 
     /// Closes the current row: the edges of the next source follow.
     pub fn end_row(&mut self) {
-        self.row_end.push(self.targets.len() as u32);
+        self.row_end.push(self.labels.len() as u32);
     }
 
-    /// A stand-in node for the key at `addr`, for a `DictValue` or `Attr`
-    /// label pushed to this list.
-    pub fn key(&mut self, addr: u64) -> NodeIx {
-        self.keys.push(addr);
-        NodeIx::new(self.keys.len() - 1)
+    /// A stand-in node for the next key sent to the address set (tagged
+    /// with [`tag_key`]), for a `DictValue` or `Attr` label.
+    pub fn key(&mut self) -> NodeIx {
+        self.keys += 1;
+        NodeIx::new(self.keys - 1)
     }
 
     /// The edge index over numbered nodes. `row_sources[i]` is the address
     /// of row `i`'s source. Edges to addresses that are not members are
     /// dropped (observers, and whatever could not be an object); a label
-    /// whose key is not a member loses its key. Consumes the list: labels
-    /// are resolved in place and the addresses freed as soon as possible,
-    /// since a large heap has tens of millions of edges.
-    pub fn resolve(self, numbering: &Numbering, row_sources: impl IntoIterator<Item = u64>) -> Result<Csr, BuildError> {
-        let AddressedEdges { targets, mut labels, row_end, keys } = self;
+    /// whose key is not a member loses its key. Both halves are consumed and
+    /// become the index's columns, resolved in place: a large heap has tens
+    /// of millions of edges.
+    pub fn resolve(self, referents: Referents, numbering: &Numbering, row_sources: impl IntoIterator<Item = u64>) -> Result<Csr, BuildError> {
+        let EdgeRows { mut labels, row_end, keys } = self;
+        let Referents { targets: mut to, keys: key_codes, too_many_pages } = referents;
+        if too_many_pages {
+            return Err(BuildError::TooLarge("more than 32 GiB of memory pages hold objects"));
+        }
+        if to.len() != labels.len() || key_codes.len() != keys {
+            return Err(BuildError::BadEdges("the walk and the address set saw different referents"));
+        }
         let n = numbering.len();
         let mut start = Vec::with_capacity(n + 1);
-        let mut to = Vec::with_capacity(targets.len());
         start.push(0);
-        let mut row_start = 0;
+        let (mut row_start, mut kept) = (0, 0);
         for (source, &row_end) in row_sources.into_iter().zip(&row_end) {
             let from = numbering.index_of(source).ok_or(BuildError::NoSuchAddress(source))? as usize;
             if from < start.len() - 1 {
                 return Err(BuildError::NotAscending(source, source));
             }
-            start.resize(from + 1, to.len() as u32);
+            start.resize(from + 1, kept as u32);
             for e in row_start..row_end as usize {
-                if let Some(t) = numbering.index_of(targets[e]) {
-                    // `to.len() <= e`: this writes behind the reading edge.
-                    labels[to.len()] = resolve_label(labels[e], &keys, numbering);
-                    to.push(t);
+                if let Some(t) = numbering.index_of_code(Code(to[e])) {
+                    // `kept <= e`: this writes behind the reading edge.
+                    labels[kept] = resolve_label(labels[e], &key_codes, numbering);
+                    to[kept] = t;
+                    kept += 1;
                 }
             }
-            start.push(to.len() as u32);
+            start.push(kept as u32);
             row_start = row_end as usize;
         }
-        drop(targets);
-        start.resize(n + 1, to.len() as u32);
-        labels.truncate(to.len());
+        start.resize(n + 1, kept as u32);
+        to.truncate(kept);
+        to.shrink_to_fit();
+        labels.truncate(kept);
         labels.shrink_to_fit();
         Ok(Csr { start, to, label: labels })
     }
 }
 
+/// The address set's half of the walk's edges: each referent's [`Code`],
+/// in the order the walk met them.
+#[derive(Clone, Default)]
+pub struct Referents {
+    /// Codes of the edges' targets, as plain words: they become the node
+    /// indices of the edge index, in place.
+    targets: Vec<u32>,
+    /// Codes of the keys that labels name.
+    keys: Vec<Code>,
+    too_many_pages: bool,
+}
+
+impl Referents {
+    pub fn with_capacity(edges: usize) -> Referents {
+        Referents { targets: Vec::with_capacity(edges), ..Referents::default() }
+    }
+}
+
 /// `label` with its key stand-in replaced by the key's node.
-fn resolve_label(label: EdgeLabel, keys: &[u64], numbering: &Numbering) -> EdgeLabel {
-    let key = |k: NodeIx| numbering.index_of(keys[k.index()]).map(|i| NodeIx::new(i as usize));
+fn resolve_label(label: EdgeLabel, keys: &[Code], numbering: &Numbering) -> EdgeLabel {
+    let key = |k: NodeIx| numbering.index_of_code(keys[k.index()]).map(|i| NodeIx::new(i as usize));
     match label.kind() {
         EdgeKind::DictValue(k) => key(k).map_or(EdgeLabel::UNKNOWN, |n| EdgeLabel::new(EdgeKind::DictValue(n))),
         EdgeKind::Attr(k) => key(k).map_or(EdgeLabel::UNKNOWN, |n| EdgeLabel::new(EdgeKind::Attr(n))),
@@ -369,7 +464,12 @@ mod tests {
             let region = [0x5555_0000_0000u64, 0x7f12_3400_0000, 0x7ffd_0000_0000][(x >> 60) as usize % 3];
             addrs.push(region + ((x >> 20) % (1 << 24)) * 8);
         }
-        let n = numbered(&addrs);
+        let mut set = AddressSet::new();
+        let codes: Vec<Code> = addrs.iter().map(|&a| set.insert_coded(a)).collect();
+        let n = set.number();
+        for (&a, &code) in addrs.iter().zip(&codes) {
+            assert_eq!(n.index_of_code(code), n.index_of(a), "{a:#x}");
+        }
         let mut sorted = addrs.clone();
         sorted.sort_unstable();
         sorted.dedup();
@@ -384,25 +484,51 @@ mod tests {
     #[test]
     fn resolves_rows_drops_non_members_and_names_keys() {
         let (a, b, c, gone, key) = (0x1000u64, 0x2000u64, 0x3000u64, 0x4000u64, 0x5000u64);
-        let mut edges = AddressedEdges::default();
-        // Row of `b`: to a, to a dropped address, and a dict value named by `key`.
-        edges.push(a, EdgeLabel::new(EdgeKind::Index(0)));
-        edges.push(gone, EdgeLabel::UNKNOWN);
-        let k = edges.key(key);
-        edges.push(c, EdgeLabel::new(EdgeKind::DictValue(k)));
-        edges.end_row();
+        let mut rows = EdgeRows::default();
+        // What the walking core sends the address set, in order.
+        let mut sent = Vec::new();
+        // Row of `b`: to a, to an observer (removed once the walk is over),
+        // to an address no object can have, and a dict value named by `key`.
+        rows.push(EdgeLabel::new(EdgeKind::Index(0)));
+        sent.push(a);
+        rows.push(EdgeLabel::UNKNOWN);
+        sent.push(gone);
+        rows.push(EdgeLabel::UNKNOWN);
+        sent.push(0x6004);
+        let k = rows.key();
+        sent.push(tag_key(key));
+        rows.push(EdgeLabel::new(EdgeKind::DictValue(k)));
+        sent.push(c);
+        rows.end_row();
         // Row of `c`: its value under a key that is not a member.
-        let lost = edges.key(gone);
-        edges.push(b, EdgeLabel::new(EdgeKind::DictValue(lost)));
-        edges.end_row();
-        let n = numbered(&[a, b, c, key]);
-        let csr = edges.clone().resolve(&n, [b, c]).unwrap();
+        let lost = rows.key();
+        sent.push(tag_key(gone));
+        rows.push(EdgeLabel::new(EdgeKind::DictValue(lost)));
+        sent.push(b);
+        rows.end_row();
+
+        let mut set = AddressSet::new();
+        let mut referents = Referents::default();
+        set.insert(b).unwrap();
+        set.insert(c).unwrap();
+        // In chunks, as the walk sends them.
+        set.insert_referents(&sent[..3], &mut referents);
+        set.insert_referents(&sent[3..], &mut referents);
+        assert!(set.remove(gone));
+        let n = set.number();
+        assert_eq!(n.iter().collect::<Vec<_>>(), vec![a, b, c, key]);
+
+        let csr = rows.clone().resolve(referents.clone(), &n, [b, c]).unwrap();
         assert_eq!(csr.start, vec![0, 0, 2, 3, 3]);
         assert_eq!(csr.to, vec![0, 2, 1]);
         assert_eq!(csr.label[0].kind(), EdgeKind::Index(0));
         assert_eq!(csr.label[1].kind(), EdgeKind::DictValue(NodeIx::new(3)));
         assert_eq!(csr.label[2], EdgeLabel::UNKNOWN);
-        assert!(matches!(edges.clone().resolve(&n, [c, b]), Err(BuildError::NotAscending(..))));
-        assert_eq!(edges.resolve(&n, [gone, c]).err(), Some(BuildError::NoSuchAddress(gone)));
+        assert!(matches!(rows.clone().resolve(referents.clone(), &n, [c, b]), Err(BuildError::NotAscending(..))));
+        assert_eq!(rows.clone().resolve(referents.clone(), &n, [gone, c]).err(), Some(BuildError::NoSuchAddress(gone)));
+        // Halves that disagree are an error, never a wrong graph.
+        let mut short = referents;
+        short.targets.pop();
+        assert!(matches!(rows.resolve(short, &n, [b, c]), Err(BuildError::BadEdges(_))));
     }
 }

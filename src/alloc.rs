@@ -118,18 +118,37 @@ unsafe impl GlobalAlloc for Allocator {
     }
 }
 
-/// A range of memory to fault in ahead of its writer, a step at a time, on
+/// Ranges of memory to fault in ahead of their writer, a step at a time, on
 /// a core with nothing better to do.
+///
+/// The ranges are the columns of one table, which its writer fills row by
+/// row, so they are kept at the same share done: the least done range takes
+/// the next step. (Faulting in one column after another would leave the
+/// writer to fault in the others itself.)
 ///
 /// It uses `MADV_POPULATE_WRITE`, which faults pages in as a write would
 /// but changes no byte, so it is sound while another thread writes the
-/// same memory. Should the range be freed meanwhile (its vector grew and
-/// moved), the kernel answers with an error and the prefault stops; where
-/// the kernel is older than 5.14 it stops at once. Either way only time is
-/// lost, never data.
+/// same memory. Should a range be freed meanwhile (its vector grew and
+/// moved), the kernel answers with an error and that range is dropped;
+/// where the kernel is older than 5.14 every range stops at once. Either way
+/// only time is lost, never data.
 pub struct Prefault {
+    ranges: Vec<Ahead>,
+}
+
+struct Ahead {
+    start: usize,
     next: usize,
     end: usize,
+}
+
+impl Ahead {
+    fn share_done(&self) -> f64 {
+        if self.next >= self.end {
+            return 1.0;
+        }
+        (self.next - self.start) as f64 / (self.end - self.start) as f64
+    }
 }
 
 impl Prefault {
@@ -137,25 +156,31 @@ impl Prefault {
     /// other work on the same core waiting long.
     const STEP: usize = 4 << 20;
 
-    /// The range `(address, bytes)`, as [`spare_capacity`] gives it.
+    /// The ranges `(address, bytes)`, as [`spare_capacity`] gives them.
     ///
     /// [`spare_capacity`]: crate::graph::spare_capacity
-    pub fn new((addr, len): (usize, usize)) -> Prefault {
+    pub fn new(ranges: impl IntoIterator<Item = (usize, usize)>) -> Prefault {
         // madvise takes whole pages; the page holding `addr` may already
         // hold data, which populating leaves as it is.
-        Prefault { next: addr & !(PAGE - 1), end: addr + len }
+        let ranges = ranges.into_iter().map(|(addr, len)| Ahead { start: addr & !(PAGE - 1), next: addr & !(PAGE - 1), end: addr + len });
+        Prefault { ranges: ranges.collect() }
     }
 
     /// Faults in the next step; false once there is nothing left to do.
     pub fn step(&mut self) -> bool {
-        if self.next >= self.end {
-            return false;
-        }
-        let len = Self::STEP.min(self.end - self.next).next_multiple_of(PAGE);
+        self.step_to(1.0)
+    }
+
+    /// Faults in the next step of the least done range, unless every range
+    /// already has `share` (0 to 1) of its bytes done; false if it did not.
+    pub fn step_to(&mut self, share: f64) -> bool {
+        let least = self.ranges.iter_mut().filter(|r| r.next < r.end).min_by(|a, b| a.share_done().total_cmp(&b.share_done()));
+        let Some(r) = least.filter(|r| r.share_done() < share) else { return false };
+        let len = Self::STEP.min(r.end - r.next).next_multiple_of(PAGE);
         // SAFETY: populating changes no memory contents (see the type's docs).
-        let done = unsafe { libc::madvise(self.next as *mut libc::c_void, len, libc::MADV_POPULATE_WRITE) } == 0;
-        self.next = if done { self.next + len } else { self.end };
-        self.next < self.end
+        let done = unsafe { libc::madvise(r.next as *mut libc::c_void, len, libc::MADV_POPULATE_WRITE) } == 0;
+        r.next = if done { r.next + len } else { r.end };
+        true
     }
 
     pub fn run(mut self) {
@@ -186,7 +211,7 @@ mod tests {
         let mut v: Vec<u8> = Vec::with_capacity(3 * LARGE + 5);
         v.extend((0..LARGE + 3).map(|i| i as u8));
         let before = v.clone();
-        Prefault::new(crate::graph::spare_capacity(&v)).run();
+        Prefault::new([crate::graph::spare_capacity(&v)]).run();
         assert_eq!(v, before);
         v.resize(v.capacity(), 7);
         assert!(v[LARGE + 3..].iter().all(|&b| b == 7));

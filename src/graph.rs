@@ -244,24 +244,35 @@ impl NodeColumns {
     pub fn is_empty(&self) -> bool {
         self.addr.is_empty()
     }
+    /// Room for `n` more nodes, exactly: a capture reserves for the count
+    /// it expects, and doubling past it would map memory nobody uses.
     fn reserve(&mut self, n: usize) {
-        self.addr.reserve(n);
-        self.type_id.reserve(n);
-        self.size.reserve(n);
-        self.refcount.reserve(n);
-        self.flags.reserve(n);
-        self.label.reserve(n);
+        self.addr.reserve_exact(n);
+        self.type_id.reserve_exact(n);
+        self.size.reserve_exact(n);
+        self.refcount.reserve_exact(n);
+        self.flags.reserve_exact(n);
+        self.label.reserve_exact(n);
     }
 
-    fn spare(&self) -> [(usize, usize); 6] {
+    fn spare(&self, rows: usize) -> [(usize, usize); 6] {
         [
-            spare_capacity(&self.addr),
-            spare_capacity(&self.type_id),
-            spare_capacity(&self.size),
-            spare_capacity(&self.refcount),
-            spare_capacity(&self.flags),
-            spare_capacity(&self.label),
+            spare_rows(&self.addr, rows),
+            spare_rows(&self.type_id, rows),
+            spare_rows(&self.size, rows),
+            spare_rows(&self.refcount, rows),
+            spare_rows(&self.flags, rows),
+            spare_rows(&self.label, rows),
         ]
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.addr.shrink_to_fit();
+        self.type_id.shrink_to_fit();
+        self.size.shrink_to_fit();
+        self.refcount.shrink_to_fit();
+        self.flags.shrink_to_fit();
+        self.label.shrink_to_fit();
     }
 }
 
@@ -304,6 +315,13 @@ pub struct Heap {
 pub fn spare_capacity<T>(v: &Vec<T>) -> (usize, usize) {
     let size = std::mem::size_of::<T>();
     (v.as_ptr() as usize + v.len() * size, (v.capacity() - v.len()) * size)
+}
+
+/// Where the next `rows` pushes to `v` will be written, as far as its
+/// capacity goes.
+fn spare_rows<T>(v: &Vec<T>, rows: usize) -> (usize, usize) {
+    let (at, bytes) = spare_capacity(v);
+    (at, bytes.min(rows * std::mem::size_of::<T>()))
 }
 
 fn strictly_ascending(addrs: &[u64]) -> bool {
@@ -578,9 +596,10 @@ impl HeapBuilder {
         self.out_label.reserve(edges);
     }
 
-    /// Where the next appended nodes will be written, as `(address, bytes)`.
-    pub fn node_spare(&self) -> [(usize, usize); 6] {
-        self.nodes.spare()
+    /// Where the next `rows` appended nodes will be written, in each node
+    /// column, as `(address, bytes)`, as far as the reservation goes.
+    pub fn node_spare(&self, rows: usize) -> [(usize, usize); 6] {
+        self.nodes.spare(rows)
     }
 
     pub fn set_meta(&mut self, meta: Meta) {
@@ -801,6 +820,8 @@ impl HeapBuilder {
             Some(inc) if inc.fits(n, self.out_to.len()) => (inc.start, inc.edge),
             _ => reverse_csr(n, &self.out_to),
         };
+        // A capture reserves for the nodes it expects, a little more.
+        self.nodes.shrink_to_fit();
         let ascending = strictly_ascending(&self.nodes.addr);
         let by_addr = std::sync::OnceLock::new();
         if !ascending && self.by_addr.len() == n {

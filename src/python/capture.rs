@@ -23,7 +23,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::address::{AddressSet, AddressedEdges, Numbering};
+use crate::address::{self, AddressSet, EdgeRows, Numbering, Referents};
 use crate::alloc::Prefault;
 use crate::graph::{BuildError, EdgeLabel, Heap, HeapBuilder, NodeFlags, NodeIx};
 use crate::roots::{Root, RootKind};
@@ -62,23 +62,54 @@ pub(crate) struct Walker<'a> {
     list_refs: u64,
     /// Reused for every node label.
     label_buf: String,
-    /// Every address that becomes a node (sources, referents, dict keys),
-    /// in chunks to hand to the core that builds the address set.
+    /// Every referent the walk meets (edge targets, and dict keys tagged
+    /// as such), in chunks to hand to the core that builds the address set;
+    /// that core keeps the edges' targets.
     members: Vec<u64>,
     full_chunks: Vec<Vec<u64>>,
-    /// The walk's edges with referent addresses, resolved to node indices
-    /// once every node is known.
-    raw: AddressedEdges,
+    /// The walk's edge labels, row by row, resolved to node indices once
+    /// every node is known.
+    raw: EdgeRows,
 }
 
-/// What the walk records references from, in address order.
-#[derive(Clone, Copy)]
-enum Source {
-    /// A gc-tracked object from the object list.
-    Tracked,
-    /// Live frame `i`: its untracked frame object (3.9/3.10) or its
-    /// interpreter frame record (3.11+).
-    Frame(u32),
+/// What the walk records references from: every gc-tracked object and
+/// every live frame, in address order.
+struct Sources {
+    addrs: Vec<usize>,
+    /// The live frames among them that are not tracked objects, as
+    /// `(address, position in the live frames)`, in address order: an
+    /// untracked frame object (3.9/3.10) or an interpreter frame record
+    /// (3.11+).
+    frames: Vec<(usize, u32)>,
+}
+
+impl Sources {
+    /// Every tracked object and live frame, in address order; the object
+    /// list becomes the source list (it is millions of addresses, and a
+    /// second list would be memory to fault in). A frame whose object is
+    /// tracked is walked as that object.
+    fn new(excluded: &FxHashSet<usize>, mut addrs: Vec<usize>, live_frames: &[&Frame]) -> Sources {
+        addrs.retain(|o| !excluded.contains(o));
+        addrs.sort_unstable();
+        let mut frames: Vec<(usize, u32)> = live_frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.object.unwrap_or(f.addr), i as u32))
+            .filter(|&(addr, _)| addrs.binary_search(&addr).is_err())
+            .collect();
+        frames.sort_unstable();
+        frames.dedup_by_key(|f| f.0);
+        let extra: Vec<usize> = frames.iter().map(|f| f.0).collect();
+        merge_from_back(&mut addrs, &extra);
+        Sources { addrs, frames }
+    }
+
+    /// Each source's address, with its position in the live frames if it
+    /// is a frame rather than a tracked object.
+    fn iter(&self) -> impl Iterator<Item = (usize, Option<u32>)> + '_ {
+        let mut frames = self.frames.iter().peekable();
+        self.addrs.iter().map(move |&a| (a, frames.next_if(|f| f.0 == a).map(|f| f.1)))
+    }
 }
 
 unsafe extern "C" fn collect_referent(o: *mut ffi::PyObject, arg: *mut c_void) -> c_int {
@@ -100,7 +131,7 @@ impl<'a> Walker<'a> {
     fn new(types: &'a KnownTypes, frames: FrameReader, tracked: usize) -> Walker<'a> {
         let mut builder = HeapBuilder::new();
         let names = Names::intern(&mut builder);
-        let raw = AddressedEdges::with_capacity(tracked, tracked * EDGES_RESERVED);
+        let raw = EdgeRows::with_capacity(tracked, tracked * EDGES_RESERVED);
         Walker {
             types,
             builder,
@@ -159,12 +190,12 @@ impl<'a> Walker<'a> {
     /// until nodes are numbered; `o` becomes a node even where
     /// `tp_traverse` does not report it (the keys of str-keyed dicts).
     pub(crate) fn key_node(&mut self, o: *mut ffi::PyObject) -> NodeIx {
-        self.member(o as usize);
-        self.raw.key(o as usize as u64)
+        self.member(address::tag_key(o as usize as u64));
+        self.raw.key()
     }
 
-    fn member(&mut self, addr: usize) {
-        self.members.push(addr as u64);
+    fn member(&mut self, addr: u64) {
+        self.members.push(addr);
         if self.members.len() == MEMBER_CHUNK {
             let chunk = std::mem::replace(&mut self.members, Vec::with_capacity(MEMBER_CHUNK));
             self.full_chunks.push(chunk);
@@ -214,8 +245,8 @@ impl<'a> Walker<'a> {
             for j in 0..buf.referents.len() {
                 let r = buf.referents[j];
                 let label = buf.take_label(r);
-                self.member(r);
-                self.raw.push(r as u64, label);
+                self.member(r as u64);
+                self.raw.push(label);
             }
         }
         self.raw.end_row();
@@ -225,8 +256,8 @@ impl<'a> Walker<'a> {
     fn frame_record_edges(&mut self, f: &Frame) {
         for (r, name) in &f.refs {
             let label = self.builder.edge_name(name);
-            self.member(*r);
-            self.raw.push(*r as u64, label);
+            self.member(*r as u64);
+            self.raw.push(label);
         }
         self.raw.end_row();
     }
@@ -325,11 +356,12 @@ impl Drop for GcPause<'_> {
 /// Captures the whole heap of this interpreter.
 ///
 /// Three passes. The walk visits every source (tracked object or live
-/// frame) in address order, recording its referents' addresses and edge
-/// labels and adding every address it meets to an [`AddressSet`]. Numbering
-/// that set gives each node its index (nodes are in address order). The last
-/// pass reads each node's own data, again in address order, and appends its
-/// row of edges, resolved to indices.
+/// frame) in address order, recording its edges' labels and sending the
+/// referents' addresses to the other core, which adds them to an
+/// [`AddressSet`] and keeps each one's place in it. Numbering that set gives
+/// each node its index (nodes are in address order). The last pass reads
+/// each node's own data, again in address order, while the other core turns
+/// the referents' places into node indices and builds the incoming index.
 pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Result<Heap, CaptureError> {
     let started = Instant::now();
     let captured_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
@@ -348,7 +380,7 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
     phase("frames and object list");
     let mut w = Walker::new(types, reader, objects.addrs.len());
     let live_frames: Vec<&Frame> = frames.iter().filter(|f| !f.observer).collect();
-    let edge_seconds = unsafe {
+    let second_core = unsafe {
         if let Some(list) = &objects.list {
             w.list_refs = 1;
             w.excluded.insert(list.as_ptr() as usize);
@@ -358,16 +390,26 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
         // holds the GIL); the other works on refgraph's own memory: during
         // the walk it builds the address set, and while this thread reads
         // every node's own data it builds both edge indexes.
-        let (sources, mut members) = std::thread::scope(|scope| -> Result<_, CaptureError> {
+        let (sources, (mut members, referents)) = std::thread::scope(|scope| -> Result<_, CaptureError> {
             let (to_index, addresses) = std::sync::mpsc::channel::<ToIndex>();
             // `to_index` is this closure's: if anything below panics, it is
             // dropped while unwinding and the other core stops waiting.
-            // Only what is nearly sure to be written: faulting in the rest
-            // of the reservation could cost memory the walk never uses.
-            let edge_columns = w.raw.spare().map(|(at, bytes)| Prefault::new((at, bytes / EDGES_RESERVED * EDGES_EXPECTED)));
-            let members = on_second_core(scope, move || address_set(addresses, edge_columns));
+            // Of the label column, only what is nearly sure to be written:
+            // faulting in the rest of the reservation could cost memory the
+            // walk never uses.
+            let (at, bytes) = w.raw.spare();
+            let edge_columns = Prefault::new([(at, bytes / EDGES_RESERVED * EDGES_EXPECTED)]);
+            let referents = Referents::with_capacity(objects.addrs.len() * EDGES_RESERVED);
+            // The node columns are reserved now, for as many nodes as the
+            // heap is likely to have, so that the other core can fault them
+            // in while the walk keeps this one busy: as far as the nodes
+            // the walk has met so far, which the heap surely has.
+            let expected_nodes = objects.addrs.len() * NODES_PER_TRACKED;
+            w.builder.reserve(expected_nodes, 0);
+            let node_columns = (Prefault::new(w.builder.node_spare(expected_nodes)), expected_nodes);
+            let members = on_second_core(scope, move || address_set(addresses, referents, edge_columns, node_columns));
             // Sorted into the sources; the listed order is not kept.
-            let sources = Arc::new(sources(&w.excluded, std::mem::take(&mut objects.addrs), &live_frames));
+            let sources = Arc::new(Sources::new(&w.excluded, std::mem::take(&mut objects.addrs), &live_frames));
             let _ = to_index.send(ToIndex::Sources(sources.clone()));
             walk(&mut w, &sources, &live_frames, &to_index);
             w.send_members(&to_index, true);
@@ -382,22 +424,29 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
         phase("number");
         let raw = std::mem::take(&mut w.raw);
         w.builder.reserve(numbering.len(), 0);
-        let node_columns = w.builder.node_spare().map(Prefault::new);
-        let edge_seconds = std::thread::scope(|scope| -> Result<f64, CaptureError> {
+        // What the walk's core did not get to (all of it, if the node
+        // columns had to grow and move).
+        let node_columns = Prefault::new(w.builder.node_spare(numbering.len()));
+        let second_core = std::thread::scope(|scope| -> Result<[(&str, f64); 3], CaptureError> {
             let edges = on_second_core(scope, || {
-                let t = Instant::now();
+                let mut lap = Instant::now();
+                let mut seconds = || std::mem::replace(&mut lap, Instant::now()).elapsed().as_secs_f64();
                 // The node pass below writes these from their start; they
                 // are faulted in first, so that it finds them ready.
-                node_columns.into_iter().for_each(Prefault::run);
-                let csr = raw.resolve(&numbering, sources.iter().map(|s| s.0 as u64))?;
+                node_columns.run();
+                let faulted = seconds();
+                let csr = raw.resolve(referents, &numbering, sources.addrs.iter().map(|&a| a as u64))?;
+                let resolved = seconds();
                 let incoming = csr.incoming(numbering.len());
-                Ok::<_, BuildError>((csr, incoming, t.elapsed().as_secs_f64()))
+                let reversed = seconds();
+                let laps = [("node columns faulted in", faulted), ("edges resolved", resolved), ("incoming index", reversed)];
+                Ok::<_, BuildError>((csr, incoming, laps))
             });
             let nodes = node_pass(&mut w, &numbering, &sources, &live_frames);
-            let (csr, incoming, seconds) = edges.join()??;
+            let (csr, incoming, laps) = edges.join()??;
             nodes?;
             w.builder.set_edges(csr, Some(incoming))?;
-            Ok(seconds)
+            Ok(laps)
         })?;
         phase("nodes and edges");
         add_module_roots(&mut w);
@@ -408,7 +457,7 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
                 w.builder.add_root(Root { node: ix, kind });
             }
         }
-        edge_seconds
+        second_core
     };
     drop(objects);
     drop(pause);
@@ -430,8 +479,10 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
     w.builder.set_meta(meta);
     let mut heap = w.builder.finish()?;
     phase("index");
-    // Not a lap: it ran during "nodes and edges", on the other core.
-    phases.push(("edge indexes (second core, during nodes and edges)".to_string(), edge_seconds));
+    // Not laps: they ran during "nodes and edges", on the other core.
+    for (name, seconds) in second_core {
+        phases.push((format!("second core: {name}"), seconds));
+    }
     heap.meta.phases = phases;
     heap.meta.capture_seconds = started.elapsed().as_secs_f64();
     Ok(heap)
@@ -443,6 +494,12 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
 /// doubles, so the reservation is a little above, not below.
 const EDGES_RESERVED: usize = 7;
 const EDGES_EXPECTED: usize = 6;
+
+/// Nodes per tracked object the node columns are first reserved for: the
+/// object and about one untracked leaf (str, int) it alone points to.
+/// Measured on the seed heap: 2.2 (in the process), 3.3 (under `refgraph
+/// run`); past the reservation the columns grow, exactly, after the walk.
+const NODES_PER_TRACKED: usize = 2;
 
 /// Addresses sent to the address set at a time: large enough that sending
 /// costs nothing, small enough to stay in the processor's cache, and under
@@ -470,57 +527,65 @@ fn prefetch(addr: usize) {
 /// What the walking core sends the one that builds the address set.
 enum ToIndex {
     /// Every source, once, before the walk.
-    Sources(Arc<Vec<(usize, Source)>>),
+    Sources(Arc<Sources>),
     /// Referents met by the walk.
     Addresses(Vec<u64>),
 }
 
-/// The set of every source and every address the walk sends. Whenever
-/// nothing is waiting, this core faults in the walk's edge columns
-/// (`ahead`), which would otherwise stall the walk at each new page.
-fn address_set(addresses: Receiver<ToIndex>, mut ahead: [Prefault; 2]) -> AddressSet {
+/// The set of every source and every referent the walk sends, and each
+/// referent's code in it. Whenever nothing is waiting, this core faults in
+/// the memory the walk writes next (its label column, which would otherwise
+/// stall the walk at each new page), then that of the node columns, as far
+/// as the nodes met so far.
+fn address_set(
+    addresses: Receiver<ToIndex>,
+    mut referents: Referents,
+    mut edge_columns: Prefault,
+    (mut node_columns, expected_nodes): (Prefault, usize),
+) -> (AddressSet, Referents) {
     let mut set = AddressSet::new();
-    let mut insert = |message: ToIndex| {
-        let mut add = |a: u64| {
-            // Objects are 8-byte aligned; an address that is not cannot be
-            // one, and its edges are dropped.
-            let _ = set.insert(a);
-        };
-        match message {
-            ToIndex::Sources(sources) => sources.iter().for_each(|&(a, _)| add(a as u64)),
-            ToIndex::Addresses(chunk) => chunk.into_iter().for_each(add),
-        }
-    };
     loop {
-        match addresses.try_recv() {
-            Ok(message) => insert(message),
+        let message = match addresses.try_recv() {
+            Ok(message) => message,
             Err(TryRecvError::Empty) => {
-                if !ahead.iter_mut().any(Prefault::step) {
-                    break;
+                let met = set.len() as f64 / expected_nodes.max(1) as f64;
+                if edge_columns.step() || node_columns.step_to(met) {
+                    continue;
+                }
+                match addresses.recv() {
+                    Ok(message) => message,
+                    Err(_) => break,
                 }
             }
-            Err(TryRecvError::Disconnected) => return set,
+            Err(TryRecvError::Disconnected) => break,
+        };
+        match message {
+            ToIndex::Sources(sources) => sources.addrs.iter().for_each(|&a| {
+                // Objects are 8-byte aligned; an address that is not
+                // cannot be one, and nothing is recorded from it.
+                let _ = set.insert(a as u64);
+            }),
+            ToIndex::Addresses(chunk) => set.insert_referents(&chunk, &mut referents),
         }
     }
-    addresses.into_iter().for_each(insert);
-    set
+    (set, referents)
 }
 
 /// Records the edges of every source, in address order.
-unsafe fn walk(w: &mut Walker<'_>, sources: &[(usize, Source)], live_frames: &[&Frame], to_index: &Sender<ToIndex>) {
+unsafe fn walk(w: &mut Walker<'_>, sources: &Sources, live_frames: &[&Frame], to_index: &Sender<ToIndex>) {
     let mut buf = EdgeBuffers::default();
-    for (i, &(addr, source)) in sources.iter().enumerate() {
+    for (i, (addr, frame)) in sources.iter().enumerate() {
         if !w.full_chunks.is_empty() {
             w.send_members(to_index, false);
         }
-        if let Some(&(ahead, _)) = sources.get(i + PREFETCH_AHEAD) {
+        if let Some(&ahead) = sources.addrs.get(i + PREFETCH_AHEAD) {
             prefetch(ahead);
         }
-        match source {
-            Source::Tracked => w.object_edges(addr as *mut ffi::PyObject, &mut buf),
-            Source::Frame(i) => match live_frames[i as usize].object {
+        match frame.map(|f| live_frames[f as usize]) {
+            None => w.object_edges(addr as *mut ffi::PyObject, &mut buf),
+            Some(f) => match f.object {
                 Some(o) => w.object_edges(o as *mut ffi::PyObject, &mut buf),
-                None => w.frame_record_edges(live_frames[i as usize]),
+                None => w.frame_record_edges(f),
             },
         }
     }
@@ -567,8 +632,8 @@ impl<T> Helper<'_, T> {
 }
 
 /// Appends every node, in address order, with its own data.
-unsafe fn node_pass(w: &mut Walker<'_>, numbering: &Numbering, sources: &[(usize, Source)], live_frames: &[&Frame]) -> Result<(), BuildError> {
-    let mut next = 0;
+unsafe fn node_pass(w: &mut Walker<'_>, numbering: &Numbering, sources: &Sources, live_frames: &[&Frame]) -> Result<(), BuildError> {
+    let mut sources = sources.iter().peekable();
     let mut ahead = numbering.iter().skip(PREFETCH_AHEAD);
     for addr in numbering.iter() {
         if let Some(a) = ahead.next() {
@@ -576,14 +641,13 @@ unsafe fn node_pass(w: &mut Walker<'_>, numbering: &Numbering, sources: &[(usize
             // A str's text, and most objects' second field line, follow the header.
             prefetch(a as usize + 64);
         }
-        let source = sources.get(next).filter(|s| s.0 as u64 == addr).map(|s| s.1);
-        next += usize::from(source.is_some());
-        match source {
+        let source = sources.next_if(|s| s.0 as u64 == addr);
+        match source.map(|s| s.1.map(|f| live_frames[f as usize])) {
             None => w.add_object(addr as *mut ffi::PyObject, false)?,
-            Some(Source::Tracked) => w.add_object(addr as *mut ffi::PyObject, true)?,
-            Some(Source::Frame(i)) => match live_frames[i as usize].object {
+            Some(None) => w.add_object(addr as *mut ffi::PyObject, true)?,
+            Some(Some(f)) => match f.object {
                 Some(o) => w.add_object(o as *mut ffi::PyObject, false)?,
-                None => add_frame_record(w, live_frames[i as usize])?,
+                None => add_frame_record(w, f)?,
             },
         };
     }
@@ -645,33 +709,15 @@ unsafe fn exclude_observers(w: &mut Walker<'_>, frames: &[Frame], obs: &Observer
     }
 }
 
-/// Every tracked object and live frame, sorted by address. A frame whose
-/// object is tracked is walked as that object.
-fn sources(excluded: &FxHashSet<usize>, tracked: Vec<usize>, live_frames: &[&Frame]) -> Vec<(usize, Source)> {
-    let mut sources: Vec<(usize, Source)> = Vec::with_capacity(tracked.len() + live_frames.len());
-    sources.extend(tracked.into_iter().filter(|o| !excluded.contains(o)).map(|o| (o, Source::Tracked)));
-    sources.sort_unstable_by_key(|s| s.0);
-    let mut frames: Vec<(usize, Source)> = live_frames
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.object.unwrap_or(f.addr), Source::Frame(i as u32)))
-        .filter(|&(addr, _)| sources.binary_search_by_key(&addr, |s| s.0).is_err())
-        .collect();
-    frames.sort_unstable_by_key(|s| s.0);
-    frames.dedup_by_key(|s| s.0);
-    merge_from_back(&mut sources, &frames);
-    sources
-}
-
 /// Merges `extra` into `sorted`, both in address order, in one pass from
 /// the back (a thread pool's hundreds of frames must not each shift
 /// millions of entries).
-fn merge_from_back(sorted: &mut Vec<(usize, Source)>, extra: &[(usize, Source)]) {
+fn merge_from_back(sorted: &mut Vec<usize>, extra: &[usize]) {
     let (mut i, mut j) = (sorted.len(), extra.len());
-    sorted.resize(i + j, (0, Source::Tracked));
+    sorted.resize(i + j, 0);
     while j > 0 {
         let out = i + j - 1;
-        if i > 0 && sorted[i - 1].0 > extra[j - 1].0 {
+        if i > 0 && sorted[i - 1] > extra[j - 1] {
             sorted[out] = sorted[i - 1];
             i -= 1;
         } else {
