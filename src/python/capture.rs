@@ -414,9 +414,10 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
             walk(&mut w, &sources, &live_frames, &to_index);
             w.send_members(&to_index, true);
             drop(to_index);
+            phase("walk");
             Ok((sources, members.join()?))
         })?;
-        phase("walk");
+        phase("address set catching up");
         for &x in &w.excluded {
             members.remove(x as u64);
         }

@@ -82,14 +82,19 @@ pub(crate) unsafe fn push_str_label(o: *mut ffi::PyObject, max: usize, out: &mut
     if ffi::PyUnicode_IS_COMPACT_ASCII(o) != 0 {
         let len = ffi::PyUnicode_GET_LENGTH(o).max(0) as usize;
         let bytes = std::slice::from_raw_parts(ffi::PyUnicode_DATA(o) as *const u8, len.min(max));
-        if bytes.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'\\' && b != b'\'') {
+        // Without early exits, so that it runs on whole vectors: a capture
+        // labels millions of strs.
+        let plain = bytes.iter().fold(true, |ok, &b| ok & (0x20..0x7f).contains(&b) & (b != b'\\') & (b != b'\''));
+        if plain {
             // ASCII is valid UTF-8.
             out.push_str(std::str::from_utf8_unchecked(bytes));
-            if len > max {
-                out.push('…');
-            }
-            return;
+        } else {
+            bytes.iter().for_each(|&b| push_escaped(char::from(b), out));
         }
+        if len > max {
+            out.push('…');
+        }
+        return;
     }
     if let Some((chars, len)) = str_chars(o) {
         for c in chars.take(max) {
