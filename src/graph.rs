@@ -237,6 +237,39 @@ pub struct NodeColumns {
     pub label: Vec<u32>,
 }
 
+/// `$e` for each node column `$v` in turn, as an array: the columns hold
+/// different types, so no closure can serve them all.
+macro_rules! each_column {
+    ($c:expr, |$v:ident| $e:expr) => {
+        [
+            {
+                let $v = &mut $c.addr;
+                $e
+            },
+            {
+                let $v = &mut $c.type_id;
+                $e
+            },
+            {
+                let $v = &mut $c.size;
+                $e
+            },
+            {
+                let $v = &mut $c.refcount;
+                $e
+            },
+            {
+                let $v = &mut $c.flags;
+                $e
+            },
+            {
+                let $v = &mut $c.label;
+                $e
+            },
+        ]
+    };
+}
+
 impl NodeColumns {
     pub fn len(&self) -> usize {
         self.addr.len()
@@ -244,35 +277,19 @@ impl NodeColumns {
     pub fn is_empty(&self) -> bool {
         self.addr.is_empty()
     }
+
     /// Room for `n` more nodes, exactly: a capture reserves for the count
     /// it expects, and doubling past it would map memory nobody uses.
     fn reserve(&mut self, n: usize) {
-        self.addr.reserve_exact(n);
-        self.type_id.reserve_exact(n);
-        self.size.reserve_exact(n);
-        self.refcount.reserve_exact(n);
-        self.flags.reserve_exact(n);
-        self.label.reserve_exact(n);
+        each_column!(self, |v| v.reserve_exact(n));
     }
 
-    fn spare(&self, rows: usize) -> [(usize, usize); 6] {
-        [
-            spare_rows(&self.addr, rows),
-            spare_rows(&self.type_id, rows),
-            spare_rows(&self.size, rows),
-            spare_rows(&self.refcount, rows),
-            spare_rows(&self.flags, rows),
-            spare_rows(&self.label, rows),
-        ]
+    fn spare(&mut self, rows: usize) -> [(usize, usize); 6] {
+        each_column!(self, |v| spare_rows(v, rows))
     }
 
     fn shrink_to_fit(&mut self) {
-        self.addr.shrink_to_fit();
-        self.type_id.shrink_to_fit();
-        self.size.shrink_to_fit();
-        self.refcount.shrink_to_fit();
-        self.flags.shrink_to_fit();
-        self.label.shrink_to_fit();
+        each_column!(self, |v| v.shrink_to_fit());
     }
 }
 
@@ -598,7 +615,7 @@ impl HeapBuilder {
 
     /// Where the next `rows` appended nodes will be written, in each node
     /// column, as `(address, bytes)`, as far as the reservation goes.
-    pub fn node_spare(&self, rows: usize) -> [(usize, usize); 6] {
+    pub fn node_spare(&mut self, rows: usize) -> [(usize, usize); 6] {
         self.nodes.spare(rows)
     }
 
