@@ -643,6 +643,8 @@ unsafe fn node_pass(w: &mut Walker<'_>, numbering: &Numbering, sources: &Sources
             prefetch(a as usize + 64);
         }
         let source = sources.next_if(|s| s.0 as u64 == addr);
+        // No source: an untracked leaf; a source without a frame: a tracked
+        // object.
         match source.map(|s| s.1.map(|f| live_frames[f as usize])) {
             None => w.add_object(addr as *mut ffi::PyObject, false)?,
             Some(None) => w.add_object(addr as *mut ffi::PyObject, true)?,
