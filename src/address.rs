@@ -47,6 +47,21 @@ struct Page {
     number: u64,
 }
 
+impl Page {
+    /// The number of the member in `slot`, once numbered; none if the slot
+    /// is empty.
+    #[inline]
+    fn number_of(&self, slot: usize) -> Option<u32> {
+        let (w, s) = (slot / 64, slot % 64);
+        let word = self.bits[w];
+        if word & (1 << s) == 0 {
+            return None;
+        }
+        let below = (word & ((1u64 << s) - 1)).count_ones();
+        Some(self.base + u32::from(self.before_word[w]) + below)
+    }
+}
+
 /// Page number -> page, in two levels: a sorted list of 1 GiB directories,
 /// each a flat array of page slots (0 = no page, else page position + 1).
 /// The arrays are zeroed by the allocator, so untouched parts cost no memory.
@@ -211,29 +226,15 @@ impl Numbering {
     #[inline]
     pub fn index_of(&self, addr: u64) -> Option<u32> {
         let (page, slot) = split(addr).ok()?;
-        let p = &self.set.pages[self.set.dir.slot(page)? as usize];
-        let (w, s) = (slot / 64, slot % 64);
-        let word = p.bits[w];
-        if word & (1 << s) == 0 {
-            return None;
-        }
-        let below = (word & ((1u64 << s) - 1)).count_ones();
-        Some(p.base + u32::from(p.before_word[w]) + below)
+        self.set.pages[self.set.dir.slot(page)? as usize].number_of(slot)
     }
 
     /// The number of the member coded `code`, if it is (still) a member.
     #[inline]
     pub fn index_of_code(&self, code: Code) -> Option<u32> {
         let shift = PAGE_SHIFT - SLOT_SHIFT;
-        let p = self.set.pages.get((code.0 >> shift) as usize)?;
-        let slot = (code.0 as usize) & (SLOTS_PER_PAGE - 1);
-        let (w, s) = (slot / 64, slot % 64);
-        let word = p.bits[w];
-        if word & (1 << s) == 0 {
-            return None;
-        }
-        let below = (word & ((1u64 << s) - 1)).count_ones();
-        Some(p.base + u32::from(p.before_word[w]) + below)
+        let page = self.set.pages.get((code.0 >> shift) as usize)?;
+        page.number_of((code.0 as usize) & (SLOTS_PER_PAGE - 1))
     }
 
     /// The members in increasing order (so the n-th has number n).
