@@ -276,6 +276,7 @@ impl Code {
 /// aligned, so the low bit is free).
 const KEY_TAG: u64 = 1;
 
+/// `addr` as a key to send to [`AddressSet::insert_referents`].
 pub fn tag_key(addr: u64) -> u64 {
     addr | KEY_TAG
 }
