@@ -79,7 +79,7 @@ pub(crate) unsafe fn str_value(o: *mut ffi::PyObject) -> Option<String> {
 /// stays on one line, and `…` if it is longer. The common case, a short
 /// ASCII string with nothing to escape, is one copy.
 pub(crate) unsafe fn push_str_label(o: *mut ffi::PyObject, max: usize, out: &mut String) {
-    if ffi::PyUnicode_IS_COMPACT_ASCII(o) != 0 {
+    let len = if ffi::PyUnicode_IS_COMPACT_ASCII(o) != 0 {
         let len = ffi::PyUnicode_GET_LENGTH(o).max(0) as usize;
         let bytes = std::slice::from_raw_parts(ffi::PyUnicode_DATA(o) as *const u8, len.min(max));
         // Without early exits, so that it runs on whole vectors: a capture
@@ -91,18 +91,15 @@ pub(crate) unsafe fn push_str_label(o: *mut ffi::PyObject, max: usize, out: &mut
         } else {
             bytes.iter().for_each(|&b| push_escaped(char::from(b), out));
         }
-        if len > max {
-            out.push('…');
-        }
+        len
+    } else if let Some((chars, len)) = str_chars(o) {
+        chars.take(max).for_each(|c| push_escaped(c, out));
+        len
+    } else {
         return;
-    }
-    if let Some((chars, len)) = str_chars(o) {
-        for c in chars.take(max) {
-            push_escaped(c, out);
-        }
-        if len > max {
-            out.push('…');
-        }
+    };
+    if len > max {
+        out.push('…');
     }
 }
 

@@ -49,6 +49,23 @@ def test_dict_values_are_labelled_by_key_and_attributes_by_name():
     assert edges & {"__dict__", ".payload", "['payload']"}, edges
 
 
+def test_str_labels_are_escaped_to_one_line_and_cut_at_60_characters():
+    # ASCII with nothing to escape, ASCII to escape, longer than a label,
+    # and the other string kinds (one byte and two bytes per character).
+    texts = ["plain text", "it's a\ttab\nnew\\line", "x" * 70, "caf\u00e9 \u00fcber", "snow\u2603man" * 10]
+    KEEP["texts"] = texts
+    snap = refgraph.snapshot()
+    labels = [snap.node(t).label for t in texts]
+    del KEEP["texts"]
+    assert labels == [
+        "plain text",
+        "it\\'s a\\ttab\\nnew\\\\line",
+        "x" * 60 + "\u2026",
+        "caf\u00e9 \u00fcber",
+        ("snow\u2603man" * 10)[:60] + "\u2026",
+    ]
+
+
 def test_closure_cells_are_followed_to_their_contents():
     def make():
         secret = Leaf()
