@@ -367,10 +367,7 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
     let captured_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
     let mut phases: Vec<(String, f64)> = Vec::new();
     let mut lap = Instant::now();
-    let mut phase = |name: &str| {
-        phases.push((name.to_string(), lap.elapsed().as_secs_f64()));
-        lap = Instant::now();
-    };
+    let mut phase = |name: &str| phases.push((name.to_string(), seconds_since(&mut lap)));
     let mut reader = FrameReader::new(types);
     let holders = super::holders::read(py, types, reader.layout());
     let pause = GcPause::new(py)?;
@@ -431,15 +428,14 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
         let second_core = std::thread::scope(|scope| -> Result<[(&str, f64); 3], CaptureError> {
             let edges = on_second_core(scope, || {
                 let mut lap = Instant::now();
-                let mut seconds = || std::mem::replace(&mut lap, Instant::now()).elapsed().as_secs_f64();
                 // The node pass below writes these from their start; they
                 // are faulted in first, so that it finds them ready.
                 node_columns.run();
-                let faulted = seconds();
+                let faulted = seconds_since(&mut lap);
                 let csr = raw.resolve(referents, &numbering, sources.addrs.iter().map(|&a| a as u64))?;
-                let resolved = seconds();
+                let resolved = seconds_since(&mut lap);
                 let incoming = csr.incoming(numbering.len());
-                let reversed = seconds();
+                let reversed = seconds_since(&mut lap);
                 let laps = [("node columns faulted in", faulted), ("edges resolved", resolved), ("incoming index", reversed)];
                 Ok::<_, BuildError>((csr, incoming, laps))
             });
@@ -487,6 +483,11 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
     heap.meta.phases = phases;
     heap.meta.capture_seconds = started.elapsed().as_secs_f64();
     Ok(heap)
+}
+
+/// Seconds since `lap`, which starts the next lap.
+fn seconds_since(lap: &mut Instant) -> f64 {
+    std::mem::replace(lap, Instant::now()).elapsed().as_secs_f64()
 }
 
 /// References per tracked object the walk's edge columns are reserved for,
