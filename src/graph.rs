@@ -22,8 +22,8 @@ use petgraph::visit::{
 use petgraph::Direction;
 use rustc_hash::FxHashMap;
 
-use crate::roots::Root;
-use crate::snapshot::Meta;
+pub use crate::roots::{Root, RootKind};
+pub use crate::snapshot::Meta;
 
 /// Index of a node in a [`Heap`].
 pub type NodeIx = petgraph::graph::NodeIndex<u32>;

@@ -11,10 +11,11 @@
 //! files without an interpreter. The CPython-version-specific layouts that the
 //! capture needs live in one place, [`cpython`].
 
-pub mod address;
 #[cfg(target_os = "linux")]
 pub mod alloc;
 pub mod atomic;
+#[cfg(target_os = "linux")]
+pub mod capture;
 pub mod filter;
 pub mod graph;
 pub mod paths;

@@ -125,29 +125,6 @@ pub fn why_text(heap: &Heap, target: NodeIx, paths: &[RootPath], filtered: bool)
     out
 }
 
-/// A float as Python's `repr` writes it: `nan`, `inf`, `1e+16`, `1e-07`.
-pub fn float_repr(v: f64) -> String {
-    if v.is_nan() {
-        return "nan".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let exp = if v == 0.0 { 0 } else { v.abs().log10().floor() as i32 };
-    if (-4..16).contains(&exp) {
-        return format!("{v:?}");
-    }
-    // Shortest round-trip digits, then Python's exponent form.
-    let s = format!("{v:e}");
-    match s.split_once('e') {
-        Some((mantissa, e)) => {
-            let e: i32 = e.parse().unwrap_or(0);
-            format!("{mantissa}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
-        }
-        None => s,
-    }
-}
-
 /// How boxes are written (objgraph's `refcounts`, `shortnames`, `extra_info`).
 pub struct ViewOptions<'a> {
     pub refcounts: bool,
@@ -266,13 +243,6 @@ mod tests {
         let json = serde_json::to_value(paths_report(&h, d, &paths, false)).unwrap();
         assert_eq!(json["paths"][0][1]["type"], "dict");
         assert_eq!(json["paths"][0][1]["address"], 0x2000);
-    }
-
-    #[test]
-    fn floats_read_as_python_writes_them() {
-        for (v, want) in [(1.0, "1.0"), (0.1, "0.1"), (1e16, "1e+16"), (1e-7, "1e-07"), (f64::NAN, "nan"), (-f64::INFINITY, "-inf"), (123456.5, "123456.5"), (2.5e-5, "2.5e-05")] {
-            assert_eq!(float_repr(v), want);
-        }
     }
 
     #[test]

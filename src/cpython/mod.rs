@@ -31,6 +31,8 @@
 mod layouts;
 pub mod frames;
 pub mod interp;
+#[cfg(feature = "python")]
+pub mod live;
 pub mod managed_dict;
 pub mod mem;
 pub mod objects;

@@ -22,7 +22,8 @@ use crate::paths::{self, Decision, Direction, GraphOptions, Neighbourhood, PathO
 use crate::render::{self, Engine};
 use crate::report::{self, StepRecord, ViewOptions};
 
-use super::capture::{capture, CaptureError, Observers};
+use super::capture::{capture, CaptureError};
+use crate::capture::Observers;
 use super::known_types;
 
 impl From<CaptureError> for PyErr {
@@ -396,11 +397,11 @@ fn observers_for(args: &[Option<&Bound<'_, PyAny>>], container: Option<&Bound<'_
     let mut obs = Observers { frames: 1, ignore, ..Default::default() };
     for a in args.iter().flatten() {
         if !a.is_none() {
-            obs.args.push(a.as_ptr());
+            obs.args.push(a.as_ptr() as usize);
         }
     }
     if let Some(c) = container.filter(|c| is_sequence(c)) {
-        obs.containers.push(c.as_ptr());
+        obs.containers.push(c.as_ptr() as usize);
     }
     obs
 }
@@ -663,10 +664,10 @@ pub fn show_chain(
 ) -> PyResult<()> {
     let mut obs = observers_for(&[output, highlight, extra_info], None, Vec::new());
     // Each chain list is the caller's; the objects in it are not.
-    obs.containers.push(chains.as_ptr());
+    obs.containers.push(chains.as_ptr() as usize);
     for c in chains.iter() {
         if is_sequence(&c) {
-            obs.containers.push(c.as_ptr());
+            obs.containers.push(c.as_ptr() as usize);
         }
     }
     let heap = fresh(py, &obs)?;

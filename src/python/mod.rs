@@ -1,23 +1,20 @@
 //! The pyo3 front end: the `refgraph._native` extension module.
 //!
-//! `capture` walks the live heap into a core [`Heap`](crate::graph::Heap);
-//! `api` exposes the objgraph-compatible functions and the `Snapshot` class;
-//! `labels` and `types` read object structure; `frames` reads thread frames
-//! through [`crate::cpython`]. Logic that does not need a live interpreter
-//! belongs in the core, not here.
+//! Glue only: `capture` reads what public APIs give, pauses the collector
+//! and runs the core's capture over [`crate::cpython::live`]; `types` looks
+//! the built-in types up at import; `api` exposes the objgraph-compatible
+//! functions and the `Snapshot` class, converting arguments and answers.
+//! Logic belongs in the core, where the Rust tests reach it.
 
 mod api;
 mod capture;
-mod frames;
-mod holders;
-mod labels;
 mod types;
 
 use std::sync::OnceLock;
 
 use pyo3::prelude::*;
 
-use types::KnownTypes;
+use crate::cpython::live::KnownTypes;
 
 static KNOWN_TYPES: OnceLock<KnownTypes> = OnceLock::new();
 static PYTHON_VERSION: OnceLock<String> = OnceLock::new();
@@ -26,7 +23,7 @@ fn known_types(py: Python<'_>) -> PyResult<&'static KnownTypes> {
     if let Some(k) = KNOWN_TYPES.get() {
         return Ok(k);
     }
-    let k = KnownTypes::load(py)?;
+    let k = types::load(py)?;
     Ok(KNOWN_TYPES.get_or_init(|| k))
 }
 
@@ -34,21 +31,10 @@ fn python_version(_py: Python<'_>) -> String {
     PYTHON_VERSION.get().cloned().unwrap_or_default()
 }
 
-/// `sys.argv`, read from the list without calling Python.
+/// `sys.argv`, read without calling Python.
 fn argv(_py: Python<'_>) -> Vec<String> {
-    let mut out = Vec::new();
-    unsafe {
-        let list = pyo3::ffi::PySys_GetObject(c"argv".as_ptr());
-        if list.is_null() || pyo3::ffi::PyList_Check(list) == 0 {
-            return out;
-        }
-        for i in 0..pyo3::ffi::PyList_GET_SIZE(list) {
-            if let Some(s) = labels::str_value(pyo3::ffi::PyList_GET_ITEM(list, i)) {
-                out.push(s);
-            }
-        }
-    }
-    out
+    // SAFETY: holding `Python<'_>` means holding the GIL.
+    unsafe { crate::cpython::live::argv() }
 }
 
 #[pymodule]

@@ -1,0 +1,42 @@
+//! The roots a capture knows by name: modules of the registry
+//! (`sys.modules['name']`), the runtime's named C-level holders ("atexit
+//! callback #1", "os.register_at_fork(before)"), and the live frames of
+//! every thread. Held-from-outside roots come later, from the finished
+//! graph's counts (`crate::roots`).
+
+use super::frames::Frame;
+use super::source::Addr;
+use crate::graph::{HeapBuilder, NodeIx, Root, RootKind};
+
+/// Adds the module, named-holder and frame roots of a capture whose nodes
+/// are all in `b`.
+pub(crate) fn add_roots(b: &mut HeapBuilder, modules: Vec<(String, Addr)>, named: &[(Addr, String)], live_frames: &[&Frame]) {
+    for (name, module) in modules {
+        if let Some(ix) = b.find_addr(module as u64) {
+            b.add_root(Root { node: ix, kind: RootKind::Module { name } });
+        }
+    }
+    add_named_roots(b, named);
+    for f in live_frames {
+        if let Some(ix) = b.find_addr(f.node_addr() as u64) {
+            let kind = RootKind::Frame { thread: f.thread, depth: f.data.depth, function: f.data.function.clone() };
+            b.add_root(Root { node: ix, kind });
+        }
+    }
+}
+
+/// Roots named after their C-level holder; one root per object, naming every
+/// holder that has it ("atexit callback #1, atexit callback #3").
+fn add_named_roots(b: &mut HeapBuilder, named: &[(Addr, String)]) {
+    let mut by_node: Vec<(NodeIx, Vec<&str>)> = Vec::new();
+    for (addr, holder) in named {
+        let Some(ix) = b.find_addr(*addr as u64) else { continue };
+        match by_node.iter_mut().find(|(n, _)| *n == ix) {
+            Some((_, names)) => names.push(holder),
+            None => by_node.push((ix, vec![holder])),
+        }
+    }
+    for (ix, names) in by_node {
+        b.add_root(Root { node: ix, kind: RootKind::Named { holder: names.join(", "), surplus: 0 } });
+    }
+}

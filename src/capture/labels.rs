@@ -1,0 +1,387 @@
+//! What objects are called and how they hold their referents: node labels
+//! and edge labels, made from the structure a [`HeapSource`] reports.
+//!
+//! Must never ask for anything but structure: no `__repr__`, `__getattr__`,
+//! `__eq__`, `__hash__`, `__sizeof__`, property, or `__dict__` through the
+//! attribute machinery (on 3.11+ that would create the managed dict). Only
+//! exact built-in types get their values shown; anything else is described
+//! by its type alone.
+//!
+//! Labels are interned: a fixed field name becomes an edge label once per
+//! capture, and millions of edges share it.
+
+use std::fmt::Write;
+
+use rustc_hash::FxHashMap;
+
+use crate::graph::{EdgeKind, EdgeLabel, HeapBuilder, NodeIx};
+
+use super::source::{dict_get_str, Addr, Field, HeapSource, Kind, Names, Text, TypeInfo};
+
+/// Longest text kept from a str for its label.
+pub(crate) const STR_LABEL_CHARS: usize = 60;
+/// Longest text kept from a name (a module's, a function's).
+const NAME_CHARS: usize = 200;
+
+/// Edge labels of fixed names, interned once per capture by the address of
+/// their `&'static str` (a hash of one word, not of the text).
+#[derive(Default)]
+pub(crate) struct EdgeNames {
+    by_ptr: FxHashMap<(usize, usize), EdgeLabel>,
+}
+
+impl EdgeNames {
+    fn fixed(&mut self, builder: &mut HeapBuilder, name: &'static str) -> EdgeLabel {
+        *self.by_ptr.entry((name.as_ptr() as usize, name.len())).or_insert_with(|| builder.edge_name(name))
+    }
+}
+
+/// What a label needs of the capture's state: the source, the builder that
+/// interns names, and a way to make a dict key or attribute name a node.
+pub(crate) struct Labeller<'a, S> {
+    pub source: &'a S,
+    pub builder: &'a mut HeapBuilder,
+    pub names: &'a mut EdgeNames,
+    pub scratch: &'a mut String,
+}
+
+impl<S: HeapSource> Labeller<'_, S> {
+    /// The edge label of a field; `key_node` makes an attribute's name a node.
+    ///
+    /// # Safety
+    /// Addresses in `field` were reported by the source.
+    pub unsafe fn field_label(&mut self, field: Field<'_>, key_node: &mut impl FnMut(Addr) -> NodeIx) -> EdgeLabel {
+        match field {
+            Field::Name(n) => self.names.fixed(self.builder, n),
+            Field::Attr(key) => EdgeLabel::new(EdgeKind::Attr(key_node(key))),
+            Field::Slot(name) => self.dynamic(format_args!(".{name}")),
+            Field::Stack(i) => self.dynamic(format_args!("stack[{i}]")),
+            Field::Atexit { number, part } => self.dynamic(format_args!("atexit callback #{number}{part}")),
+            Field::Local(0) => self.names.fixed(self.builder, "f_locals[?]"),
+            Field::Local(name) => {
+                // SAFETY: the name was reported by the source (caller's contract).
+                match unsafe { self.source.str_of(name) } {
+                    Some(s) => {
+                        let text = s.text.to_string_max(NAME_CHARS);
+                        self.dynamic(format_args!("f_locals['{text}']"))
+                    }
+                    None => self.names.fixed(self.builder, "f_locals[?]"),
+                }
+            }
+        }
+    }
+
+    fn dynamic(&mut self, text: std::fmt::Arguments<'_>) -> EdgeLabel {
+        self.scratch.clear();
+        let _ = self.scratch.write_fmt(text);
+        self.builder.edge_name(self.scratch)
+    }
+}
+
+/// Writes the safe short label of `o` into `out` (which is empty).
+///
+/// # Safety
+/// `o` was reported by the source and `info` describes its type.
+pub(crate) unsafe fn node_label<S: HeapSource>(s: &S, o: Addr, info: &TypeInfo, out: &mut String) {
+    let exact = info.exact;
+    // SAFETY (whole body): `o` is a reported object of `info`'s kind, which
+    // is what each source method below requires.
+    unsafe {
+        match info.kind {
+            Kind::Str if exact => {
+                if let Some(t) = s.str_of(o) {
+                    push_str_label(t.text, STR_LABEL_CHARS, out);
+                }
+            }
+            Kind::Int | Kind::Bool if exact => match (s.int_value(o), info.kind) {
+                (None, _) => out.push_str("big int"),
+                (Some(v), Kind::Bool) => out.push_str(if v != 0 { "True" } else { "False" }),
+                (Some(v), _) => drop(write!(out, "{v}")),
+            },
+            Kind::Float if exact => out.push_str(&float_repr(s.float_value(o))),
+            Kind::None => out.push_str("None"),
+            Kind::Dict => {
+                let n = s.len(o);
+                match module_namespace_name(s, o) {
+                    Some(name) => drop(write!(out, "{name} namespace, {n} items")),
+                    None => drop(write!(out, "len={n}")),
+                }
+            }
+            Kind::List | Kind::Tuple | Kind::Set | Kind::FrozenSet | Kind::Bytes if exact => drop(write!(out, "len={}", s.len(o))),
+            Kind::Module | Kind::Function | Kind::Method | Kind::BuiltinFunction | Kind::Code => push_names(s.names(o, info.kind), out),
+            Kind::Type => out.push_str(&s.type_info(o).name),
+            _ => {}
+        }
+    }
+}
+
+/// `logging.shutdown`: the module, a dot if there is one, the name.
+fn push_names(n: Names<'_>, out: &mut String) {
+    if let Some(m) = n.module {
+        out.extend(m.chars().take(NAME_CHARS));
+        out.push('.');
+    }
+    if let Some(name) = n.name {
+        match name {
+            // ASCII is valid UTF-8: one copy for the common case.
+            Text::Ascii(b) => out.push_str(&String::from_utf8_lossy(&b[..b.len().min(NAME_CHARS)])),
+            t => out.extend(t.chars().take(NAME_CHARS)),
+        }
+    }
+}
+
+/// `logging` for the namespace dict of module `logging`. A module's dict
+/// starts with `__name__` then `__doc__` (set when the module is created), so
+/// two entries decide it without a lookup.
+///
+/// # Safety
+/// `d` is a reported dict.
+unsafe fn module_namespace_name<S: HeapSource>(s: &S, d: Addr) -> Option<String> {
+    let mut first = [0usize; 4];
+    let mut n = 0;
+    // SAFETY: `d` is a reported dict; its keys and values are reported too.
+    unsafe {
+        s.dict_entries(d, |k, v| {
+            first[2 * n] = k;
+            first[2 * n + 1] = v;
+            n += 1;
+            n < 2
+        });
+        if n < 2 || !is_exact_str(s, first[0], "__name__") || !is_exact_str(s, first[2], "__doc__") {
+            return None;
+        }
+        let name = s.str_of(first[1])?;
+        Some(name.text.to_string_max(NAME_CHARS))
+    }
+}
+
+/// # Safety
+/// `o` was reported by the source.
+unsafe fn is_exact_str<S: HeapSource>(s: &S, o: Addr, text: &str) -> bool {
+    // SAFETY: the caller's contract.
+    unsafe { s.str_of(o) }.is_some_and(|t| t.exact && t.text.equals(text))
+}
+
+/// The name of a module, from its namespace's `__name__`.
+///
+/// # Safety
+/// `dict` is a reported dict.
+pub(crate) unsafe fn module_name<S: HeapSource>(s: &S, dict: Addr) -> Option<Text<'_>> {
+    // SAFETY: the caller's contract; the value is reported by the source.
+    unsafe { dict_get_str(s, dict, "__name__").and_then(|n| s.str_of(n)).map(|t| t.text) }
+}
+
+/// Appends a str's label: its first `max` characters, escaped so that it
+/// stays on one line, and `…` if it is longer. The common case, a short
+/// ASCII string with nothing to escape, is one copy.
+pub(crate) fn push_str_label(text: Text<'_>, max: usize, out: &mut String) {
+    if let Text::Ascii(all) = text {
+        let bytes = &all[..all.len().min(max)];
+        // Without early exits, so that it runs on whole vectors: a capture
+        // labels millions of strs.
+        let plain = bytes.iter().fold(true, |ok, &b| ok & (0x20..0x7f).contains(&b) & (b != b'\\') & (b != b'\''));
+        if plain {
+            // Checked above: printable ASCII, valid UTF-8.
+            out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+        } else {
+            bytes.iter().for_each(|&b| push_escaped(char::from(b), out));
+        }
+    } else {
+        text.chars().take(max).for_each(|c| push_escaped(c, out));
+    }
+    if text.len() > max {
+        out.push('…');
+    }
+}
+
+fn push_escaped(c: char, out: &mut String) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\\' => out.push_str("\\\\"),
+        '\'' => out.push_str("\\'"),
+        c if c.is_control() => drop(write!(out, "\\x{:02x}", c as u32)),
+        c => out.push(c),
+    }
+}
+
+/// A float as Python's `repr` writes it: `nan`, `inf`, `1e+16`, `1e-07`.
+pub fn float_repr(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let exp = if v == 0.0 { 0 } else { v.abs().log10().floor() as i32 };
+    if (-4..16).contains(&exp) {
+        return format!("{v:?}");
+    }
+    // Shortest round-trip digits, then Python's exponent form.
+    let s = format!("{v:e}");
+    match s.split_once('e') {
+        Some((mantissa, e)) => {
+            let e: i32 = e.parse().unwrap_or(0);
+            format!("{mantissa}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
+        }
+        None => s,
+    }
+}
+
+/// Scratch space for one object's edges, reused across objects: the
+/// referents its traversal reports, and the labelled referents its
+/// structure describes, matched to each other.
+#[derive(Default)]
+pub(crate) struct EdgeBuffers {
+    pub referents: Vec<Addr>,
+    /// `(referent, label)` in the order the structure lists them.
+    pub described: Vec<(Addr, EdgeLabel)>,
+    used: Vec<bool>,
+    /// Where the next reported referent is expected in `described`.
+    cursor: usize,
+    /// `(referent, position)` sorted, built only when order does not help.
+    sorted: Vec<(Addr, u32)>,
+}
+
+impl EdgeBuffers {
+    pub fn clear(&mut self) {
+        self.referents.clear();
+        self.described.clear();
+        self.used.clear();
+        self.sorted.clear();
+        self.cursor = 0;
+    }
+
+    /// Call once `described` is complete, before [`EdgeBuffers::take_label`].
+    pub fn described_done(&mut self) {
+        self.used.resize(self.described.len(), false);
+    }
+
+    /// The label of the next reported reference to `r`. Traversals list
+    /// references mostly in the order the structure does (dict entries,
+    /// sequence items), so a cursor finds nearly all of them at once; the
+    /// rest are looked up in a sorted copy. A value stored twice is reported
+    /// twice and gets both of its labels.
+    pub fn take_label(&mut self, r: Addr) -> EdgeLabel {
+        const WINDOW: usize = 4;
+        let end = (self.cursor + WINDOW).min(self.described.len());
+        for i in self.cursor..end {
+            if self.described[i].0 == r && !self.used[i] {
+                self.used[i] = true;
+                self.cursor = i + 1;
+                return self.described[i].1;
+            }
+        }
+        if self.sorted.is_empty() && !self.described.is_empty() {
+            self.sorted = self.described.iter().enumerate().map(|(i, &(a, _))| (a, i as u32)).collect();
+            self.sorted.sort_unstable();
+        }
+        let start = self.sorted.partition_point(|&(a, _)| a < r);
+        for &(a, i) in &self.sorted[start..] {
+            if a != r {
+                break;
+            }
+            if !self.used[i as usize] {
+                self.used[i as usize] = true;
+                return self.described[i as usize].1;
+            }
+        }
+        EdgeLabel::UNKNOWN
+    }
+}
+
+/// Appends how `o` holds each of its referents, from its structure, as
+/// `(referent, label)`; referents not described get [`EdgeLabel::UNKNOWN`]
+/// later. `key_node` makes a dict key or attribute name a node (a value's
+/// label names it).
+///
+/// # Safety
+/// `o` was reported by the source, `ty` is its type and `info` describes it.
+pub(crate) unsafe fn edge_labels<S: HeapSource>(
+    l: &mut Labeller<'_, S>,
+    o: Addr,
+    ty: Addr,
+    info: &TypeInfo,
+    out: &mut Vec<(Addr, EdgeLabel)>,
+    key_node: &mut impl FnMut(Addr) -> NodeIx,
+) {
+    let s = l.source;
+    // SAFETY (whole body): `o` is a reported object of `info`'s kind, as
+    // each source method requires; what they report is reported too.
+    unsafe {
+        if info.heap_type {
+            let class = l.names.fixed(l.builder, "__class__");
+            out.push((ty, class));
+            s.instance_fields(o, ty, |r, f| {
+                if r != 0 {
+                    let label = l.field_label(f, key_node);
+                    out.push((r, label));
+                }
+            });
+        }
+        match info.kind {
+            Kind::Dict => s.dict_entries(o, |k, v| {
+                // The key becomes a node even where the traversal does not
+                // report it (str-keyed dicts), because the value's label names it.
+                out.push((v, EdgeLabel::new(EdgeKind::DictValue(key_node(k)))));
+                out.push((k, EdgeLabel::new(EdgeKind::DictKey)));
+                true
+            }),
+            Kind::List | Kind::Tuple => {
+                for (i, &item) in s.items(o).iter().enumerate() {
+                    out.push((item, EdgeLabel::new(EdgeKind::Index(i as u32))));
+                }
+            }
+            Kind::Function
+            | Kind::Cell
+            | Kind::Method
+            | Kind::BuiltinFunction
+            | Kind::Module
+            | Kind::StaticMethod
+            | Kind::ClassMethod
+            | Kind::Property
+            | Kind::Partial
+            | Kind::Type
+            | Kind::Frame => s.fields(o, info.kind, |r, f| {
+                if r != 0 {
+                    let label = l.field_label(f, key_node);
+                    out.push((r, label));
+                }
+            }),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_read_as_python_writes_them() {
+        for (v, want) in [(1.0, "1.0"), (0.1, "0.1"), (1e16, "1e+16"), (1e-7, "1e-07"), (f64::NAN, "nan"), (-f64::INFINITY, "-inf"), (123456.5, "123456.5"), (2.5e-5, "2.5e-05")] {
+            assert_eq!(float_repr(v), want);
+        }
+    }
+
+    #[test]
+    fn str_labels_are_escaped_to_one_line_and_cut_at_60_characters() {
+        let label = |t: Text<'_>| {
+            let mut s = String::new();
+            push_str_label(t, STR_LABEL_CHARS, &mut s);
+            s
+        };
+        assert_eq!(label(Text::Ascii(b"plain text")), "plain text");
+        assert_eq!(label(Text::Ascii(b"it's\ta\nline\\")), "it\\'s\\ta\\nline\\\\");
+        let long = "x".repeat(61);
+        assert_eq!(label(Text::Ascii(long.as_bytes())), format!("{}…", "x".repeat(60)));
+        assert_eq!(label(Text::Ascii(&long.as_bytes()[..60])), "x".repeat(60));
+        assert_eq!(label(Text::Latin1(&[0x63, 0x61, 0x66, 0xe9])), "café");
+        let ucs2: Vec<u16> = "日本\n".encode_utf16().collect();
+        assert_eq!(label(Text::Ucs2(&ucs2)), "日本\\n");
+        let ucs4: Vec<u32> = "🐍\u{1}".chars().map(|c| c as u32).collect();
+        assert_eq!(label(Text::Ucs4(&ucs4)), "🐍\\x01");
+        assert_eq!(label(Text::Utf8(b"ok\xff")), "ok\u{fffd}");
+    }
+}

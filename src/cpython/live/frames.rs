@@ -1,0 +1,112 @@
+//! The frames of every thread of the running interpreter, read through the
+//! verified frame readers of `cpython::frames`, as the capture's
+//! [`ThreadFrames`]; and the labelled fields of a frame object.
+//!
+//! A thread whose frames cannot be read is left out with a note (its frames
+//! are then no roots, and if it is the caller's, the caller's frame is not
+//! subtracted); nothing is guessed.
+
+use pyo3::ffi;
+
+use super::{KnownTypes, LiveHeap};
+use crate::capture::source::{Addr, Field, FrameData, HeapSource, ThreadFrames};
+use crate::cpython::{self, FrameRecord, Layout, LayoutError, TypeChecks};
+
+fn type_checks(k: &KnownTypes) -> TypeChecks {
+    TypeChecks { code: k.code, frame: k.frame, tuple: k.tuple, dict: k.dict, function: k.function }
+}
+
+/// At most this many threads are read; more means a broken list.
+const MAX_THREADS: usize = 10_000;
+
+/// The frames of all threads, newest first per thread, and notes on the
+/// threads that could not be read.
+///
+/// # Safety
+/// The GIL is held.
+pub(super) unsafe fn all_threads(heap: &LiveHeap<'_>, layout: &Layout) -> (Vec<String>, Vec<ThreadFrames>) {
+    let k = heap.types;
+    let checks = type_checks(k);
+    let mut out = Vec::new();
+    let mut notes = Vec::new();
+    // SAFETY: the GIL is held: the thread list cannot change while it is
+    // walked, and these calls only read it.
+    let (current, mut ts) = unsafe { (ffi::PyThreadState_Get() as usize, ffi::PyInterpreterState_ThreadHead(ffi::PyInterpreterState_Get())) };
+    let mut threads = 0;
+    while !ts.is_null() && threads < MAX_THREADS {
+        threads += 1;
+        let addr = ts as usize;
+        match thread(layout, &checks, addr) {
+            Ok((thread, records)) => {
+                let frames = records.into_iter().enumerate().map(|(depth, r)| frame(heap, layout, r, depth as u32)).collect();
+                out.push(ThreadFrames { thread, current: addr == current, frames });
+            }
+            Err(e) => notes.push(format!(
+                "thread state {addr:#x}: frames not read ({e}); its frames are not roots{}",
+                if addr == current { " and the caller's frame is not subtracted" } else { "" }
+            )),
+        }
+        // SAFETY: as above; `ts` is a thread state of this interpreter.
+        ts = unsafe { ffi::PyThreadState_Next(ts) };
+    }
+    (notes, out)
+}
+
+fn thread(layout: &Layout, checks: &TypeChecks, ts: usize) -> Result<(u64, Vec<FrameRecord>), LayoutError> {
+    let thread = layout.ts_thread_id.map(|off| cpython::mem::word(ts + off, "thread_id")).transpose()?.unwrap_or(0) as u64;
+    Ok((thread, cpython::thread_frames(layout, ts, checks)?))
+}
+
+/// The name of a frame's code (found through the verified reader).
+fn function_name(heap: &LiveHeap<'_>, layout: &Layout, code: usize) -> String {
+    let name = cpython::frames::code_name_object(layout, code).ok();
+    // SAFETY: the reader checked `code` is a code object, whose name field
+    // is a live object; `str_of` checks it is a str.
+    let text = name.and_then(|n| unsafe { heap.str_of(n) }.map(|s| s.text.to_string_max(200)));
+    text.unwrap_or_else(|| "?".to_string())
+}
+
+fn frame(heap: &LiveHeap<'_>, layout: &Layout, r: FrameRecord, depth: u32) -> FrameData {
+    let function = function_name(heap, layout, r.code);
+    let mut refs = Vec::new();
+    if !r.is_object {
+        for (i, &v) in r.localsplus.iter().enumerate() {
+            if v != 0 {
+                refs.push((v, Field::Local(r.local_names.get(i).copied().unwrap_or(0))));
+            }
+        }
+        refs.push((r.code, Field::Name("f_code")));
+        if let Some(f) = r.func {
+            refs.push((f, Field::Name("f_func")));
+        }
+        if let Some(l) = r.locals {
+            refs.push((l, Field::Name("f_locals")));
+        }
+        if let Some(fo) = r.frame_obj {
+            refs.push((fo, Field::Name("frame object")));
+        }
+        for (j, &v) in r.stack.iter().flatten().enumerate() {
+            refs.push((v, Field::Stack(j as u32)));
+        }
+    }
+    FrameData { depth, addr: r.addr, object: r.is_object.then_some(r.addr), frame_object: r.frame_obj, refs, function }
+}
+
+/// The labelled locals and fields of a frame object.
+pub(super) fn frame_object_fields(layout: &Layout, frame: Addr, k: &KnownTypes) -> Vec<(Addr, Field<'static>)> {
+    let slots = cpython::frames::frame_object_slots(layout, frame, &type_checks(k)).unwrap_or_default();
+    let mut out: Vec<(Addr, Field<'static>)> = slots.into_iter().filter(|&(v, _)| v != 0).map(|(v, n)| (v, Field::Local(n))).collect();
+    for (off, name) in [
+        (layout.frame_back, "f_back"),
+        (layout.frame_code, "f_code"),
+        (layout.frame_globals, "f_globals"),
+        (layout.frame_builtins, "f_builtins"),
+        (layout.frame_locals, "f_locals"),
+        (layout.frame_trace, "f_trace"),
+    ] {
+        if let Some(v) = off.and_then(|o| cpython::mem::word(frame + o, "frame field").ok()).filter(|&v| v != 0) {
+            out.push((v, Field::Name(name)));
+        }
+    }
+    out
+}

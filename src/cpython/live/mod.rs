@@ -1,0 +1,620 @@
+//! The running interpreter as a [`HeapSource`]: the capture's reads of the
+//! heap it runs in.
+//!
+//! This is the one part of `cpython` that uses the C API (through pyo3's
+//! `ffi` declarations; no pyo3 runtime types): `tp_traverse`, `PyDict_Next`,
+//! the object header macros. Everything version-specific it needs beyond
+//! that (frames, interpreter state, managed dicts) goes through the
+//! verified readers of this module's parent.
+//!
+//! A [`LiveHeap`] exists only while its maker holds the GIL, has paused the
+//! collector and runs no Python code: then no object can be freed or moved,
+//! and every address the capture hands back (reported by `tp_traverse`, by
+//! the collector's lists, by the structures read here) is a live object.
+//! That is the invariant every `unsafe` block below relies on.
+//!
+//! Must never: call a Python-level method (`__repr__`, `__getattr__`,
+//! `__eq__`, `__hash__`, `__sizeof__`, properties), touch an instance's
+//! `__dict__` through the attribute machinery (on 3.11+ that materialises
+//! the managed dict), allocate a Python object, or change a reference count.
+
+mod frames;
+mod types;
+
+use std::ffi::CStr;
+use std::os::raw::{c_int, c_void};
+
+use pyo3::ffi;
+
+use crate::capture::source::{dict_get_str, Addr, Facts, Field, HeapSource, Kind, Names, RefCount, Str, Text, ThreadFrames, Tracked, TypeInfo};
+
+use super::{interp, managed_dict, InterpChecks, Layout};
+
+pub use types::KnownTypes;
+
+/// What the caller read through public APIs before the capture, for the
+/// checks of private layouts and the names of holders.
+#[derive(Clone, Debug, Default)]
+pub struct Public {
+    /// `id(sys.modules)`.
+    pub modules: usize,
+    /// `atexit._ncallbacks()` (3.10+).
+    pub atexit_count: Option<usize>,
+    /// Python-level signal handlers: `(handler, "signal handler SIGUSR1")`.
+    pub signal_handlers: Vec<(usize, String)>,
+    /// The list `gc.get_objects()` returned (before 3.12), which holds one
+    /// reference on each tracked object.
+    pub objects: Option<usize>,
+    /// What the caller could not read.
+    pub notes: Vec<String>,
+    pub facts: Facts,
+}
+
+/// The interpreter this code runs in, read in place.
+pub struct LiveHeap<'a> {
+    types: &'a KnownTypes,
+    layout: Option<Layout>,
+    public: Public,
+    notes: Vec<String>,
+}
+
+impl<'a> LiveHeap<'a> {
+    /// # Safety
+    /// The caller holds the GIL, has paused automatic collection, and runs
+    /// no Python code until the `LiveHeap` is dropped; `public` was read
+    /// from this interpreter.
+    pub unsafe fn new(types: &'a KnownTypes, public: Public) -> LiveHeap<'a> {
+        let layout = super::layout_for(types.version.0, types.version.1);
+        let mut notes = Vec::new();
+        if layout.is_none() {
+            notes.push(format!(
+                "no frame layout for Python {}.{}: thread frames are not roots and the caller's frame is not subtracted",
+                types.version.0, types.version.1
+            ));
+        }
+        LiveHeap { types, layout, public, notes }
+    }
+
+    fn interp_checks(&self) -> InterpChecks {
+        let k = self.types;
+        InterpChecks { modules: self.public.modules, atexit_count: self.public.atexit_count, list_type: k.list, dict_type: k.dict }
+    }
+}
+
+unsafe extern "C" fn collect_referent(o: *mut ffi::PyObject, arg: *mut c_void) -> c_int {
+    if !o.is_null() {
+        // SAFETY: `arg` is the `Vec<usize>` `traverse` passed, borrowed
+        // mutably for the call.
+        unsafe { (*(arg as *mut Vec<usize>)).push(o as usize) };
+    }
+    0
+}
+
+/// The object at a live address (see the module doc).
+fn obj(o: Addr) -> *mut ffi::PyObject {
+    o as *mut ffi::PyObject
+}
+
+/// Reads an object pointer field at a byte offset of a live object.
+///
+/// # Safety
+/// `o` is a live object whose layout has a pointer at `offset`.
+unsafe fn field(o: Addr, offset: usize) -> Addr {
+    // SAFETY: the caller's contract.
+    unsafe { *((o + offset) as *const usize) }
+}
+
+/// The characters of a str, borrowed from the object; never touches the
+/// UTF-8 cache (`PyUnicode_AsUTF8` would allocate one and change the object).
+///
+/// # Safety
+/// `o` is a live str.
+unsafe fn str_text<'s>(o: *mut ffi::PyObject) -> Option<Text<'s>> {
+    // SAFETY: `o` is a live str: its length, kind and data are its own.
+    unsafe {
+        #[cfg(not(Py_3_12))]
+        if ffi::PyUnicode_IS_READY(o) == 0 {
+            return None;
+        }
+        let len = ffi::PyUnicode_GET_LENGTH(o).max(0) as usize;
+        let data = ffi::PyUnicode_DATA(o);
+        if data.is_null() {
+            return None;
+        }
+        Some(match ffi::PyUnicode_KIND(o) {
+            1 if ffi::PyUnicode_IS_COMPACT_ASCII(o) != 0 => Text::Ascii(std::slice::from_raw_parts(data as *const u8, len)),
+            1 => Text::Latin1(std::slice::from_raw_parts(data as *const u8, len)),
+            2 => Text::Ucs2(std::slice::from_raw_parts(data as *const u16, len)),
+            4 => Text::Ucs4(std::slice::from_raw_parts(data as *const u32, len)),
+            _ => return None,
+        })
+    }
+}
+
+/// # Safety
+/// `p` is null or a NUL-terminated string that outlives the capture.
+unsafe fn c_text<'s>(p: *const std::os::raw::c_char) -> Option<Text<'s>> {
+    // SAFETY: the caller's contract.
+    (!p.is_null()).then(|| Text::Utf8(unsafe { CStr::from_ptr(p) }.to_bytes()))
+}
+
+impl HeapSource for LiveHeap<'_> {
+    fn facts(&self) -> Facts {
+        self.public.facts.clone()
+    }
+
+    fn tracked(&mut self) -> Tracked {
+        tracked_objects(self.public.objects)
+    }
+
+    fn threads(&mut self) -> Vec<ThreadFrames> {
+        let Some(layout) = self.layout else { return Vec::new() };
+        // SAFETY: the GIL is held (the type's contract).
+        let (notes, threads) = unsafe { frames::all_threads(self, &layout) };
+        self.notes.extend(notes);
+        threads
+    }
+
+    fn holders(&mut self) -> Vec<(Addr, String)> {
+        let mut named = self.public.signal_handlers.clone();
+        let Some(l) = self.layout else {
+            self.notes.push("no interpreter layout for this version: C-level holders are not named".into());
+            return named;
+        };
+        // SAFETY: the GIL is held; this only returns the current interpreter.
+        let interp = unsafe { ffi::PyInterpreterState_Get() } as usize;
+        match interp::interp_holders(&l, interp, &self.interp_checks()) {
+            Ok(s) => {
+                let mut add = |addr: usize, name: String| {
+                    if addr != 0 {
+                        named.push((addr, name));
+                    }
+                };
+                add(s.modules, "interpreter modules (sys.modules)".into());
+                add(s.sysdict, "interpreter sysdict (sys.__dict__)".into());
+                add(s.builtins, "interpreter builtins".into());
+                add(s.codec_search_path, "codecs search path".into());
+                add(s.codec_search_cache, "codecs search cache".into());
+                add(s.codec_error_registry, "codecs error registry".into());
+                add(s.fork_before, "os.register_at_fork(before)".into());
+                add(s.fork_after_in_parent, "os.register_at_fork(after_in_parent)".into());
+                add(s.fork_after_in_child, "os.register_at_fork(after_in_child)".into());
+                for (i, cb) in s.atexit.iter().flatten().enumerate() {
+                    add(cb.func, format!("atexit callback #{}", i + 1));
+                    add(cb.args, format!("atexit callback #{} args", i + 1));
+                    add(cb.kwargs, format!("atexit callback #{} kwargs", i + 1));
+                }
+            }
+            Err(e) => self.notes.push(format!(
+                "interpreter state layout check failed ({e}): objects held there keep the generic held-from-outside label"
+            )),
+        }
+        named
+    }
+
+    fn modules(&self) -> Vec<(String, Addr)> {
+        let mut out = Vec::new();
+        // SAFETY: the GIL is held; the registry and its entries are live,
+        // and `PyDict_Next` runs no Python code.
+        unsafe {
+            let modules = ffi::PyImport_GetModuleDict();
+            if modules.is_null() {
+                return out;
+            }
+            self.dict_entries(modules as usize, |k, v| {
+                if v != ffi::Py_None() as usize {
+                    if let Some(name) = self.str_of(k) {
+                        out.push((name.text.to_string_max(200), v));
+                    }
+                }
+                true
+            });
+        }
+        out
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.public.notes.iter().chain(&self.notes).cloned().collect()
+    }
+
+    unsafe fn type_of(&self, o: Addr) -> Addr {
+        // SAFETY: `o` is live (the trait's contract).
+        unsafe { ffi::Py_TYPE(obj(o)) as usize }
+    }
+
+    unsafe fn type_info(&self, ty: Addr) -> TypeInfo {
+        // SAFETY: `ty` is a live type object.
+        unsafe { types::info(self, self.types, ty as *mut ffi::PyTypeObject) }
+    }
+
+    unsafe fn refcount(&self, o: Addr) -> RefCount {
+        // SAFETY: `o` is live.
+        let raw = unsafe { ffi::Py_REFCNT(obj(o)) } as isize;
+        // 3.12+ on 64-bit: immortal objects have the low 32 bits negative.
+        match self.types.version >= (3, 12) && (raw as i32) < 0 {
+            true => RefCount::Immortal,
+            false => RefCount::Count(raw.max(0) as u64),
+        }
+    }
+
+    unsafe fn traverse(&self, o: Addr, out: &mut Vec<Addr>) {
+        // SAFETY: `o` is live; `tp_traverse` is C code that only calls the
+        // visitor, which appends to `out`.
+        unsafe {
+            let tp = ffi::Py_TYPE(obj(o));
+            if let Some(trav) = (*tp).tp_traverse {
+                trav(obj(o), collect_referent, out as *mut Vec<usize> as *mut c_void);
+            }
+        }
+    }
+
+    unsafe fn shallow_size(&self, o: Addr, ty: Addr, kind: Kind, tracked: bool) -> u64 {
+        // SAFETY: `o` is live and `ty` its type.
+        unsafe { types::shallow_size(obj(o), ty as *mut ffi::PyTypeObject, kind, tracked, self.types) }
+    }
+
+    unsafe fn str_of(&self, o: Addr) -> Option<Str<'_>> {
+        // SAFETY: `o` is live (or 0, which is no str).
+        unsafe {
+            if o == 0 || ffi::PyUnicode_Check(obj(o)) == 0 {
+                return None;
+            }
+            let exact = ffi::PyUnicode_CheckExact(obj(o)) != 0;
+            str_text(obj(o)).map(|text| Str { text, exact })
+        }
+    }
+
+    unsafe fn int_value(&self, o: Addr) -> Option<i64> {
+        let mut overflow: c_int = 0;
+        // SAFETY: `o` is a live int; for an exact int this reads its digits
+        // and calls no `__index__`.
+        let v = unsafe { ffi::PyLong_AsLongLongAndOverflow(obj(o), &mut overflow) };
+        (overflow == 0).then_some(v)
+    }
+
+    unsafe fn float_value(&self, o: Addr) -> f64 {
+        // SAFETY: `o` is a live exact float.
+        unsafe { ffi::PyFloat_AS_DOUBLE(obj(o)) }
+    }
+
+    unsafe fn len(&self, o: Addr) -> usize {
+        // SAFETY: `o` is a live dict, set, sequence or bytes of an exact
+        // built-in type (or a dict subclass), whose size is a field read.
+        unsafe {
+            match ffi::PyDict_Check(obj(o)) != 0 {
+                true => ffi::PyDict_Size(obj(o)).max(0) as usize,
+                false => ffi::PyObject_Size(obj(o)).max(0) as usize,
+            }
+        }
+    }
+
+    unsafe fn dict_entries(&self, d: Addr, mut f: impl FnMut(Addr, Addr) -> bool) {
+        let mut pos: ffi::Py_ssize_t = 0;
+        let mut k: *mut ffi::PyObject = std::ptr::null_mut();
+        let mut v: *mut ffi::PyObject = std::ptr::null_mut();
+        // SAFETY: `d` is a live dict; `PyDict_Next` reads its entries and
+        // runs no Python code.
+        while unsafe { ffi::PyDict_Next(obj(d), &mut pos, &mut k, &mut v) } != 0 {
+            if !f(k as usize, v as usize) {
+                break;
+            }
+        }
+    }
+
+    unsafe fn items(&self, o: Addr) -> &[Addr] {
+        // SAFETY: `o` is a live list or tuple: its items are its own
+        // `Py_SIZE` pointers, which do not change while no Python code runs.
+        unsafe {
+            let n = ffi::Py_SIZE(obj(o)).max(0) as usize;
+            let items = match ffi::PyList_Check(obj(o)) != 0 {
+                true => (*(o as *mut ffi::PyListObject)).ob_item as *const usize,
+                false => (*(o as *mut ffi::PyTupleObject)).ob_item.as_ptr() as *const usize,
+            };
+            if n == 0 || items.is_null() {
+                return &[];
+            }
+            std::slice::from_raw_parts(items, n)
+        }
+    }
+
+    unsafe fn fields(&self, o: Addr, kind: Kind, mut f: impl FnMut(Addr, Field<'_>)) {
+        let k = self.types;
+        // SAFETY: `o` is a live object of `kind`, whose layout has each
+        // field read below (offsets from the public structs, or from the
+        // type's own member table).
+        unsafe {
+            match kind {
+                Kind::Function => function_fields(o, &mut f),
+                Kind::Cell => f((*(o as *mut ffi::PyCellObject)).ob_ref as usize, Field::Name("cell_contents")),
+                Kind::Method => {
+                    f(field(o, k.method_func_offset), Field::Name("__func__"));
+                    f(field(o, k.method_func_offset + 8), Field::Name("__self__"));
+                }
+                Kind::BuiltinFunction => {
+                    let c = o as *mut ffi::PyCFunctionObject;
+                    f((*c).m_self as usize, Field::Name("__self__"));
+                    f((*c).m_module as usize, Field::Name("__module__"));
+                }
+                Kind::Module => {
+                    f(ffi::PyModule_GetDict(obj(o)) as usize, Field::Name("__dict__"));
+                    self.atexit_module_fields(o, &mut f);
+                }
+                Kind::StaticMethod | Kind::ClassMethod => {
+                    f(field(o, 16), Field::Name("__func__"));
+                    f(field(o, 24), Field::Name("__dict__"));
+                }
+                Kind::Property => {
+                    for (i, name) in ["fget", "fset", "fdel", "__doc__"].into_iter().enumerate() {
+                        f(field(o, 16 + 8 * i), Field::Name(name));
+                    }
+                }
+                Kind::Partial => {
+                    for (i, name) in [".func", ".args", ".keywords", "__dict__"].into_iter().enumerate() {
+                        f(field(o, 16 + 8 * i), Field::Name(name));
+                    }
+                }
+                Kind::Type => type_fields(o as *mut ffi::PyTypeObject, &mut f),
+                Kind::Frame => {
+                    if let Some(layout) = &self.layout {
+                        for (r, field) in frames::frame_object_fields(layout, o, k) {
+                            f(r, field);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    unsafe fn instance_fields(&self, o: Addr, ty: Addr, mut f: impl FnMut(Addr, Field<'_>)) {
+        let tp = ty as *mut ffi::PyTypeObject;
+        // SAFETY: `o` is a live instance of heap type `tp`.
+        unsafe {
+            if let Some(dict) = self.instance_dict(o, tp) {
+                f(dict, Field::Name("__dict__"));
+            } else if managed_dict::has_managed_dict(self.types.version, (*tp).tp_flags) {
+                self.managed_values(o, tp, &mut f);
+            }
+            // Slots: every heap type on the base chain adds its own members.
+            let mut t = tp;
+            while !t.is_null() && (*t).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE != 0 {
+                let mut m = (*t).tp_members;
+                while !m.is_null() && !(*m).name.is_null() {
+                    // T_OBJECT (6) and T_OBJECT_EX (16): the two member kinds that hold an object.
+                    if matches!((*m).type_code, 6 | 16) {
+                        let name = CStr::from_ptr((*m).name).to_string_lossy();
+                        f(field(o, (*m).offset as usize), Field::Slot(&name));
+                    }
+                    m = m.add(1);
+                }
+                t = (*t).tp_base;
+            }
+        }
+    }
+
+    unsafe fn names(&self, o: Addr, kind: Kind) -> Names<'_> {
+        // SAFETY: `o` is a live object of `kind`; each name is a live str
+        // (checked by `str_of`) or a C string of a static method table.
+        unsafe {
+            match kind {
+                Kind::Function => function_names(self, o),
+                Kind::Method => {
+                    let func = field(o, self.types.method_func_offset);
+                    match func != 0 && ffi::Py_TYPE(obj(func)) == self.types.ptr(self.types.function) {
+                        true => function_names(self, func),
+                        false => Names::default(),
+                    }
+                }
+                Kind::BuiltinFunction => {
+                    let c = o as *mut ffi::PyCFunctionObject;
+                    let name = if (*c).m_ml.is_null() { None } else { c_text((*(*c).m_ml).ml_name) };
+                    Names { module: self.str_of((*c).m_module as usize).map(|s| s.text), name }
+                }
+                Kind::Module => {
+                    let dict = ffi::PyModule_GetDict(obj(o)) as usize;
+                    Names { module: None, name: crate::capture::labels::module_name(self, dict) }
+                }
+                Kind::Code => {
+                    let name = self.layout.and_then(|l| super::frames::code_name_object_of_code(&l, o));
+                    Names { module: None, name: name.and_then(|n| self.str_of(n)).map(|s| s.text) }
+                }
+                _ => Names::default(),
+            }
+        }
+    }
+}
+
+impl LiveHeap<'_> {
+    /// The instance's own dict, if it has one already (never creates it).
+    ///
+    /// # Safety
+    /// `o` is a live instance of `tp`.
+    unsafe fn instance_dict(&self, o: Addr, tp: *mut ffi::PyTypeObject) -> Option<Addr> {
+        // SAFETY: the caller's contract; offsets come from the type.
+        unsafe {
+            if managed_dict::has_managed_dict(self.types.version, (*tp).tp_flags) {
+                // 3.11+: the managed dict pointer sits three words before the object;
+                // on 3.12 its low bit tags "inline values, no dict".
+                let p = *((o as *const usize).sub(3));
+                return (p != 0 && p & 1 == 0).then_some(p);
+            }
+            let off = (*tp).tp_dictoffset;
+            if off > 0 {
+                let p = field(o, off as usize);
+                return (p != 0).then_some(p);
+            }
+            if off < 0 {
+                // Variable-size instances (int subclasses): counted from the end,
+                // as CPython's _PyObject_GetDictPtr does.
+                let n = (*(o as *mut ffi::PyVarObject)).ob_size.unsigned_abs();
+                let size = (*tp).tp_basicsize as usize + n * (*tp).tp_itemsize.unsigned_abs();
+                let size = (size + 7) & !7;
+                let at = size as isize + off;
+                if at > 0 {
+                    let p = field(o, at as usize);
+                    return (p != 0).then_some(p);
+                }
+            }
+            None
+        }
+    }
+
+    /// Attribute values kept without a dict (3.11+), by their names.
+    ///
+    /// # Safety
+    /// `o` is a live instance of `tp`, whose flags say it has a managed dict.
+    unsafe fn managed_values(&self, o: Addr, tp: *mut ffi::PyTypeObject, f: &mut impl FnMut(Addr, Field<'_>)) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let Some((values, capacity)) = managed_dict::values_array(self.types.version, o, (*tp).tp_flags) else {
+                return;
+            };
+            let keys = managed_dict::shared_keys((*(tp as *mut ffi::PyHeapTypeObject)).ht_cached_keys as usize);
+            for (i, key) in keys.into_iter().enumerate().take(capacity) {
+                let value = *values.add(i);
+                if value != 0 && key != 0 {
+                    f(value, Field::Attr(key));
+                }
+            }
+        }
+    }
+
+    /// 3.9 keeps atexit callbacks in the atexit module's state, which the
+    /// module's `tp_traverse` reports: label them as their slots.
+    ///
+    /// # Safety
+    /// `module` is a live module.
+    unsafe fn atexit_module_fields(&self, module: Addr, f: &mut impl FnMut(Addr, Field<'_>)) {
+        let Some(layout) = self.layout.filter(|l| l.version == (3, 9)) else { return };
+        // SAFETY: the caller's contract; the state is read through `mem`.
+        unsafe {
+            let dict = ffi::PyModule_GetDict(obj(module)) as usize;
+            let name = dict_get_str(self, dict, "__name__").and_then(|n| self.str_of(n));
+            if !name.is_some_and(|n| n.text.equals("atexit")) {
+                return;
+            }
+            let state = ffi::PyModule_GetState(obj(module)) as usize;
+            if state == 0 {
+                return;
+            }
+            let Ok(callbacks) = interp::atexit_module_callbacks(&layout, state) else { return };
+            for (i, cb) in callbacks.iter().enumerate() {
+                let number = i as u32 + 1;
+                for (addr, part) in [(cb.func, ""), (cb.args, " args"), (cb.kwargs, " kwargs")] {
+                    f(addr, Field::Atexit { number, part });
+                }
+            }
+        }
+    }
+}
+
+/// # Safety
+/// `o` is a live function.
+unsafe fn function_fields(o: Addr, f: &mut impl FnMut(Addr, Field<'_>)) {
+    let func = o as *mut ffi::PyFunctionObject;
+    // SAFETY: the caller's contract: these are the function's own fields.
+    unsafe {
+        f((*func).func_globals as usize, Field::Name("__globals__"));
+        f((*func).func_closure as usize, Field::Name("__closure__"));
+        f((*func).func_code as usize, Field::Name("__code__"));
+        f((*func).func_defaults as usize, Field::Name("__defaults__"));
+        f((*func).func_kwdefaults as usize, Field::Name("__kwdefaults__"));
+        f((*func).func_doc as usize, Field::Name("__doc__"));
+        f((*func).func_name as usize, Field::Name("__name__"));
+        f((*func).func_qualname as usize, Field::Name("__qualname__"));
+        f((*func).func_dict as usize, Field::Name("__dict__"));
+        f((*func).func_module as usize, Field::Name("__module__"));
+        f((*func).func_annotations as usize, Field::Name("__annotations__"));
+        #[cfg(Py_3_10)]
+        f((*func).func_builtins as usize, Field::Name("__builtins__"));
+    }
+}
+
+/// # Safety
+/// `o` is a live function.
+unsafe fn function_names<'s>(s: &'s LiveHeap<'_>, o: Addr) -> Names<'s> {
+    let func = o as *mut ffi::PyFunctionObject;
+    // SAFETY: the caller's contract; `str_of` checks each name is a str.
+    unsafe {
+        Names {
+            module: s.str_of((*func).func_module as usize).map(|t| t.text),
+            name: s.str_of((*func).func_qualname as usize).map(|t| t.text),
+        }
+    }
+}
+
+/// # Safety
+/// `tp` is a live type object.
+unsafe fn type_fields(tp: *mut ffi::PyTypeObject, f: &mut impl FnMut(Addr, Field<'_>)) {
+    // SAFETY: the caller's contract: these are the type's own fields.
+    unsafe {
+        f((*tp).tp_dict as usize, Field::Name("__dict__"));
+        f((*tp).tp_mro as usize, Field::Name("__mro__"));
+        f((*tp).tp_bases as usize, Field::Name("__bases__"));
+        f((*tp).tp_base as usize, Field::Name("__base__"));
+        if (*tp).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE != 0 {
+            let ht = tp as *mut ffi::PyHeapTypeObject;
+            f((*ht).ht_name as usize, Field::Name("__name__"));
+            f((*ht).ht_qualname as usize, Field::Name("__qualname__"));
+            f((*ht).ht_slots as usize, Field::Name("__slots__"));
+            #[cfg(Py_3_9)]
+            f((*ht).ht_module as usize, Field::Name("__module__"));
+        }
+    }
+}
+
+/// Every object the collector tracks: on 3.12+ from the collector itself,
+/// which makes no object; before, from the list the caller got from
+/// `gc.get_objects()`.
+fn tracked_objects(list: Option<usize>) -> Tracked {
+    #[cfg(Py_3_12)]
+    {
+        let _ = list;
+        extern "C" {
+            fn PyUnstable_GC_VisitObjects(callback: unsafe extern "C" fn(*mut ffi::PyObject, *mut c_void) -> c_int, arg: *mut c_void);
+        }
+        unsafe extern "C" fn note(o: *mut ffi::PyObject, arg: *mut c_void) -> c_int {
+            // SAFETY: `arg` is the `Vec<usize>` passed below.
+            unsafe { (*(arg as *mut Vec<usize>)).push(o as usize) };
+            1
+        }
+        let mut addrs: Vec<usize> = Vec::new();
+        // SAFETY: the GIL is held. C only: it pauses automatic collection
+        // itself and calls `note` for each object, holding a reference only
+        // for the call.
+        unsafe { PyUnstable_GC_VisitObjects(note, &mut addrs as *mut Vec<usize> as *mut c_void) };
+        Tracked { addrs, list: None }
+    }
+    #[cfg(not(Py_3_12))]
+    {
+        let Some(l) = list else { return Tracked::default() };
+        // SAFETY: the GIL is held and `l` is the live list the caller made
+        // and keeps alive for the capture.
+        let addrs = unsafe {
+            let n = ffi::PyList_GET_SIZE(obj(l)).max(0);
+            (0..n).map(|i| ffi::PyList_GET_ITEM(obj(l), i) as usize).collect()
+        };
+        Tracked { addrs, list: Some(l) }
+    }
+}
+
+/// `sys.argv`, read from the list in place (a str's UTF-8 cache is not
+/// made, as converting it through the C API would).
+///
+/// # Safety
+/// The GIL is held.
+pub unsafe fn argv() -> Vec<String> {
+    // SAFETY: the GIL is held; the list and its items are live, and each
+    // item is checked to be a str before its text is read.
+    unsafe {
+        let list = ffi::PySys_GetObject(c"argv".as_ptr());
+        if list.is_null() || ffi::PyList_Check(list) == 0 {
+            return Vec::new();
+        }
+        (0..ffi::PyList_GET_SIZE(list))
+            .map(|i| ffi::PyList_GET_ITEM(list, i))
+            .filter(|&s| ffi::PyUnicode_Check(s) != 0)
+            .filter_map(|s| str_text(s).map(|t| t.to_string_max(200)))
+            .collect()
+    }
+}

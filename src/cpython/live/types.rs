@@ -1,0 +1,211 @@
+//! The built-in types the capture recognises, by the addresses of their type
+//! objects (looked up once, by the Python front end, when the module is
+//! imported: looking them up during a capture could run Python code), and
+//! what the capture learns from a type object: its name, its kind, its
+//! instances' shallow size.
+
+use std::ffi::CStr;
+
+use pyo3::ffi;
+
+use super::LiveHeap;
+use crate::capture::source::{dict_get_str, HeapSource, Kind, TypeInfo};
+
+/// Type objects compared by identity during a capture, as addresses.
+#[derive(Clone, Copy, Debug)]
+pub struct KnownTypes {
+    pub dict: usize,
+    pub list: usize,
+    pub tuple: usize,
+    pub set: usize,
+    pub frozenset: usize,
+    pub str_: usize,
+    pub bytes: usize,
+    pub int: usize,
+    pub bool_: usize,
+    pub float: usize,
+    pub none: usize,
+    pub function: usize,
+    pub cfunction: usize,
+    pub method: usize,
+    pub cell: usize,
+    pub module: usize,
+    pub code: usize,
+    pub frame: usize,
+    pub staticmethod: usize,
+    pub classmethod: usize,
+    pub property: usize,
+    pub partial: usize,
+    /// Offset of `im_func` in a bound method (`im_self` follows it).
+    pub method_func_offset: usize,
+    /// Bytes a str of length 0 takes, before its characters.
+    pub str_header: u64,
+    /// Bytes of the GC header in front of every tracked object.
+    pub gc_header: u64,
+    /// `(major, minor)` of the running interpreter.
+    pub version: (u32, u32),
+}
+
+impl KnownTypes {
+    /// The sizes and offsets that follow from the version.
+    pub fn for_version(version: (u32, u32)) -> KnownTypes {
+        KnownTypes {
+            dict: 0,
+            list: 0,
+            tuple: 0,
+            set: 0,
+            frozenset: 0,
+            str_: 0,
+            bytes: 0,
+            int: 0,
+            bool_: 0,
+            float: 0,
+            none: 0,
+            function: 0,
+            cfunction: 0,
+            method: 0,
+            cell: 0,
+            module: 0,
+            code: 0,
+            frame: 0,
+            staticmethod: 0,
+            classmethod: 0,
+            property: 0,
+            partial: 0,
+            // Same layout since 3.0: PyObject_HEAD, then im_func, im_self.
+            method_func_offset: std::mem::size_of::<ffi::PyObject>(),
+            str_header: if version >= (3, 12) { 40 } else { 48 },
+            gc_header: if version >= (3, 8) { 16 } else { 24 },
+            version,
+        }
+    }
+
+    pub(crate) fn ptr(&self, addr: usize) -> *mut ffi::PyTypeObject {
+        addr as *mut ffi::PyTypeObject
+    }
+
+    /// The kind of instances of `tp`: exact built-ins by identity, then
+    /// the subclasses of dict, list, tuple and type by their flags.
+    ///
+    /// # Safety
+    /// `tp` is a live type object.
+    unsafe fn kind(&self, tp: *mut ffi::PyTypeObject) -> (Kind, bool) {
+        let t = tp as usize;
+        let exact = [
+            (self.str_, Kind::Str),
+            (self.int, Kind::Int),
+            (self.bool_, Kind::Bool),
+            (self.float, Kind::Float),
+            (self.none, Kind::None),
+            (self.dict, Kind::Dict),
+            (self.list, Kind::List),
+            (self.tuple, Kind::Tuple),
+            (self.set, Kind::Set),
+            (self.frozenset, Kind::FrozenSet),
+            (self.bytes, Kind::Bytes),
+            (self.module, Kind::Module),
+            (self.function, Kind::Function),
+            (self.method, Kind::Method),
+            (self.cfunction, Kind::BuiltinFunction),
+            (self.cell, Kind::Cell),
+            (self.code, Kind::Code),
+            (self.frame, Kind::Frame),
+            (self.staticmethod, Kind::StaticMethod),
+            (self.classmethod, Kind::ClassMethod),
+            (self.property, Kind::Property),
+            (self.partial, Kind::Partial),
+        ];
+        if let Some(&(_, kind)) = exact.iter().find(|(a, _)| *a == t && t != 0) {
+            return (kind, true);
+        }
+        // SAFETY: the caller's contract: the flags are the type's own.
+        let flags = unsafe { (*tp).tp_flags };
+        let sub = [
+            (ffi::Py_TPFLAGS_DICT_SUBCLASS, Kind::Dict),
+            (ffi::Py_TPFLAGS_LIST_SUBCLASS, Kind::List),
+            (ffi::Py_TPFLAGS_TUPLE_SUBCLASS, Kind::Tuple),
+            (ffi::Py_TPFLAGS_TYPE_SUBCLASS, Kind::Type),
+            (ffi::Py_TPFLAGS_UNICODE_SUBCLASS, Kind::Str),
+        ];
+        match sub.iter().find(|(bit, _)| flags & bit != 0) {
+            Some(&(_, kind)) => (kind, false),
+            None => (Kind::Other, false),
+        }
+    }
+
+}
+
+/// What the capture needs to know about `tp`.
+///
+/// # Safety
+/// `tp` is a live type object, and a capture is under way (the GIL is held
+/// and no Python code runs).
+pub(crate) unsafe fn info(heap: &LiveHeap<'_>, k: &KnownTypes, tp: *mut ffi::PyTypeObject) -> TypeInfo {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let (kind, exact) = k.kind(tp);
+        TypeInfo { name: type_name(heap, tp), kind, exact, heap_type: (*tp).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE != 0 }
+    }
+}
+
+/// The qualified name of a type: `dict`, `logging.Logger`, `_io.TextIOWrapper`.
+///
+/// # Safety
+/// `tp` is a live type object, during a capture.
+unsafe fn type_name(heap: &LiveHeap<'_>, tp: *mut ffi::PyTypeObject) -> String {
+    // SAFETY: the caller's contract: the name is the type's own C string,
+    // its qualname and `__module__` its own objects.
+    unsafe {
+        let tp_name = match (*tp).tp_name.is_null() {
+            true => String::new(),
+            false => CStr::from_ptr((*tp).tp_name).to_string_lossy().into_owned(),
+        };
+        if (*tp).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0 {
+            return tp_name;
+        }
+        let text = |o: usize| heap.str_of(o).map(|s| s.text.to_string_max(200));
+        let ht = tp as *mut ffi::PyHeapTypeObject;
+        let qual = text((*ht).ht_qualname as usize).unwrap_or_else(|| tp_name.rsplit('.').next().unwrap_or("").to_string());
+        let module = dict_get_str(heap, (*tp).tp_dict as usize, "__module__").and_then(text);
+        match module.as_deref() {
+            Some("builtins") | None => qual,
+            Some(m) => format!("{m}.{qual}"),
+        }
+    }
+}
+
+/// Shallow size from the type's layout, as `sys.getsizeof` reports it for
+/// built-in types, without calling `__sizeof__`.
+///
+/// # Safety
+/// `o` is a live object of type `tp`, of kind `kind`.
+pub(crate) unsafe fn shallow_size(o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject, kind: Kind, tracked: bool, k: &KnownTypes) -> u64 {
+    // SAFETY: the caller's contract: sizes and counts are the object's and
+    // its type's own fields.
+    unsafe {
+        let mut size = (*tp).tp_basicsize.max(0) as u64;
+        if (*tp).tp_itemsize != 0 {
+            let n = (*(o as *mut ffi::PyVarObject)).ob_size.unsigned_abs() as u64;
+            size += n * (*tp).tp_itemsize.unsigned_abs() as u64;
+        }
+        let exact = tp as usize;
+        match kind {
+            Kind::List if exact == k.list => size += (*(o as *mut ffi::PyListObject)).allocated.max(0) as u64 * 8,
+            Kind::Str if exact == k.str_ => {
+                let len = ffi::PyUnicode_GET_LENGTH(o).max(0) as u64;
+                size = k.str_header + (len + 1) * u64::from(ffi::PyUnicode_KIND(o).max(1));
+            }
+            Kind::Set | Kind::FrozenSet => {
+                let s = o as *mut ffi::PySetObject;
+                if (*s).table != (*s).smalltable.as_mut_ptr() {
+                    size += ((*s).mask as u64 + 1) * 16;
+                }
+            }
+            _ => {}
+        }
+        if tracked {
+            size += k.gc_header;
+        }
+        size
+    }
+}
