@@ -41,28 +41,39 @@ fn mapped_len(size: usize) -> usize {
     size.div_ceil(HUGE_PAGE) * HUGE_PAGE
 }
 
-unsafe fn map(size: usize) -> *mut u8 {
+/// A private anonymous mapping for a block of `size` bytes, or null.
+fn map(size: usize) -> *mut u8 {
     let len = mapped_len(size);
-    let p = libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0);
+    // SAFETY: a new anonymous mapping overlaps nothing of ours.
+    let p = unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) };
     if p == libc::MAP_FAILED {
         return std::ptr::null_mut();
     }
     // Advice only: if it is refused the mapping still works, on small pages.
-    libc::madvise(p, len, libc::MADV_HUGEPAGE);
+    // SAFETY: `p .. p + len` is the mapping just made.
+    unsafe { libc::madvise(p, len, libc::MADV_HUGEPAGE) };
     p.cast()
 }
 
+/// # Safety
+/// `p` came from [`map`] or [`remap`] for a block of `size` bytes, and is
+/// used no more.
 unsafe fn unmap(p: *mut u8, size: usize) {
-    libc::munmap(p.cast(), mapped_len(size));
+    // SAFETY: the caller's contract: exactly the mapping made for `size`.
+    unsafe { libc::munmap(p.cast(), mapped_len(size)) };
 }
 
+/// # Safety
+/// `p` came from [`map`] or [`remap`] for a block of `old` bytes; on
+/// success it is used no more (the block moves to the result).
 unsafe fn remap(p: *mut u8, old: usize, new: usize) -> *mut u8 {
     let (old_len, new_len) = (mapped_len(old), mapped_len(new));
     if old_len == new_len {
         return p;
     }
     // The advice belongs to the mapping and moves with it.
-    let q = libc::mremap(p.cast(), old_len, new_len, libc::MREMAP_MAYMOVE);
+    // SAFETY: the caller's contract: `p .. p + old_len` is one mapping of ours.
+    let q = unsafe { libc::mremap(p.cast(), old_len, new_len, libc::MREMAP_MAYMOVE) };
     if q == libc::MAP_FAILED {
         return std::ptr::null_mut();
     }
@@ -79,38 +90,52 @@ unsafe impl GlobalAlloc for Allocator {
         if is_large(layout.size(), layout.align()) {
             map(layout.size())
         } else {
-            System.alloc(layout)
+            // SAFETY: `GlobalAlloc::alloc`'s contract, passed on.
+            unsafe { System.alloc(layout) }
         }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if is_large(layout.size(), layout.align()) {
+            // Fresh anonymous mappings are zero-filled.
             map(layout.size())
         } else {
-            System.alloc_zeroed(layout)
+            // SAFETY: `GlobalAlloc::alloc_zeroed`'s contract, passed on.
+            unsafe { System.alloc_zeroed(layout) }
         }
     }
 
     unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
         if is_large(layout.size(), layout.align()) {
-            unmap(p, layout.size())
+            // SAFETY: a large layout's block is a mapping made by `map`/`remap`.
+            unsafe { unmap(p, layout.size()) }
         } else {
-            System.dealloc(p, layout)
+            // SAFETY: a small layout's block is the system allocator's.
+            unsafe { System.dealloc(p, layout) }
         }
     }
 
     unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let align = layout.align();
         match (is_large(layout.size(), align), is_large(new_size, align)) {
-            (false, false) => System.realloc(p, layout, new_size),
-            (true, true) => remap(p, layout.size(), new_size),
+            // SAFETY: the system allocator's block, `realloc`'s contract passed on.
+            (false, false) => unsafe { System.realloc(p, layout, new_size) },
+            // SAFETY: a mapping of ours for `layout.size()` bytes.
+            (true, true) => unsafe { remap(p, layout.size(), new_size) },
             _ => {
                 // Crossing the threshold: a new block of the other kind.
-                let new_layout = Layout::from_size_align_unchecked(new_size, align);
-                let q = self.alloc(new_layout);
+                // SAFETY: `realloc`'s contract: `new_size`, rounded up to
+                // `align`, does not overflow, and `align` is a valid alignment.
+                let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, align) };
+                // SAFETY: `new_layout` has a non-zero size (`realloc`'s contract).
+                let q = unsafe { self.alloc(new_layout) };
                 if !q.is_null() {
-                    std::ptr::copy_nonoverlapping(p, q, layout.size().min(new_size));
-                    self.dealloc(p, layout);
+                    // SAFETY: both blocks are live, distinct, and at least
+                    // this long; `p` is then freed with the layout it came with.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(p, q, layout.size().min(new_size));
+                        self.dealloc(p, layout);
+                    }
                 }
                 q
             }

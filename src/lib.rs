@@ -1,15 +1,21 @@
 //! # refgraph — why is this Python object still alive?
 //!
-//! The pipeline: **capture** a live CPython heap (the pyo3 front end in
-//! `python/`, or the pure-Python collector) into a [`graph::Heap`]; name its
-//! [`roots`]; apply [`filter`]s; answer queries in [`paths`] (root paths,
-//! backref neighbourhoods); [`render`] the answer as DOT, SVG or PNG; keep it
-//! for later in a [`snapshot`] file.
+//! The pipeline: [`capture`] a heap (the running CPython, read by
+//! `cpython::live`, or the pure-Python collector's snapshot) into a
+//! [`graph::Heap`]; name its [`roots`]; apply [`filter`]s; answer queries in
+//! [`paths`] (root paths, backref neighbourhoods); [`render`] the answer as
+//! DOT, SVG or PNG; keep it for later in a [`snapshot`] file.
 //!
-//! Everything in this crate except the `python` module is pure Rust with no
-//! Python in it, so the `refgraph` command and the tests work on snapshot
-//! files without an interpreter. The CPython-version-specific layouts that the
-//! capture needs live in one place, [`cpython`].
+//! Layers, each depending only on those below it: the model ([`graph`]);
+//! the queries and files ([`roots`], [`paths`], [`select`], [`filter`],
+//! [`snapshot`], [`report`], [`render`]), which are pure Rust and forbid
+//! `unsafe`; the capture ([`capture`]), written against a small trait for
+//! the heap being read, so that `cargo test` runs it over heaps the tests
+//! build; and [`cpython`], the only place that knows a CPython layout or
+//! reads raw memory. The front ends (the pyo3 module behind the `python`
+//! feature, and the `refgraph` command) convert and delegate.
+
+#![warn(unsafe_op_in_unsafe_fn)]
 
 #[cfg(target_os = "linux")]
 pub mod alloc;

@@ -4,9 +4,9 @@
 //! It is written against [`HeapSource`] (the heap being read), so the same
 //! code captures the running interpreter (`crate::cpython::live`) and the
 //! heaps the tests build (`fake.rs`). Its parts: [`address`] numbers objects
-//! in address order; [`cores`] runs what touches no object on the second
-//! core; [`labels`] names nodes and edges; [`frames`] tells the caller's
-//! frames from the roots; [`holders`] turns the runtime's named holders,
+//! in address order; `cores` runs what touches no object on the second
+//! core; [`labels`] names nodes and edges; `frames` tells the caller's
+//! frames from the roots; `holders` turns the runtime's named holders,
 //! modules and frames into roots.
 //!
 //! Rules it lives by (refgraph runs inside production processes):

@@ -43,9 +43,7 @@ pub fn main() -> i32 {
     // `refgraph path … | head` should end quietly when head stops reading,
     // as command-line tools do, not panic on a closed pipe.
     #[cfg(target_os = "linux")]
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+    sigpipe::reset();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -12,7 +12,7 @@
 //! A filter also carries the limits objgraph takes as arguments
 //! (`max-depth`, `too-many`) so that a filter file can say them once.
 //! Filters never run Python code: everything they test is in the snapshot.
-//! Filter files (`.rgf`) are parsed by [`parse`]; `filters/README.md` has the
+//! Filter files (`.rgf`) are parsed by `parse`; `filters/README.md` has the
 //! grammar.
 
 mod parse;

@@ -345,16 +345,20 @@ struct Pinned {
 }
 
 impl Pinned {
-    /// Pins the nodes that are Python objects. Safe only right after a
-    /// capture in the same call, before any Python code has run: every
-    /// captured object is still alive then.
+    /// Pins the nodes that are Python objects.
+    ///
+    /// # Safety
+    /// Only right after a capture of `heap` in the same call, with the GIL
+    /// held since, before any Python code has run: every captured object is
+    /// still alive then.
     unsafe fn new(heap: &Heap, nodes: impl Iterator<Item = NodeIx>) -> Pinned {
         let objs: Vec<*mut ffi::PyObject> = nodes
             .filter(|&n| !heap.node(n).flags().synthetic())
             .map(|n| heap.node(n).addr() as usize as *mut ffi::PyObject)
             .collect();
         for &o in &objs {
-            ffi::Py_INCREF(o);
+            // SAFETY: the caller's contract: `o` is a live object, and the GIL is held.
+            unsafe { ffi::Py_INCREF(o) };
         }
         Pinned { objs }
     }
@@ -362,8 +366,9 @@ impl Pinned {
 
 impl Drop for Pinned {
     fn drop(&mut self) {
-        // Dropped under the GIL: every user of Pinned holds `Python<'_>`.
         for &o in &self.objs {
+            // SAFETY: dropped under the GIL (every user of Pinned holds
+            // `Python<'_>`), releasing the reference `new` took.
             unsafe { ffi::Py_DECREF(o) };
         }
     }
@@ -375,7 +380,7 @@ fn live<'py>(py: Python<'py>, heap: &Heap, ix: NodeIx) -> Option<Bound<'py, PyAn
     if n.flags().synthetic() {
         return None;
     }
-    // Pinned by the caller, so the pointer is a live object.
+    // SAFETY: pinned by the caller, so the pointer is a live object.
     Some(unsafe { Bound::from_borrowed_ptr(py, n.addr() as usize as *mut ffi::PyObject) })
 }
 
@@ -471,6 +476,7 @@ pub fn find_backref_chain<'py>(
     let heap = fresh(py, &obs)?;
     let target = find(&heap, obj.as_ptr() as usize as u64)?;
     let reach = paths::within(&heap, &[target], Direction::Referrers, max_depth);
+    // SAFETY: `heap` was captured in this call and no Python code has run since.
     let _pins = unsafe { Pinned::new(&heap, reach.iter().copied()) };
     let mut err = None;
     let path = match predicate {
@@ -535,6 +541,7 @@ fn show_graph(py: Python<'_>, a: ShowArgs<'_, '_>, direction: Direction) -> PyRe
     let needs_objects = callable.is_some() || a.highlight.is_some() || a.extra_info.is_some();
     let _pins = needs_objects.then(|| {
         let reach = paths::within(&heap, &targets, direction, max_depth);
+        // SAFETY: `heap` was captured in this call and no Python code has run since.
         unsafe { Pinned::new(&heap, reach.into_iter()) }
     });
     let mut err: Option<PyErr> = None;
@@ -688,6 +695,7 @@ pub fn show_chain(
         ps.push(RootPath { steps });
     }
     let nb = paths::chains_neighbourhood(&ps);
+    // SAFETY: `heap` was captured in this call and no Python code has run since.
     let _pins = (highlight.is_some() || extra_info.is_some()).then(|| unsafe { Pinned::new(&heap, nb.nodes.iter().map(|&(n, _)| n)) });
     let mut extra = |n: NodeIx| -> Option<String> {
         let o = live(py, &heap, n)?;
