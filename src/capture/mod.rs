@@ -199,11 +199,15 @@ impl<'a, S: HeapSource> Walker<'a, S> {
     /// `o` was reported by the source.
     unsafe fn add_object(&mut self, o: Addr, tracked: bool) -> Result<NodeIx, BuildError> {
         let source = self.source;
-        // SAFETY (whole body): `o` was reported by the source.
-        let (ty, entry) = unsafe { self.type_entry(o) };
-        let (type_id, kind) = (entry.id, entry.info.kind);
+        // SAFETY: `o` was reported by the source (this function's contract),
+        // which is all each of these source methods asks.
+        let (ty, type_id, kind, raw, size) = unsafe {
+            let (ty, entry) = self.type_entry(o);
+            let (type_id, kind) = (entry.id, entry.info.kind);
+            (ty, type_id, kind, source.refcount(o), source.shallow_size(o, ty, kind, tracked))
+        };
         let mut flags = if tracked { NodeFlags::TRACKED } else { 0 };
-        let refcount = match unsafe { source.refcount(o) } {
+        let refcount = match raw {
             RefCount::Immortal => {
                 flags |= NodeFlags::IMMORTAL;
                 u64::from(u32::MAX)
@@ -214,9 +218,9 @@ impl<'a, S: HeapSource> Walker<'a, S> {
                 raw.saturating_sub(own + obs)
             }
         };
-        let size = unsafe { source.shallow_size(o, ty, kind, tracked) };
         let mut label = std::mem::take(&mut self.label_buf);
         label.clear();
+        // SAFETY: as above; the type entry describes `o`'s type.
         unsafe { labels::node_label(source, o, &self.types[&ty].info, &mut label) };
         let ix = self.builder.append_node(o as u64, type_id, size, refcount, NodeFlags(flags), &label);
         self.label_buf = label;
@@ -271,10 +275,10 @@ impl<'a, S: HeapSource> Walker<'a, S> {
     unsafe fn object_edges(&mut self, o: Addr, buf: &mut EdgeBuffers) {
         buf.clear();
         let source = self.source;
-        // SAFETY (whole body): `o` was reported by the source, and so is
-        // everything its traversal and structure report.
+        // SAFETY: `o` was reported by the source (this function's contract).
         unsafe { source.traverse(o, &mut buf.referents) };
         if !buf.referents.is_empty() {
+            // SAFETY: as above.
             let (ty, _) = unsafe { self.type_entry(o) };
             let info = &self.types[&ty].info;
             let mut l = Labeller { source, builder: &mut self.builder, names: &mut self.names, scratch: &mut self.name_buf };
@@ -286,6 +290,8 @@ impl<'a, S: HeapSource> Walker<'a, S> {
                 push_member(members, full, address::tag_key(k as u64));
                 raw.key()
             };
+            // SAFETY: `o` was reported by the source, `ty` is its type and
+            // `info` describes it.
             unsafe { labels::edge_labels(&mut l, o, ty, info, &mut buf.described, &mut key_node) };
             buf.described_done();
             for j in 0..buf.referents.len() {
@@ -383,7 +389,7 @@ pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> 
         w.send_members(&to_index, true);
         drop(to_index);
         phase("walk");
-        Ok((sources, members.join()?))
+        Ok((sources, members.join().ok_or(CaptureError::Thread)?))
     })?;
     phase("address set catching up");
     for &x in &w.excluded {
@@ -413,7 +419,7 @@ pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> 
         // SAFETY: every member of the numbering is a source or a referent
         // the source reported.
         let nodes = unsafe { node_pass(&mut w, &numbering, &sources, &live_frames) };
-        let (csr, incoming, laps) = edges.join()??;
+        let (csr, incoming, laps) = edges.join().ok_or(CaptureError::Thread)??;
         nodes?;
         w.builder.set_edges(csr, Some(incoming))?;
         Ok(laps)
@@ -527,12 +533,14 @@ unsafe fn exclude_observers<S: HeapSource>(w: &mut Walker<'_, S>, frames: &[Fram
                     w.add_observer_ref(r);
                 }
                 if let Some(fo) = f.data.frame_object {
+                    // SAFETY: the source reported the frame's object.
                     unsafe { w.exclude(fo, &mut scratch) };
                 }
             }
         }
     }
     for &c in &obs.containers {
+        // SAFETY: the caller holds the container, a live object of the heap.
         unsafe { w.exclude(c, &mut scratch) };
         // The caller's stack holds the container, not the heap.
         w.add_observer_ref(c);
