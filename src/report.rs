@@ -223,9 +223,9 @@ fn type_line(n: NodeRef<'_>, opts: &ViewOptions<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::{HeapBuilder, NodeData, NodeFlags};
+    use crate::graph::{HeapBuilder, NodeData, NodeFlags, Root, RootKind};
     use crate::paths::{chains_neighbourhood, root_paths, PathOptions};
-    use crate::roots::{Root, RootKind};
+    use crate::roots::add_held_from_outside;
 
     fn seed_like() -> (Heap, NodeIx) {
         let mut b = HeapBuilder::new();
@@ -250,7 +250,9 @@ mod tests {
         b.add_root(Root { node: f, kind: RootKind::Named { holder: "atexit callback #1".into(), surplus: 1 } });
         // The function is also held by the namespace itself, as in logging.
         b.add_edge(d, f, g);
-        (b.finish().unwrap(), d)
+        let mut h = b.finish().unwrap();
+        add_held_from_outside(&mut h);
+        (h, d)
     }
 
     #[test]

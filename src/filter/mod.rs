@@ -250,7 +250,9 @@ mod tests {
                 flags: NodeFlags(flags),
             });
         }
-        b.finish().unwrap()
+        let mut h = b.finish().unwrap();
+        crate::roots::add_held_from_outside(&mut h);
+        h
     }
 
     fn decide(f: &Filter, h: &Heap, addr: u64) -> Decision {
