@@ -1,9 +1,9 @@
 //! Snapshot files: exact round trips, and clear errors for every kind of
 //! damage (never a panic).
 
-use refgraph::graph::{EdgeKind, EdgeLabel, Heap, HeapBuilder, NodeData, NodeFlags, Root, RootKind};
+use refgraph::graph::{EdgeKind, EdgeLabel, Heap, HeapBuilder, Meta, NodeData, NodeFlags, Root, RootKind};
 use refgraph::roots::add_held_from_outside;
-use refgraph::snapshot::{read_snapshot, read_snapshot_bytes, write_snapshot, write_snapshot_to, Meta, SnapshotError};
+use refgraph::snapshot::{read_snapshot, read_snapshot_bytes, write_snapshot, write_snapshot_to, SnapshotError};
 
 fn sample() -> Heap {
     let mut b = HeapBuilder::new();

@@ -13,8 +13,10 @@
 //! on it directly; `petgraph::visit::Reversed(&heap)` walks referrers.
 //!
 //! The model's plain data lives beside it: [`Root`] and [`RootKind`] (why a
-//! node is a root).
+//! node is a root) and [`Meta`] (facts about the capture). The model imports
+//! nothing from the rest of the crate.
 
+mod meta;
 mod root;
 
 use std::fmt;
@@ -27,9 +29,8 @@ use petgraph::visit::{
 use petgraph::Direction;
 use rustc_hash::FxHashMap;
 
+pub use meta::Meta;
 pub use root::{Root, RootKind};
-
-use crate::snapshot::Meta;
 
 /// Index of a node in a [`Heap`].
 pub type NodeIx = petgraph::graph::NodeIndex<u32>;
