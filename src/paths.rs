@@ -6,6 +6,8 @@
 //! predicate decides which nodes a search may go through; that is where
 //! filters plug in.
 
+#![forbid(unsafe_code)]
+
 use std::collections::VecDeque;
 
 use petgraph::visit::{IntoNeighbors, NodeIndexable, Reversed};

@@ -3,6 +3,8 @@
 //! renderers draw. Both front ends use these, so the CLI and the Python API say
 //! the same thing in the same words.
 
+#![forbid(unsafe_code)]
+
 use serde::Serialize;
 
 use crate::graph::{Heap, NodeIx, NodeRef};

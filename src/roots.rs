@@ -11,6 +11,8 @@
 //! references. Immortal objects (3.12+) and untracked objects are never held
 //! from outside: their counts say nothing about who keeps them.
 
+#![forbid(unsafe_code)]
+
 use crate::graph::{Heap, NodeIx, Root, RootKind};
 
 /// References to `ix` that the heap does not show, or 0.

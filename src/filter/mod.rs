@@ -15,6 +15,8 @@
 //! Filter files (`.rgf`) are parsed by [`parse`]; `filters/README.md` has the
 //! grammar.
 
+#![forbid(unsafe_code)]
+
 mod parse;
 
 use std::fmt;

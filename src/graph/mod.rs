@@ -16,6 +16,8 @@
 //! node is a root) and [`Meta`] (facts about the capture). The model imports
 //! nothing from the rest of the crate.
 
+#![forbid(unsafe_code)]
+
 mod meta;
 mod root;
 

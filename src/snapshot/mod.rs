@@ -6,6 +6,8 @@
 //! problems with the file name and byte offset. The capture's metadata is
 //! [`Meta`](crate::graph::Meta), part of the model.
 
+#![forbid(unsafe_code)]
+
 mod format;
 mod reader;
 mod writer;
