@@ -4,6 +4,8 @@
 //! gets the permissions an ordinary create would (0666 less the umask), not
 //! the temporary file's private 0600.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::path::Path;
 

@@ -41,5 +41,4 @@ mod python;
 #[global_allocator]
 static ALLOCATOR: alloc::Allocator = alloc::Allocator;
 
-pub use graph::{EdgeKind, EdgeLabel, Heap, HeapBuilder, NodeData, NodeFlags, NodeIx};
-pub use roots::{Root, RootKind};
+pub use graph::{EdgeKind, EdgeLabel, Heap, HeapBuilder, NodeData, NodeFlags, NodeIx, Root, RootKind};

@@ -6,6 +6,8 @@
 //! predicate decides which nodes a search may go through; that is where
 //! filters plug in.
 
+#![forbid(unsafe_code)]
+
 use std::collections::VecDeque;
 
 use petgraph::visit::{IntoNeighbors, NodeIndexable, Reversed};
@@ -373,8 +375,8 @@ pub fn within(heap: &Heap, targets: &[NodeIx], direction: Direction, max_depth: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::{EdgeKind, HeapBuilder, NodeData, NodeFlags};
-    use crate::roots::{Root, RootKind};
+    use crate::graph::{EdgeKind, HeapBuilder, NodeData, NodeFlags, Root, RootKind};
+    use crate::roots::add_held_from_outside;
 
     fn tracked(addr: u64, ty: &str, refcount: u64) -> NodeData {
         NodeData { addr, type_name: ty.into(), refcount, flags: NodeFlags(NodeFlags::TRACKED), ..Default::default() }
@@ -396,7 +398,9 @@ mod tests {
         b.add_edge(f, t, globals);
         // sys.modules holds the module from outside our captured objects here.
         b.add_root(Root { node: m, kind: RootKind::Module { name: "app".into() } });
-        (b.finish().unwrap(), t)
+        let mut h = b.finish().unwrap();
+        add_held_from_outside(&mut h);
+        (h, t)
     }
 
     #[test]
@@ -432,7 +436,8 @@ mod tests {
         b.add_edge(r, t, EdgeLabel::UNKNOWN);
         b.add_root(Root { node: a, kind: RootKind::Module { name: "a".into() } });
         b.add_root(Root { node: r, kind: RootKind::Module { name: "b".into() } });
-        let h = b.finish().unwrap();
+        let mut h = b.finish().unwrap();
+        add_held_from_outside(&mut h);
         let paths = root_paths(&h, t, PathOptions::default(), |_| true);
         assert_eq!(paths.iter().map(|p| p.root()).collect::<Vec<_>>(), vec![r]);
     }
@@ -444,7 +449,8 @@ mod tests {
         let y = b.add_node(&tracked(2, "list", 1));
         b.add_edge(x, y, EdgeLabel::UNKNOWN);
         b.add_edge(y, x, EdgeLabel::UNKNOWN);
-        let h = b.finish().unwrap();
+        let mut h = b.finish().unwrap();
+        add_held_from_outside(&mut h);
         // x has 2 references, one from y: held from outside by one.
         let p = root_paths(&h, y, PathOptions::default(), |_| true);
         assert_eq!(p.len(), 1);
@@ -462,7 +468,8 @@ mod tests {
             b.add_edge(w[0], w[1], EdgeLabel::UNKNOWN);
         }
         b.add_root(Root { node: ids[0], kind: RootKind::Module { name: "sys".into() } });
-        let h = b.finish().unwrap();
+        let mut h = b.finish().unwrap();
+        add_held_from_outside(&mut h);
         let p = root_paths(&h, ids[n as usize - 1], PathOptions::default(), |_| true);
         assert_eq!(p[0].len(), n as usize);
         let capped = root_paths(&h, ids[n as usize - 1], PathOptions { limit: 10, max_depth: Some(100) }, |_| true);
@@ -477,7 +484,8 @@ mod tests {
             let f = b.add_node(&tracked(100 + i, "function", 1));
             b.add_edge(f, t, EdgeLabel::UNKNOWN);
         }
-        let h = b.finish().unwrap();
+        let mut h = b.finish().unwrap();
+        add_held_from_outside(&mut h);
         let opts = GraphOptions { too_many: 10, ..Default::default() };
         let nb = neighbourhood(&h, &[t], opts, |_, _, _| Decision::Keep);
         assert_eq!(nb.edges.len(), 10);

@@ -3,6 +3,8 @@
 //! renderers draw. Both front ends use these, so the CLI and the Python API say
 //! the same thing in the same words.
 
+#![forbid(unsafe_code)]
+
 use serde::Serialize;
 
 use crate::graph::{Heap, NodeIx, NodeRef};
@@ -200,9 +202,9 @@ fn type_line(n: NodeRef<'_>, opts: &ViewOptions<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::{HeapBuilder, NodeData, NodeFlags};
+    use crate::graph::{HeapBuilder, NodeData, NodeFlags, Root, RootKind};
     use crate::paths::{chains_neighbourhood, root_paths, PathOptions};
-    use crate::roots::{Root, RootKind};
+    use crate::roots::add_held_from_outside;
 
     fn seed_like() -> (Heap, NodeIx) {
         let mut b = HeapBuilder::new();
@@ -227,7 +229,9 @@ mod tests {
         b.add_root(Root { node: f, kind: RootKind::Named { holder: "atexit callback #1".into(), surplus: 1 } });
         // The function is also held by the namespace itself, as in logging.
         b.add_edge(d, f, g);
-        (b.finish().unwrap(), d)
+        let mut h = b.finish().unwrap();
+        add_held_from_outside(&mut h);
+        (h, d)
     }
 
     #[test]

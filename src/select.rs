@@ -6,6 +6,8 @@
 //! - `TYPE~REGEX` — those whose label matches REGEX (`dict~^logging namespace`);
 //! - `~REGEX` — any type, label matching.
 
+#![forbid(unsafe_code)]
+
 use regex::Regex;
 
 use crate::graph::{Heap, NodeIx};

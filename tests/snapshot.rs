@@ -1,9 +1,9 @@
 //! Snapshot files: exact round trips, and clear errors for every kind of
 //! damage (never a panic).
 
-use refgraph::graph::{EdgeKind, EdgeLabel, Heap, HeapBuilder, NodeData, NodeFlags};
-use refgraph::roots::{Root, RootKind};
-use refgraph::snapshot::{read_snapshot, read_snapshot_bytes, write_snapshot, write_snapshot_to, Meta, SnapshotError};
+use refgraph::graph::{EdgeKind, EdgeLabel, Heap, HeapBuilder, Meta, NodeData, NodeFlags, Root, RootKind};
+use refgraph::roots::add_held_from_outside;
+use refgraph::snapshot::{read_snapshot, read_snapshot_bytes, write_snapshot, write_snapshot_to, SnapshotError};
 
 fn sample() -> Heap {
     let mut b = HeapBuilder::new();
@@ -25,7 +25,9 @@ fn sample() -> Heap {
     b.add_root(Root { node: fr, kind: RootKind::Frame { thread: 0x7f12_3456_7000, depth: 2, function: "main".into() } });
     b.add_root(Root { node: f, kind: RootKind::Named { holder: "atexit callback #1".into(), surplus: 1 } });
     b.set_meta(Meta { collector: "test".into(), python: (3, 11), notes: vec!["a note".into()], ..Default::default() });
-    b.finish().unwrap()
+    let mut h = b.finish().unwrap();
+    add_held_from_outside(&mut h);
+    h
 }
 
 fn bytes_of(h: &Heap) -> Vec<u8> {

@@ -360,9 +360,7 @@ mod tests {
     use crate::paths::{root_paths, PathOptions};
 
     fn capture_of(h: &mut FakeHeap, obs: &Observers) -> Heap {
-        let mut heap = capture(h, obs, Spawn::default()).expect("capture");
-        crate::roots::add_held_from_outside(&mut heap);
-        heap
+        capture(h, obs, Spawn::default()).expect("capture")
     }
 
     fn node(heap: &Heap, addr: Addr) -> NodeIx {
@@ -507,8 +505,7 @@ mod tests {
     fn a_capture_without_a_second_thread_is_the_same_capture() {
         let (mut h, ..) = seed();
         let two = capture_of(&mut h, &Observers::default());
-        let mut one = capture(&mut h, &Observers::default(), Spawn { stack_size: Some(usize::MAX) }).expect("inline capture");
-        crate::roots::add_held_from_outside(&mut one);
+        let one = capture(&mut h, &Observers::default(), Spawn { stack_size: Some(usize::MAX) }).expect("inline capture");
         let dump = |heap: &Heap| {
             let nodes: Vec<_> = heap.nodes().map(|n| (n.addr(), n.type_name().to_string(), n.label().to_string(), n.refcount())).collect();
             let edges: Vec<_> = (0..heap.node_count())

@@ -444,6 +444,7 @@ pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> 
         phases: Vec::new(),
     });
     let mut heap = w.builder.finish()?;
+    crate::roots::add_held_from_outside(&mut heap);
     phase("index");
     // Not laps: they ran during "nodes and edges", on the other core.
     for (name, seconds) in second_core {

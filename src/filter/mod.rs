@@ -15,6 +15,8 @@
 //! Filter files (`.rgf`) are parsed by `parse`; `filters/README.md` has the
 //! grammar.
 
+#![forbid(unsafe_code)]
+
 mod parse;
 
 use std::fmt;
@@ -250,7 +252,9 @@ mod tests {
                 flags: NodeFlags(flags),
             });
         }
-        b.finish().unwrap()
+        let mut h = b.finish().unwrap();
+        crate::roots::add_held_from_outside(&mut h);
+        h
     }
 
     fn decide(f: &Filter, h: &Heap, addr: u64) -> Decision {

@@ -66,11 +66,10 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
     // no Python code runs until the capture returns: the core only asks the
     // source for structure.
     let mut source = unsafe { LiveHeap::new(types, public) };
-    let mut heap = capture::capture(&mut source, obs, Spawn::default())?;
+    let heap = capture::capture(&mut source, obs, Spawn::default())?;
     drop(source);
     drop(list);
     drop(pause);
-    crate::roots::add_held_from_outside(&mut heap);
     Ok(heap)
 }
 

@@ -7,6 +7,8 @@
 //! DOT, `graphviz` runs `dot`, `layout` places boxes and routes arrows, `svg`
 //! draws the built-in picture.
 
+#![forbid(unsafe_code)]
+
 mod dot;
 mod graphviz;
 mod layout;

@@ -3,51 +3,14 @@
 //! and the capture's metadata — so that analysis can happen offline, in another
 //! process, long after the heap is gone. The format is documented in
 //! `docs/snapshot-format.md`; the reader validates everything and reports
-//! problems with the file name and byte offset.
+//! problems with the file name and byte offset. The capture's metadata is
+//! [`Meta`](crate::graph::Meta), part of the model.
+
+#![forbid(unsafe_code)]
 
 mod format;
 mod reader;
 mod writer;
 
-use serde::{Deserialize, Serialize};
-
 pub use reader::{read_snapshot, read_snapshot_bytes, SnapshotError};
 pub use writer::{write_snapshot, write_snapshot_to};
-
-/// Facts about a capture, stored as JSON inside the snapshot.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Meta {
-    /// Which collector made it: `native` (pyo3) or `python` (pure-Python).
-    #[serde(default)]
-    pub collector: String,
-    /// `sys.version` of the captured interpreter, e.g. `3.11.7 (main, ...)`.
-    #[serde(default)]
-    pub python_version: String,
-    /// `(major, minor)` of the captured interpreter.
-    #[serde(default)]
-    pub python: (u32, u32),
-    #[serde(default)]
-    pub pid: u32,
-    /// Seconds since the Unix epoch when the capture started.
-    #[serde(default)]
-    pub captured_at: f64,
-    /// Seconds the capture took.
-    #[serde(default)]
-    pub capture_seconds: f64,
-    /// `sys.argv` of the captured program.
-    #[serde(default)]
-    pub argv: Vec<String>,
-    /// References refgraph held during the capture and subtracted from counts.
-    #[serde(default)]
-    pub observer_refs: u64,
-    /// Objects of refgraph's own left out of the graph (lists, frames).
-    #[serde(default)]
-    pub observer_objects: u64,
-    /// Seconds spent in each phase of the capture, for benchmarks.
-    #[serde(default)]
-    pub phases: Vec<(String, f64)>,
-    /// Anything a reader should know: layout checks that failed and what was
-    /// done instead, parts of the heap that could not be read.
-    #[serde(default)]
-    pub notes: Vec<String>,
-}

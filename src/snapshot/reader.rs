@@ -6,9 +6,7 @@
 use std::path::Path;
 
 use super::format::*;
-use super::Meta;
-use crate::graph::{Csr, EdgeLabel, Heap, NodeColumns, NodeIx, StrPool};
-use crate::roots::{Root, RootKind};
+use crate::graph::{Csr, EdgeLabel, Heap, Meta, NodeColumns, NodeIx, Root, RootKind, StrPool};
 
 /// Why a snapshot could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -7,8 +7,7 @@ use std::path::Path;
 
 use super::format::*;
 use super::SnapshotError;
-use crate::graph::Heap;
-use crate::roots::RootKind;
+use crate::graph::{Heap, RootKind};
 
 /// Writes `heap` to `path` atomically: the file appears whole or not at all.
 pub fn write_snapshot(heap: &Heap, path: &Path) -> Result<(), SnapshotError> {

@@ -11,6 +11,15 @@
 //! The petgraph `visit` traits are implemented for `&Heap`, so petgraph's
 //! algorithms (and ours in [`crate::paths`], written against those traits) run
 //! on it directly; `petgraph::visit::Reversed(&heap)` walks referrers.
+//!
+//! The model's plain data lives beside it: [`Root`] and [`RootKind`] (why a
+//! node is a root) and [`Meta`] (facts about the capture). The model imports
+//! nothing from the rest of the crate.
+
+#![forbid(unsafe_code)]
+
+mod meta;
+mod root;
 
 use std::fmt;
 use std::hash::BuildHasher;
@@ -22,8 +31,8 @@ use petgraph::visit::{
 use petgraph::Direction;
 use rustc_hash::FxHashMap;
 
-pub use crate::roots::{Root, RootKind};
-pub use crate::snapshot::Meta;
+pub use meta::Meta;
+pub use root::{Root, RootKind};
 
 /// Index of a node in a [`Heap`].
 pub type NodeIx = petgraph::graph::NodeIndex<u32>;
@@ -817,8 +826,10 @@ impl HeapBuilder {
         self.roots.push(root);
     }
 
-    /// Assembles the heap: merges loose edges, builds the reverse index and the
-    /// held-from-outside roots.
+    /// Assembles the heap: merges loose edges, builds the reverse index and
+    /// sorts the roots by node. It does not add held-from-outside roots: for a
+    /// captured heap, the caller runs [`crate::roots::add_held_from_outside`]
+    /// once on the result.
     pub fn finish(mut self) -> Result<Heap, BuildError> {
         let n = self.nodes.len();
         if n > EdgeLabel::MAX_PAYLOAD as usize {
@@ -844,7 +855,9 @@ impl HeapBuilder {
         if !ascending && self.by_addr.len() == n {
             let _ = by_addr.set(self.by_addr);
         }
-        let mut heap = Heap {
+        // Lookups need the roots sorted by node; stable, so a node's roots keep the order they were added in.
+        self.roots.sort_by_key(|r| r.node);
+        Ok(Heap {
             meta: self.meta,
             nodes: self.nodes,
             types: self.types,
@@ -858,9 +871,7 @@ impl HeapBuilder {
             roots: self.roots,
             ascending,
             by_addr,
-        };
-        crate::roots::add_held_from_outside(&mut heap);
-        Ok(heap)
+        })
     }
 
     fn merge_loose(&mut self) {
