@@ -30,9 +30,5 @@ pub mod cpython;
 #[cfg(feature = "python")]
 mod python;
 
-#[cfg(target_os = "linux")]
-#[global_allocator]
-static ALLOCATOR: alloc::Allocator = alloc::Allocator;
-
 pub use graph::{EdgeKind, EdgeLabel, Heap, HeapBuilder, NodeData, NodeFlags, NodeIx};
 pub use roots::{Root, RootKind};
