@@ -215,7 +215,13 @@ mod tests {
         fn new(size: usize, align: usize, zeroed: bool) -> Block {
             let layout = Layout::from_size_align(size, align).unwrap();
             // SAFETY: the layout has a non-zero size.
-            let p = unsafe { if zeroed { Allocator.alloc_zeroed(layout) } else { Allocator.alloc(layout) } };
+            let p = unsafe {
+                if zeroed {
+                    Allocator.alloc_zeroed(layout)
+                } else {
+                    Allocator.alloc(layout)
+                }
+            };
             assert!(!p.is_null(), "out of memory for {size} bytes");
             Block { p, layout }
         }
@@ -295,12 +301,12 @@ mod tests {
     #[test]
     fn zeroed_blocks_are_zero_where_a_dirty_block_was_just_freed() {
         let layouts = [
-            (24, 8),             // system, small: reused from glibc's tcache
-            (4096, 4096),        // system, aligned
-            (LARGE / 2, 8),      // system, below the threshold
-            (LARGE, 8),          // mapping
-            (LARGE + 1, 8),      // mapping, rounded up to a huge page
-            (LARGE, 2 * PAGE),   // system: too aligned to map
+            (24, 8),           // system, small: reused from glibc's tcache
+            (4096, 4096),      // system, aligned
+            (LARGE / 2, 8),    // system, below the threshold
+            (LARGE, 8),        // mapping
+            (LARGE + 1, 8),    // mapping, rounded up to a huge page
+            (LARGE, 2 * PAGE), // system: too aligned to map
         ];
         for (size, align) in layouts {
             for _ in 0..3 {

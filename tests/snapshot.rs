@@ -95,7 +95,9 @@ fn varint_len(bytes: &[u8]) -> usize {
 
 /// Every edge, as (from, to, label text), in order.
 fn edge_list(h: &Heap) -> Vec<(usize, usize, String)> {
-    h.nodes().flat_map(|n| h.out_edges(n.ix).map(|e| (e.from.index(), e.to.index(), h.edge_label_text(e.label))).collect::<Vec<_>>()).collect()
+    h.nodes()
+        .flat_map(|n| h.out_edges(n.ix).map(|e| (e.from.index(), e.to.index(), h.edge_label_text(e.label))).collect::<Vec<_>>())
+        .collect()
 }
 
 #[test]
@@ -141,8 +143,12 @@ fn flipped_bytes_never_panic_and_edge_damage_is_caught() {
                 let err = read.map(|_| ()).expect_err(&what);
                 if i >= payload {
                     match err {
-                        SnapshotError::Corrupt { offset, what: ref message, .. } => assert!(message.starts_with("EDGE: ") && (payload..=end).contains(&(offset as usize)), "{err}"),
-                        SnapshotError::Truncated { offset, ref section, .. } => assert!(section == "EDGE" && (payload..=end).contains(&(offset as usize)), "{err}"),
+                        SnapshotError::Corrupt { offset, what: ref message, .. } => {
+                            assert!(message.starts_with("EDGE: ") && (payload..=end).contains(&(offset as usize)), "{err}")
+                        }
+                        SnapshotError::Truncated { offset, ref section, .. } => {
+                            assert!(section == "EDGE" && (payload..=end).contains(&(offset as usize)), "{err}")
+                        }
                         _ => panic!("{what}: {err}"),
                     }
                 }
