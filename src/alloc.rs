@@ -14,13 +14,24 @@
 //! Python's own allocations are not affected: this allocator serves only the
 //! Rust code compiled into refgraph.
 //!
+//! Who installs it: the binaries, not the library. The `refgraph` command
+//! declares it as its `#[global_allocator]` in `src/main.rs`, and the Python
+//! extension module (the cdylib built with `--features python`) in
+//! `src/python/mod.rs` (when both are in one build, as with
+//! `cargo build --features python`, the command takes the extension's, since
+//! a program has one global allocator). The library itself declares none, so
+//! a crate that links refgraph keeps whatever allocator it chose; it may
+//! install this one the same way. (The tests below call it directly, whatever
+//! allocator the test binary runs on.)
+//!
 //! [`Prefault`] moves the rest of that cost off the thread that holds the
 //! GIL: another core asks the kernel to fault in a vector's unused capacity
 //! before the capture's writer reaches it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
-/// The allocator refgraph installs as its global one.
+/// The allocator the `refgraph` command and the extension module install as
+/// their global one (see the module docs).
 pub struct Allocator;
 
 /// Blocks from this size up are mapped directly.
@@ -217,18 +228,76 @@ impl Prefault {
 mod tests {
     use super::*;
 
+    /// A block from [`Allocator`] itself: the test binary does not install
+    /// it as its global allocator (only refgraph's binaries do), so a `Vec`
+    /// here would not reach it.
+    struct Block {
+        p: *mut u8,
+        layout: Layout,
+    }
+
+    impl Block {
+        fn new(size: usize, align: usize, zeroed: bool) -> Block {
+            let layout = Layout::from_size_align(size, align).unwrap();
+            // SAFETY: the layout has a non-zero size.
+            let p = unsafe {
+                if zeroed {
+                    Allocator.alloc_zeroed(layout)
+                } else {
+                    Allocator.alloc(layout)
+                }
+            };
+            assert!(!p.is_null(), "out of memory for {size} bytes");
+            Block { p, layout }
+        }
+
+        fn bytes(&mut self) -> &mut [u8] {
+            // SAFETY: `p` holds `layout.size()` bytes, initialised by
+            // alloc_zeroed or by `fill` before they are read.
+            unsafe { std::slice::from_raw_parts_mut(self.p, self.layout.size()) }
+        }
+
+        /// Every byte set to a pattern that no byte of a zeroed block has.
+        fn fill(&mut self) {
+            for (i, b) in self.bytes().iter_mut().enumerate() {
+                *b = (i % 251) as u8 | 1;
+            }
+        }
+
+        fn realloc(&mut self, new_size: usize) {
+            // SAFETY: `p` came from Allocator with `layout`.
+            let q = unsafe { Allocator.realloc(self.p, self.layout, new_size) };
+            assert!(!q.is_null(), "out of memory for {new_size} bytes");
+            self.p = q;
+            self.layout = Layout::from_size_align(new_size, self.layout.align()).unwrap();
+        }
+    }
+
+    impl Drop for Block {
+        fn drop(&mut self) {
+            // SAFETY: `p` came from Allocator with `layout`.
+            unsafe { Allocator.dealloc(self.p, self.layout) }
+        }
+    }
+
+    fn is_pattern(bytes: &[u8]) -> bool {
+        bytes.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8 | 1)
+    }
+
     #[test]
     fn blocks_cross_the_threshold_both_ways_and_keep_their_bytes() {
         let small = LARGE / 2;
-        let mut v: Vec<u32> = (0..(small / 4) as u32).collect();
-        v.reserve_exact(LARGE); // grows past the threshold: system -> mapping
-        v.extend(0..(LARGE / 4) as u32);
-        assert!(v[..small / 4].iter().enumerate().all(|(i, &x)| x == i as u32));
-        v.reserve_exact(3 * LARGE); // mapping -> larger mapping
-        assert_eq!(v[small / 4 + 7], 7);
-        v.truncate(10);
-        v.shrink_to_fit(); // mapping -> system
-        assert_eq!(v, (0..10).collect::<Vec<u32>>());
+        let mut b = Block::new(small, 8, false);
+        b.fill();
+        b.realloc(2 * LARGE); // grows past the threshold: system -> mapping
+        assert!(is_pattern(&b.bytes()[..small]));
+        assert_eq!(b.p as usize % PAGE, 0, "a mapping is page-aligned");
+        b.fill();
+        b.realloc(LARGE + 1); // mapping -> smaller mapping (mremap)
+        b.realloc(5 * LARGE); // mapping -> larger mapping (mremap)
+        assert!(is_pattern(&b.bytes()[..LARGE + 1]));
+        b.realloc(10); // mapping -> system
+        assert!(is_pattern(b.bytes()));
     }
 
     #[test]
@@ -242,9 +311,37 @@ mod tests {
         assert!(v[LARGE + 3..].iter().all(|&b| b == 7));
     }
 
+    /// A block asked for zeroed is zero even where a block of the same
+    /// layout was just written and freed.
+    ///
+    /// Memory that is only ever allocated zeroed proves nothing: a fresh
+    /// anonymous mapping is zero whatever `alloc_zeroed` does, so the test
+    /// this replaces (`vec![0u64; LARGE]`) passed with `alloc` in place of
+    /// `alloc_zeroed`. Here each layout is first allocated, dirtied and freed,
+    /// so that an allocator that hands blocks back for reuse returns the
+    /// dirty bytes unless it clears them. The system allocator does reuse
+    /// small blocks (glibc's tcache: this test fails if the small path calls
+    /// `System.alloc`), and for large blocks it guards the mapping path
+    /// against a future cache of freed mappings that forgets to clear them.
     #[test]
-    fn large_zeroed_blocks_are_zero() {
-        let v = vec![0u64; LARGE];
-        assert!(v.iter().all(|&x| x == 0));
+    fn zeroed_blocks_are_zero_where_a_dirty_block_was_just_freed() {
+        let layouts = [
+            (24, 8),           // system, small: reused from glibc's tcache
+            (4096, 4096),      // system, aligned
+            (LARGE / 2, 8),    // system, below the threshold
+            (LARGE, 8),        // mapping
+            (LARGE + 1, 8),    // mapping, rounded up to a huge page
+            (LARGE, 2 * PAGE), // system: too aligned to map
+        ];
+        for (size, align) in layouts {
+            for _ in 0..3 {
+                let mut dirty = Block::new(size, align, false);
+                dirty.fill();
+                drop(dirty);
+                let mut zeroed = Block::new(size, align, true);
+                let nonzero = zeroed.bytes().iter().filter(|&&b| b != 0).count();
+                assert_eq!(nonzero, 0, "{nonzero} of {size} bytes (align {align}) not zeroed");
+            }
+        }
     }
 }

@@ -37,8 +37,4 @@ pub mod cpython;
 #[cfg(feature = "python")]
 mod python;
 
-#[cfg(target_os = "linux")]
-#[global_allocator]
-static ALLOCATOR: alloc::Allocator = alloc::Allocator;
-
 pub use graph::{EdgeKind, EdgeLabel, Heap, HeapBuilder, NodeData, NodeFlags, NodeIx, Root, RootKind};

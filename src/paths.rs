@@ -53,9 +53,15 @@ pub struct PathOptions {
     pub max_depth: Option<u32>,
 }
 
+impl PathOptions {
+    /// How many paths a search returns unless told otherwise (the CLI's
+    /// `--limit`, the Python API's `limit=`).
+    pub const DEFAULT_LIMIT: usize = 10;
+}
+
 impl Default for PathOptions {
     fn default() -> Self {
-        PathOptions { limit: 10, max_depth: None }
+        PathOptions { limit: Self::DEFAULT_LIMIT, max_depth: None }
     }
 }
 
@@ -210,9 +216,21 @@ pub struct GraphOptions {
     pub stop_at_roots: bool,
 }
 
+impl GraphOptions {
+    /// objgraph's default `max_depth` for `show_backrefs` and `show_refs`.
+    pub const DEFAULT_MAX_DEPTH: u32 = 3;
+    /// objgraph's default `too_many`.
+    pub const DEFAULT_TOO_MANY: usize = 10;
+}
+
 impl Default for GraphOptions {
     fn default() -> Self {
-        GraphOptions { direction: Direction::Referrers, max_depth: 3, too_many: 10, stop_at_roots: true }
+        GraphOptions {
+            direction: Direction::Referrers,
+            max_depth: Self::DEFAULT_MAX_DEPTH,
+            too_many: Self::DEFAULT_TOO_MANY,
+            stop_at_roots: true,
+        }
     }
 }
 

@@ -139,7 +139,14 @@ pub struct ViewOptions<'a> {
 
 impl Default for ViewOptions<'_> {
     fn default() -> Self {
-        ViewOptions { refcounts: false, shortnames: true, max_depth: 3, extra_info: None, highlight: None, caption: None }
+        ViewOptions {
+            refcounts: false,
+            shortnames: true,
+            max_depth: crate::paths::GraphOptions::DEFAULT_MAX_DEPTH,
+            extra_info: None,
+            highlight: None,
+            caption: None,
+        }
     }
 }
 

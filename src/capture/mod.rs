@@ -201,10 +201,10 @@ impl<'a, S: HeapSource> Walker<'a, S> {
         let source = self.source;
         // SAFETY: `o` was reported by the source (this function's contract),
         // which is all each of these source methods asks.
-        let (ty, type_id, kind, raw, size) = unsafe {
+        let (ty, type_id, raw, size) = unsafe {
             let (ty, entry) = self.type_entry(o);
             let (type_id, kind) = (entry.id, entry.info.kind);
-            (ty, type_id, kind, source.refcount(o), source.shallow_size(o, ty, kind, tracked))
+            (ty, type_id, source.refcount(o), source.shallow_size(o, ty, kind, tracked))
         };
         let mut flags = if tracked { NodeFlags::TRACKED } else { 0 };
         let refcount = match raw {

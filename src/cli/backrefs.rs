@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 
-use refgraph::paths::{self, Direction, GraphOptions, PathOptions, RootPath};
+use refgraph::filter::{self, FilteredPaths};
+use refgraph::paths::{self, Direction, PathOptions, RootPath};
 use refgraph::render::{self, Engine};
 use refgraph::report::{self, ViewOptions};
 
@@ -37,7 +38,7 @@ pub(crate) struct Args {
     #[arg(long)]
     chains: bool,
     /// With --chains: at most this many paths per target.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = PathOptions::DEFAULT_LIMIT)]
     paths: usize,
     /// Show reference counts (refgraph's own references subtracted).
     #[arg(long)]
@@ -54,25 +55,21 @@ pub(crate) struct Args {
 pub(crate) fn run(a: Args) -> Result<i32> {
     let filter = a.filters.build()?;
     let (heap, targets) = a.targets.load()?;
-    let max_depth = a.max_depth.or(filter.max_depth).unwrap_or(3);
-    let too_many = a.too_many.or(filter.too_many).unwrap_or(10);
-    let nb = if a.chains {
-        let all: Vec<RootPath> = targets
-            .iter()
-            .flat_map(|&t| {
-                let opts = PathOptions { limit: a.paths, max_depth: None };
-                paths::root_paths(&heap, t, opts, |n| super::filters::passes(&filter, &heap, n))
-            })
-            .collect();
-        paths::chains_neighbourhood(&all)
+    let (nb, caption) = if a.chains {
+        let opts = PathOptions { limit: a.paths, max_depth: None };
+        let found: Vec<FilteredPaths> = targets.iter().map(|&t| filter::root_paths(&heap, t, opts, Some(&filter))).collect();
+        let all: Vec<RootPath> = found.iter().flat_map(|f| f.paths.iter().cloned()).collect();
+        // With no path to draw, say why: the filters, no root, or each for some.
+        let hidden = found.iter().filter(|f| f.all_hidden).count();
+        let caption = all.is_empty().then(|| match hidden {
+            0 => "no root retains the selected objects".to_string(),
+            h if h == found.len() => refgraph::report::ALL_PATHS_FILTERED.to_string(),
+            _ => format!("{}, or no root retains them", refgraph::report::ALL_PATHS_FILTERED),
+        });
+        (paths::chains_neighbourhood(&all), caption)
     } else {
-        let opts = GraphOptions { direction: Direction::Referrers, max_depth, too_many, stop_at_roots: true };
-        paths::neighbourhood(&heap, &targets, opts, |n, e, d| super::filters::decide(&filter, &heap, n, e, d))
-    };
-    let caption = match (a.chains && nb.edges.is_empty(), filter.is_empty()) {
-        (true, true) => Some("no root retains the selected objects".to_string()),
-        (true, false) => Some(format!("{}, or no root retains them", refgraph::report::ALL_PATHS_FILTERED)),
-        _ => None,
+        let opts = filter::graph_options(Direction::Referrers, a.max_depth, a.too_many, Some(&filter));
+        (paths::neighbourhood(&heap, &targets, opts, |n, e, d| super::filters::decide(&filter, &heap, n, e, d)), None)
     };
     let max_depth = nb.nodes.iter().map(|&(_, d)| d).max().unwrap_or(0).max(1);
     let vo = ViewOptions { refcounts: a.refcounts, shortnames: !a.long_names, max_depth, caption, ..Default::default() };

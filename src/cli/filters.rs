@@ -44,11 +44,6 @@ pub(crate) fn decide(f: &Filter, heap: &Heap, node: NodeIx, edge: EdgeLabel, dep
     f.decide(&Subject { heap, node, edge: Some(edge), depth })
 }
 
-/// May a root-path search go through `node`?
-pub(crate) fn passes(f: &Filter, heap: &Heap, node: NodeIx) -> bool {
-    f.is_empty() || f.passes(&Subject { heap, node, edge: None, depth: 0 })
-}
-
 /// Check filter files: parse them and, given a snapshot, say what they would hide.
 #[derive(clap::Args)]
 pub(crate) struct CheckArgs {

@@ -5,7 +5,8 @@ use std::io::Write;
 use anyhow::Result;
 use clap::ValueEnum;
 
-use refgraph::paths::{root_paths, PathOptions};
+use refgraph::filter;
+use refgraph::paths::PathOptions;
 use refgraph::report;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -20,7 +21,7 @@ pub(crate) struct Args {
     #[command(flatten)]
     targets: super::Targets,
     /// At most this many paths per object (one per distinct root, nearest first).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = PathOptions::DEFAULT_LIMIT)]
     limit: usize,
     /// Give up on roots further than this many references away.
     #[arg(long)]
@@ -38,12 +39,10 @@ pub(crate) fn run(a: Args) -> Result<i32> {
     let mut out = std::io::stdout().lock();
     let mut reports = Vec::new();
     for &t in &targets {
-        let paths = root_paths(&heap, t, opts, |n| super::filters::passes(&filter, &heap, n));
-        // Say so when the filters, not the heap, left nothing to show.
-        let filtered = paths.is_empty() && !filter.is_empty() && !root_paths(&heap, t, PathOptions { limit: 1, ..opts }, |_| true).is_empty();
+        let found = filter::root_paths(&heap, t, opts, Some(&filter));
         match a.format {
-            Format::Text => writeln!(out, "{}", report::why_text(&heap, t, &paths, filtered))?,
-            Format::Json => reports.push(report::paths_report(&heap, t, &paths, filtered)),
+            Format::Text => writeln!(out, "{}", report::why_text(&heap, t, &found.paths, found.all_hidden))?,
+            Format::Json => reports.push(report::paths_report(&heap, t, &found.paths, found.all_hidden)),
         }
     }
     if let Format::Json = a.format {

@@ -24,7 +24,7 @@ use std::fmt;
 use regex::Regex;
 
 use crate::graph::{EdgeLabel, Heap, NodeIx};
-use crate::paths::Decision;
+use crate::paths::{self, Decision, Direction, GraphOptions, PathOptions, RootPath};
 
 pub use parse::{parse_file, parse_str, FilterError};
 
@@ -227,6 +227,53 @@ impl Filter {
     }
 }
 
+/// The root paths of one target as a filter lets them be seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FilteredPaths {
+    pub paths: Vec<RootPath>,
+    /// The filter, not the heap, is why `paths` is empty: a root retains the
+    /// target, but every path from one goes through an object the filter
+    /// does not let pass. A front end then says so
+    /// ([`ALL_PATHS_FILTERED`](crate::report::ALL_PATHS_FILTERED)) rather
+    /// than "no root retains it".
+    pub all_hidden: bool,
+}
+
+/// The root paths of `target` through the objects `filter` lets pass
+/// ([`Filter::passes`], tested with no edge and depth 0: a path search has
+/// neither), and whether the filter hid every one. No filter, or an empty
+/// one, lets everything pass.
+///
+/// Whether the filter hid them is asked only when it left no path: then a
+/// second search, unfiltered, with the same `max_depth`, looks for one path.
+/// Both front ends (`refgraph path` and `backrefs --chains`; the Python
+/// `root_paths`, `why` and `show_backrefs(chains=True)`) get their answer
+/// here.
+pub fn root_paths(heap: &Heap, target: NodeIx, opts: PathOptions, filter: Option<&Filter>) -> FilteredPaths {
+    let Some(f) = filter.filter(|f| !f.is_empty()) else {
+        return FilteredPaths { paths: paths::root_paths(heap, target, opts, |_| true), all_hidden: false };
+    };
+    let found = paths::root_paths(heap, target, opts, |node| f.passes(&Subject { heap, node, edge: None, depth: 0 }));
+    let all_hidden = found.is_empty() && !paths::root_paths(heap, target, PathOptions { limit: 1, ..opts }, |_| true).is_empty();
+    FilteredPaths { paths: found, all_hidden }
+}
+
+/// The options of a drawing that grows in `direction` (`show_backrefs`,
+/// `show_refs`, `refgraph backrefs`). Each limit is the caller's where given,
+/// else the filter's (`max-depth`, `too-many` in a filter file), else
+/// objgraph's default ([`GraphOptions::DEFAULT_MAX_DEPTH`],
+/// [`GraphOptions::DEFAULT_TOO_MANY`]). A drawing of referrers stops at
+/// roots, as objgraph's `show_backrefs` stops at modules; a drawing of
+/// referents goes on through them.
+pub fn graph_options(direction: Direction, max_depth: Option<u32>, too_many: Option<usize>, filter: Option<&Filter>) -> GraphOptions {
+    GraphOptions {
+        direction,
+        max_depth: max_depth.or(filter.and_then(|f| f.max_depth)).unwrap_or(GraphOptions::DEFAULT_MAX_DEPTH),
+        too_many: too_many.or(filter.and_then(|f| f.too_many)).unwrap_or(GraphOptions::DEFAULT_TOO_MANY),
+        stop_at_roots: direction == Direction::Referrers,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +358,95 @@ mod tests {
         a.extend(b);
         assert_eq!(a.max_depth, Some(100));
         assert_eq!(a.too_many, Some(7));
+    }
+
+    /// module -> dict -> list -> target, and a function held from outside
+    /// -> target; and an unreachable list (garbage).
+    fn retained() -> (Heap, NodeIx, NodeIx) {
+        use crate::graph::{EdgeKind, Root, RootKind};
+        let mut b = HeapBuilder::new();
+        let node = |addr, ty: &str, refcount| NodeData {
+            addr,
+            type_name: ty.into(),
+            refcount,
+            flags: NodeFlags(NodeFlags::TRACKED),
+            ..Default::default()
+        };
+        let m = b.add_node(&node(0x10, "module", 1));
+        let d = b.add_node(&node(0x20, "dict", 1));
+        let l = b.add_node(&node(0x30, "list", 1));
+        let t = b.add_node(&node(0x40, "dict", 2));
+        let f = b.add_node(&node(0x50, "function", 1));
+        let garbage = b.add_node(&node(0x60, "list", 0));
+        let dict = b.edge_name("__dict__");
+        let globals = b.edge_name("__globals__");
+        b.add_edge(m, d, dict);
+        b.add_edge(d, l, EdgeLabel::new(EdgeKind::Index(0)));
+        b.add_edge(l, t, EdgeLabel::new(EdgeKind::Index(3)));
+        b.add_edge(f, t, globals);
+        b.add_root(Root { node: m, kind: RootKind::Module { name: "app".into() } });
+        let mut h = b.finish().unwrap();
+        crate::roots::add_held_from_outside(&mut h);
+        (h, t, garbage)
+    }
+
+    fn roots_of(h: &Heap, found: &FilteredPaths) -> Vec<u64> {
+        found.paths.iter().map(|p| h.node(p.root()).addr()).collect()
+    }
+
+    #[test]
+    fn root_paths_say_when_the_filter_hid_them_all() {
+        let (h, t, garbage) = retained();
+        let all = PathOptions::default();
+        let unfiltered = root_paths(&h, t, all, None);
+        assert_eq!((roots_of(&h, &unfiltered), unfiltered.all_hidden), (vec![0x50, 0x10], false));
+        assert_eq!(root_paths(&h, t, all, Some(&Filter::default())), unfiltered, "an empty filter is no filter");
+
+        let one_way = parse_str("hide type function", "t.rgf").unwrap();
+        let found = root_paths(&h, t, all, Some(&one_way));
+        assert_eq!((roots_of(&h, &found), found.all_hidden), (vec![0x10], false), "the other way is still there");
+
+        let both_ways = parse_str("hide type function\nhide type list", "t.rgf").unwrap();
+        let found = root_paths(&h, t, all, Some(&both_ways));
+        assert_eq!((found.paths.len(), found.all_hidden), (0, true), "the filter, not the heap");
+
+        let stop = parse_str("stop type function\nstop type list", "t.rgf").unwrap();
+        assert!(root_paths(&h, t, all, Some(&stop)).all_hidden, "a stopped object is no way to a root either");
+
+        let found = root_paths(&h, garbage, all, Some(&both_ways));
+        assert_eq!((found.paths.len(), found.all_hidden), (0, false), "garbage: no root, filter or not");
+    }
+
+    #[test]
+    fn whether_the_filter_hid_them_is_asked_within_the_same_depth() {
+        let (h, _, _) = retained();
+        // The list's one root path: module -> dict -> list, 2 references.
+        let list = h.find_addr(0x30).unwrap();
+        let dict = parse_str("hide type dict", "t.rgf").unwrap();
+        let within = |max_depth| root_paths(&h, list, PathOptions { limit: 10, max_depth: Some(max_depth) }, Some(&dict));
+        assert_eq!((within(2).paths.len(), within(2).all_hidden), (0, true), "the module is within reach; the filter hid the way");
+        assert_eq!((within(1).paths.len(), within(1).all_hidden), (0, false), "the module is out of reach, filter or not");
+    }
+
+    #[test]
+    fn graph_options_take_the_callers_limits_then_the_filters_then_objgraphs() {
+        let f = parse_str("max-depth 7\ntoo-many 4\n", "t.rgf").unwrap();
+        let depth_only = parse_str("max-depth 5\n", "t.rgf").unwrap();
+        let limits = |o: GraphOptions| (o.max_depth, o.too_many);
+        assert_eq!(limits(graph_options(Direction::Referrers, None, None, None)), (3, 10));
+        assert_eq!(limits(graph_options(Direction::Referrers, None, None, Some(&Filter::default()))), (3, 10));
+        assert_eq!(limits(graph_options(Direction::Referrers, None, None, Some(&f))), (7, 4));
+        assert_eq!(limits(graph_options(Direction::Referrers, Some(2), None, Some(&f))), (2, 4));
+        assert_eq!(limits(graph_options(Direction::Referrers, None, Some(20), Some(&depth_only))), (5, 20));
+        assert_eq!(limits(graph_options(Direction::Referrers, Some(0), Some(0), Some(&f))), (0, 0), "0 is a limit, not unset");
+        assert!(graph_options(Direction::Referrers, None, None, None).stop_at_roots);
+        assert!(!graph_options(Direction::Referents, None, None, None).stop_at_roots);
+        let d = graph_options(Direction::Referrers, None, None, None);
+        let default = GraphOptions::default();
+        assert_eq!(
+            (d.direction, d.max_depth, d.too_many, d.stop_at_roots),
+            (default.direction, default.max_depth, default.too_many, default.stop_at_roots)
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 
 use crate::filter::{Filter, Subject};
 use crate::graph::{Heap, NodeIx};
-use crate::paths::{self, Decision, Direction, GraphOptions, Neighbourhood, PathOptions, RootPath};
+use crate::paths::{self, Decision, Direction, Neighbourhood, PathOptions, RootPath};
 use crate::render::{self, Engine};
 use crate::report::{self, StepRecord, ViewOptions};
 
@@ -176,18 +176,6 @@ fn find(heap: &Heap, addr: u64) -> PyResult<NodeIx> {
         .ok_or_else(|| PyValueError::new_err(format!("no object at {addr:#x} in this snapshot")))
 }
 
-/// Root paths through what the filter lets pass, and whether the filter (not
-/// the heap) is why there are none.
-fn filtered_paths(heap: &Heap, target: NodeIx, limit: usize, f: Option<&Filter>) -> (Vec<RootPath>, bool) {
-    let opts = PathOptions { limit, max_depth: None };
-    let Some(f) = f.filter(|f| !f.is_empty()) else {
-        return (paths::root_paths(heap, target, opts, |_| true), false);
-    };
-    let found = paths::root_paths(heap, target, opts, |n| f.passes(&subject(heap, n, None, 0)));
-    let hidden = found.is_empty() && !paths::root_paths(heap, target, PathOptions { limit: 1, max_depth: None }, |_| true).is_empty();
-    (found, hidden)
-}
-
 fn steps(heap: &Heap, paths: &[RootPath]) -> Vec<Vec<Step>> {
     paths.iter().map(|p| report::path_records(heap, p).into_iter().map(Step::from).collect()).collect()
 }
@@ -200,8 +188,8 @@ impl Snapshot {
     fn root_paths(&self, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Vec<Vec<Step>>> {
         let target = find(&self.heap, address_of(obj))?;
         let f = filter.as_ref().map(|f| &f.inner);
-        let (paths, _) = filtered_paths(&self.heap, target, limit, f);
-        Ok(steps(&self.heap, &paths))
+        let found = crate::filter::root_paths(&self.heap, target, PathOptions { limit, max_depth: None }, f);
+        Ok(steps(&self.heap, &found.paths))
     }
 
     /// The root paths as text, one line per step.
@@ -209,8 +197,8 @@ impl Snapshot {
     fn why(&self, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<String> {
         let target = find(&self.heap, address_of(obj))?;
         let f = filter.as_ref().map(|f| &f.inner);
-        let (paths, hidden) = filtered_paths(&self.heap, target, limit, f);
-        Ok(report::why_text(&self.heap, target, &paths, hidden))
+        let found = crate::filter::root_paths(&self.heap, target, PathOptions { limit, max_depth: None }, f);
+        Ok(report::why_text(&self.heap, target, &found.paths, found.all_hidden))
     }
 
     /// Writes the snapshot to a `.rgs` file.
@@ -303,13 +291,13 @@ impl Snapshot {
     ) -> PyResult<()> {
         let targets = targets_in(&self.heap, objs)?;
         let f = filter.as_ref().map(|f| &f.inner);
-        let max_depth = max_depth.or(f.and_then(|f| f.max_depth)).unwrap_or(3);
-        let too_many = too_many.or(f.and_then(|f| f.too_many)).unwrap_or(10);
+        let opts = crate::filter::graph_options(Direction::Referrers, max_depth, too_many, f);
+        let max_depth = opts.max_depth;
         let nb = if chains {
-            let ps: Vec<RootPath> = targets.iter().flat_map(|&t| filtered_paths(&self.heap, t, 10, f).0).collect();
+            let ps: Vec<RootPath> =
+                targets.iter().flat_map(|&t| crate::filter::root_paths(&self.heap, t, PathOptions::default(), f).paths).collect();
             paths::chains_neighbourhood(&ps)
         } else {
-            let opts = GraphOptions { direction: Direction::Referrers, max_depth, too_many, stop_at_roots: true };
             paths::neighbourhood(&self.heap, &targets, opts, |n, e, d| {
                 f.map_or(Decision::Keep, |f| f.decide(&subject(&self.heap, n, Some(e), d)))
             })
@@ -444,8 +432,8 @@ pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Snapshot> {
 pub fn root_paths(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Vec<Vec<Step>>> {
     let heap = fresh(py, &observers_for(&[Some(obj)], None, Vec::new()))?;
     let target = find(&heap, obj.as_ptr() as usize as u64)?;
-    let (paths, _) = filtered_paths(&heap, target, limit, filter.as_ref().map(|f| &f.inner));
-    Ok(steps(&heap, &paths))
+    let found = crate::filter::root_paths(&heap, target, PathOptions { limit, max_depth: None }, filter.as_ref().map(|f| &f.inner));
+    Ok(steps(&heap, &found.paths))
 }
 
 /// Why `obj` is alive, as text: one block per root, one line per step.
@@ -454,8 +442,8 @@ pub fn root_paths(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: 
 pub fn why(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<String> {
     let heap = fresh(py, &observers_for(&[Some(obj)], None, Vec::new()))?;
     let target = find(&heap, obj.as_ptr() as usize as u64)?;
-    let (paths, hidden) = filtered_paths(&heap, target, limit, filter.as_ref().map(|f| &f.inner));
-    Ok(report::why_text(&heap, target, &paths, hidden))
+    let found = crate::filter::root_paths(&heap, target, PathOptions { limit, max_depth: None }, filter.as_ref().map(|f| &f.inner));
+    Ok(report::why_text(&heap, target, &found.paths, found.all_hidden))
 }
 
 /// objgraph's `find_backref_chain`: a list of objects from a root (or an
@@ -536,8 +524,8 @@ fn show_graph(py: Python<'_>, a: ShowArgs<'_, '_>, direction: Direction) -> PyRe
         FilterArg::Callable(c) => Some(*c),
         _ => None,
     };
-    let max_depth = a.max_depth.or(rules.and_then(|f| f.max_depth)).unwrap_or(3);
-    let too_many = a.too_many.or(rules.and_then(|f| f.too_many)).unwrap_or(10);
+    let opts = crate::filter::graph_options(direction, a.max_depth, a.too_many, rules);
+    let max_depth = opts.max_depth;
     let needs_objects = callable.is_some() || a.highlight.is_some() || a.extra_info.is_some();
     let _pins = needs_objects.then(|| {
         let reach = paths::within(&heap, &targets, direction, max_depth);
@@ -545,7 +533,6 @@ fn show_graph(py: Python<'_>, a: ShowArgs<'_, '_>, direction: Direction) -> PyRe
         unsafe { Pinned::new(&heap, reach.into_iter()) }
     });
     let mut err: Option<PyErr> = None;
-    let opts = GraphOptions { direction, max_depth, too_many, stop_at_roots: direction == Direction::Referrers };
     let nb = paths::neighbourhood(&heap, &targets, opts, |n, e, d| {
         if let Some(f) = rules {
             return f.decide(&subject(&heap, n, Some(e), d));

@@ -16,6 +16,12 @@ use pyo3::prelude::*;
 
 use crate::cpython::live::KnownTypes;
 
+// The extension module is a binary built from this crate, so it installs the
+// allocator the library leaves to its binaries (see `crate::alloc`).
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: crate::alloc::Allocator = crate::alloc::Allocator;
+
 static KNOWN_TYPES: OnceLock<KnownTypes> = OnceLock::new();
 static PYTHON_VERSION: OnceLock<String> = OnceLock::new();
 

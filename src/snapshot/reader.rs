@@ -423,6 +423,11 @@ fn read_edges(mut c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, Snapshot
 }
 
 fn label_in_range(l: EdgeLabel, nodes: usize, names: usize) -> bool {
+    // A label is stored in the one form EdgeLabel::new gives it: the kinds
+    // without a payload (unknown, dict key) store 0 there.
+    if EdgeLabel::new(l.kind()).to_bits() != l.to_bits() {
+        return false;
+    }
     match l.kind() {
         crate::graph::EdgeKind::Named(i) => (i as usize) < names,
         _ => l.referenced_node().is_none_or(|k| k.index() < nodes),
