@@ -29,12 +29,15 @@
 //! generator accepts.
 
 mod layouts;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod frames;
 pub mod interp;
 pub mod managed_dict;
 pub mod mem;
 pub mod objects;
 pub mod runtime;
+pub mod types;
 
 pub use frames::{thread_frames, thread_frames_with, FrameLimits, FrameOwner, FrameRecord, TypeChecks};
 pub use interp::{
@@ -410,6 +413,9 @@ pub enum LayoutError {
     TooMany { what: &'static str, limit: usize },
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A member of a type's `tp_members` table is missing or not what it must be.
+    #[error("{type_name}.{member}: {problem}")]
+    Member { type_name: String, member: String, problem: String },
 }
 
 impl LayoutError {
