@@ -48,6 +48,10 @@ impl Fake {
         self.put(addr, &v.to_ne_bytes());
     }
 
+    pub(crate) fn put_u64(&mut self, addr: usize, v: u64) {
+        self.put(addr, &v.to_ne_bytes());
+    }
+
     pub(crate) fn put_i32(&mut self, addr: usize, v: i32) {
         self.put(addr, &v.to_ne_bytes());
     }
@@ -61,5 +65,12 @@ impl Fake {
         let at = self.alloc(s.len() + 1);
         self.put(at, s.as_bytes());
         at
+    }
+
+    /// An object of `bytes` bytes whose `ob_type` is `ty`.
+    pub(crate) fn object(&mut self, bytes: usize, ty: usize) -> usize {
+        let o = self.alloc(bytes.max(16));
+        self.put_usize(o + super::objects::OB_TYPE, ty);
+        o
     }
 }

@@ -27,8 +27,16 @@
 //!
 //! Offsets are for 64-bit, GIL (not free-threaded) builds, the only ones the
 //! generator accepts.
+//!
+//! Which parts of the layout a capture may use is decided once per process by
+//! [`check::checked_layout`], which runs every run-time check that applies
+//! (3.13's `_Py_DebugOffsets`, type objects, [`verify_interp`],
+//! [`verify_thread_state`] and the current thread's frames, a managed-dict
+//! probe) against [`check::PublicValues`] the caller got from public APIs,
+//! and says in notes what failed and what falls back to generic labels.
 
 mod layouts;
+pub mod check;
 #[cfg(test)]
 pub(crate) mod fake;
 pub mod frames;
@@ -47,11 +55,15 @@ pub use interp::{
 pub use mem::MemError;
 pub use runtime::{debug_offsets_check, find_runtime};
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Offsets replaced by [`override_offset`]: lets a test give the verified
 /// readers a wrong layout and watch them refuse it.
 static OVERRIDES: Mutex<Vec<(String, usize)>> = Mutex::new(Vec::new());
+/// Bumped by every [`override_offset`]: [`check::checked_layout`] checks again
+/// when the layout it would hand out changed.
+static OVERRIDE_GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// One offset that 3.13's `_PyRuntime.debug_offsets` records: the
 /// interpreter's own value is the `u64` at `_PyRuntime + at`, and it must
@@ -385,6 +397,7 @@ pub fn supported_versions() -> impl Iterator<Item = (u32, u32)> {
 /// removes all overrides. For tests of the verification and its fallback.
 pub fn override_offset(field: Option<(&str, usize)>) -> Result<(), String> {
     let mut over = OVERRIDES.lock().map_err(|_| "layout overrides are poisoned".to_string())?;
+    OVERRIDE_GENERATION.fetch_add(1, Ordering::Relaxed);
     match field {
         None => over.clear(),
         Some((name, value)) => {
@@ -396,6 +409,14 @@ pub fn override_offset(field: Option<(&str, usize)>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Serialises the tests that hand out layouts through [`layout_for`] with the
+/// ones that override it.
+#[cfg(test)]
+pub(crate) fn test_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Why private state could not be read or was not believed.
@@ -494,6 +515,7 @@ mod tests {
 
     #[test]
     fn overrides_apply_to_copies_only() {
+        let _serial = test_lock();
         let before = layout_for(3, 12).unwrap().interp_modules;
         assert!(override_offset(Some(("ts_next", 1))).is_err());
         override_offset(Some(("interp_modules", 8))).unwrap();
