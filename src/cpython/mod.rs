@@ -34,6 +34,12 @@
 //! [`verify_thread_state`] and the current thread's frames, a managed-dict
 //! probe) against [`check::PublicValues`] the caller got from public APIs,
 //! and says in notes what failed and what falls back to generic labels.
+//!
+//! `unsafe` is confined to two system-facing calls (`process_vm_readv` in
+//! [`mem`], `dlsym` in [`runtime`]) and to tests that build fake memory; each
+//! block says why it is sound.
+
+#![deny(unsafe_op_in_unsafe_fn)]
 
 mod layouts;
 pub mod check;
