@@ -154,15 +154,13 @@ pub fn code_short_name_object(l: &Layout, code: usize) -> Result<usize, LayoutEr
     word(code + l.need(l.code_name, "co_name")?, "co_name")
 }
 
-/// The same as [`code_name_object`], for a code object the caller has already
-/// type-checked (the heap walk meets 60 k of them): read in place, without a
-/// system call each.
-///
-/// # Safety
-/// `code` must be a live object whose type is the code type.
-pub unsafe fn code_name_object_of_code(l: &Layout, code: usize) -> Option<usize> {
-    let off = l.code_qualname.or(l.code_name)?;
-    Some(*((code + off) as *const usize))
+/// [`code_name_object`] as an `Option`, for a code object the caller has
+/// already type-checked. Reads through `mem` like everything here, so it
+/// costs a system call; a heap walk that meets 60 k code objects it has
+/// type-checked itself can instead read the field in place at
+/// [`Layout::code_name_offset`].
+pub fn code_name_object_of_code(l: &Layout, code: usize) -> Option<usize> {
+    code_name_object(l, code).ok()
 }
 
 /// The frames of the thread whose `PyThreadState` is at `tstate`, newest
@@ -380,27 +378,26 @@ mod tests {
     use super::super::generated_layout;
     use super::*;
 
-    /// A fake heap in our own memory: type objects are just distinct
-    /// addresses, objects are word arrays whose word 1 is the type.
-    struct Fake {
-        blocks: Vec<Box<[usize]>>,
-    }
+    /// A fake heap in our own memory (written without `unsafe`, see
+    /// `cpython::fake`): type objects are just distinct addresses, objects
+    /// are word arrays whose word 1 is the type.
+    struct Fake(super::super::fake::Fake);
 
     impl Fake {
+        fn new() -> Fake {
+            Fake(super::super::fake::Fake::new())
+        }
         fn obj(&mut self, words: usize) -> usize {
-            let b = vec![0usize; words].into_boxed_slice();
-            let a = b.as_ptr() as usize;
-            self.blocks.push(b);
-            a
+            self.0.alloc(words * 8)
         }
-        fn set(&self, addr: usize, value: usize) {
-            unsafe { *(addr as *mut usize) = value }
+        fn set(&mut self, addr: usize, value: usize) {
+            self.0.put_usize(addr, value)
         }
-        fn set_i32(&self, addr: usize, value: i32) {
-            unsafe { *(addr as *mut i32) = value }
+        fn set_i32(&mut self, addr: usize, value: i32) {
+            self.0.put_i32(addr, value)
         }
-        fn set_u8(&self, addr: usize, value: u8) {
-            unsafe { *(addr as *mut u8) = value }
+        fn set_u8(&mut self, addr: usize, value: u8) {
+            self.0.put_u8(addr, value)
         }
         fn tuple(&mut self, ty: usize, items: &[usize]) -> usize {
             let t = self.obj(3 + items.len());
@@ -422,7 +419,7 @@ mod tests {
     #[test]
     fn walks_a_312_chain_and_applies_the_stack_rules() {
         let l = generated_layout(3, 12).unwrap();
-        let mut fake = Fake { blocks: Vec::new() };
+        let mut fake = Fake::new();
         let tc = checks(&mut fake);
         let names = [fake.obj(2), fake.obj(2)];
         let names_tuple = fake.tuple(tc.tuple, &names);
@@ -498,7 +495,7 @@ mod tests {
     #[test]
     fn entry_frames_hide_the_older_frames_stack_on_311() {
         let l = generated_layout(3, 11).unwrap();
-        let mut fake = Fake { blocks: Vec::new() };
+        let mut fake = Fake::new();
         let tc = checks(&mut fake);
         let names_tuple = fake.tuple(tc.tuple, &[]);
         let code = fake.obj(l.code_size.unwrap() / 8 + 1);

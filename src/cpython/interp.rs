@@ -260,6 +260,9 @@ mod tests {
             };
             let mut buf = vec![0usize; arr_off.max(n_off).max(len_off) / 8 + 2];
             let base = buf.as_mut_ptr() as usize;
+            // SAFETY: the three offsets lie inside `buf` (sized from their
+            // maximum, plus two words), which is 8-aligned, owned here and
+            // not otherwise borrowed; each write is of its field's C type.
             unsafe {
                 *((base + arr_off) as *mut usize) = arr.as_ptr() as usize;
                 *((base + n_off) as *mut i32) = 3;
@@ -284,6 +287,7 @@ mod tests {
                 interp_atexit_callbacks(l, base, Some(2)).err()
             };
             assert!(matches!(wrong, Some(LayoutError::Mismatch { .. })), "{minor}");
+            // SAFETY: as above, inside `buf`.
             unsafe { *((base + len_off) as *mut i32) = 2 };
             let over = if minor == 9 {
                 atexit_callbacks_from_module_state(l, base, None).err()

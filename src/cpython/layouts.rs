@@ -11,6 +11,7 @@ use super::{DebugCheck, Layout};
 /// Measured on CPython 3.9.18.
 pub(super) const CPYTHON_3_9: Layout = Layout {
     version: (3, 9),
+    measured_on: "3.9.18",
     ts_size: Some(264), // sizeof(PyThreadState)
     ts_next: Some(8), // offsetof(PyThreadState, next)
     ts_interp: Some(16), // offsetof(PyThreadState, interp)
@@ -96,6 +97,58 @@ pub(super) const CPYTHON_3_9: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_compact_size: Some(72), // sizeof(PyCompactUnicodeObject)
+    str_utf8_length: Some(48), // offsetof(PyCompactUnicodeObject, utf8_length)
+    str_utf8: Some(56), // offsetof(PyCompactUnicodeObject, utf8)
+    object_size: Some(16), // sizeof(PyObject)
+    method_func: Some(16), // offsetof(PyMethodObject, im_func)
+    method_self: Some(24), // offsetof(PyMethodObject, im_self)
+    type_size: Some(408), // sizeof(PyTypeObject)
+    tp_name: Some(24), // offsetof(PyTypeObject, tp_name)
+    tp_basicsize: Some(32), // offsetof(PyTypeObject, tp_basicsize)
+    tp_itemsize: Some(40), // offsetof(PyTypeObject, tp_itemsize)
+    tp_flags: Some(168), // offsetof(PyTypeObject, tp_flags)
+    tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
+    tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
+    tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    ht_cached_keys: Some(864), // offsetof(PyHeapTypeObject, ht_cached_keys)
+    tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
+    tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
+    tpflags_managed_dict: None,
+    tpflags_inline_values: None,
+    member_size: Some(40), // sizeof(PyMemberDef)
+    member_name: Some(0), // offsetof(PyMemberDef, name)
+    member_type: Some(8), // offsetof(PyMemberDef, type)
+    member_offset: Some(16), // offsetof(PyMemberDef, offset)
+    member_flags: Some(24), // offsetof(PyMemberDef, flags)
+    member_t_object: Some(6), // T_OBJECT
+    member_t_object_ex: Some(16), // T_OBJECT_EX
+    basicsize_type: Some(880), // sizeof(PyHeapTypeObject)
+    basicsize_code: Some(176), // sizeof(PyCodeObject)
+    basicsize_frame: Some(368), // sizeof(PyFrameObject)
+    basicsize_function: Some(120), // sizeof(PyFunctionObject)
+    basicsize_method: Some(48), // sizeof(PyMethodObject)
+    basicsize_dict: Some(48), // sizeof(PyDictObject)
+    basicsize_list: Some(40), // sizeof(PyListObject)
+    basicsize_str: Some(80), // sizeof(PyUnicodeObject)
+    basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    gc_head_size: Some(16), // sizeof(PyGC_Head)
+    managed_preheader_size: None,
+    managed_preheader_flags: None,
+    preheader_values: None,
+    preheader_dict: None,
+    preheader_dict_or_values: None,
+    inline_values_at: None,
+    dict_values_values: None,
+    dict_values_capacity: None,
+    dict_values_valid: None,
+    dk_log2_index_bytes: None,
+    dk_kind: None,
+    dk_nentries: None,
+    dk_indices: None,
+    dict_keys_split: None,
+    dict_unicode_entry_size: None,
+    dict_unicode_entry_key: None,
     debug_offsets: None,
     debug_checks: &[
     ],
@@ -104,6 +157,7 @@ pub(super) const CPYTHON_3_9: Layout = Layout {
 /// Measured on CPython 3.10.13.
 pub(super) const CPYTHON_3_10: Layout = Layout {
     version: (3, 10),
+    measured_on: "3.10.13",
     ts_size: Some(280), // sizeof(PyThreadState)
     ts_next: Some(8), // offsetof(PyThreadState, next)
     ts_interp: Some(16), // offsetof(PyThreadState, interp)
@@ -189,6 +243,58 @@ pub(super) const CPYTHON_3_10: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_compact_size: Some(72), // sizeof(PyCompactUnicodeObject)
+    str_utf8_length: Some(48), // offsetof(PyCompactUnicodeObject, utf8_length)
+    str_utf8: Some(56), // offsetof(PyCompactUnicodeObject, utf8)
+    object_size: Some(16), // sizeof(PyObject)
+    method_func: Some(16), // offsetof(PyMethodObject, im_func)
+    method_self: Some(24), // offsetof(PyMethodObject, im_self)
+    type_size: Some(408), // sizeof(PyTypeObject)
+    tp_name: Some(24), // offsetof(PyTypeObject, tp_name)
+    tp_basicsize: Some(32), // offsetof(PyTypeObject, tp_basicsize)
+    tp_itemsize: Some(40), // offsetof(PyTypeObject, tp_itemsize)
+    tp_flags: Some(168), // offsetof(PyTypeObject, tp_flags)
+    tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
+    tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
+    tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    ht_cached_keys: Some(872), // offsetof(PyHeapTypeObject, ht_cached_keys)
+    tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
+    tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
+    tpflags_managed_dict: None,
+    tpflags_inline_values: None,
+    member_size: Some(40), // sizeof(PyMemberDef)
+    member_name: Some(0), // offsetof(PyMemberDef, name)
+    member_type: Some(8), // offsetof(PyMemberDef, type)
+    member_offset: Some(16), // offsetof(PyMemberDef, offset)
+    member_flags: Some(24), // offsetof(PyMemberDef, flags)
+    member_t_object: Some(6), // T_OBJECT
+    member_t_object_ex: Some(16), // T_OBJECT_EX
+    basicsize_type: Some(888), // sizeof(PyHeapTypeObject)
+    basicsize_code: Some(176), // sizeof(PyCodeObject)
+    basicsize_frame: Some(360), // sizeof(PyFrameObject)
+    basicsize_function: Some(128), // sizeof(PyFunctionObject)
+    basicsize_method: Some(48), // sizeof(PyMethodObject)
+    basicsize_dict: Some(48), // sizeof(PyDictObject)
+    basicsize_list: Some(40), // sizeof(PyListObject)
+    basicsize_str: Some(80), // sizeof(PyUnicodeObject)
+    basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    gc_head_size: Some(16), // sizeof(PyGC_Head)
+    managed_preheader_size: None,
+    managed_preheader_flags: None,
+    preheader_values: None,
+    preheader_dict: None,
+    preheader_dict_or_values: None,
+    inline_values_at: None,
+    dict_values_values: None,
+    dict_values_capacity: None,
+    dict_values_valid: None,
+    dk_log2_index_bytes: None,
+    dk_kind: None,
+    dk_nentries: None,
+    dk_indices: None,
+    dict_keys_split: None,
+    dict_unicode_entry_size: None,
+    dict_unicode_entry_key: None,
     debug_offsets: None,
     debug_checks: &[
     ],
@@ -197,6 +303,7 @@ pub(super) const CPYTHON_3_10: Layout = Layout {
 /// Measured on CPython 3.11.7.
 pub(super) const CPYTHON_3_11: Layout = Layout {
     version: (3, 11),
+    measured_on: "3.11.7",
     ts_size: Some(360), // sizeof(PyThreadState)
     ts_next: Some(8), // offsetof(PyThreadState, next)
     ts_interp: Some(16), // offsetof(PyThreadState, interp)
@@ -282,6 +389,58 @@ pub(super) const CPYTHON_3_11: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_compact_size: Some(72), // sizeof(PyCompactUnicodeObject)
+    str_utf8_length: Some(48), // offsetof(PyCompactUnicodeObject, utf8_length)
+    str_utf8: Some(56), // offsetof(PyCompactUnicodeObject, utf8)
+    object_size: Some(16), // sizeof(PyObject)
+    method_func: Some(16), // offsetof(PyMethodObject, im_func)
+    method_self: Some(24), // offsetof(PyMethodObject, im_self)
+    type_size: Some(408), // sizeof(PyTypeObject)
+    tp_name: Some(24), // offsetof(PyTypeObject, tp_name)
+    tp_basicsize: Some(32), // offsetof(PyTypeObject, tp_basicsize)
+    tp_itemsize: Some(40), // offsetof(PyTypeObject, tp_itemsize)
+    tp_flags: Some(168), // offsetof(PyTypeObject, tp_flags)
+    tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
+    tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
+    tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    ht_cached_keys: Some(872), // offsetof(PyHeapTypeObject, ht_cached_keys)
+    tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
+    tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
+    tpflags_managed_dict: Some(16), // Py_TPFLAGS_MANAGED_DICT
+    tpflags_inline_values: None,
+    member_size: Some(40), // sizeof(PyMemberDef)
+    member_name: Some(0), // offsetof(PyMemberDef, name)
+    member_type: Some(8), // offsetof(PyMemberDef, type)
+    member_offset: Some(16), // offsetof(PyMemberDef, offset)
+    member_flags: Some(24), // offsetof(PyMemberDef, flags)
+    member_t_object: Some(6), // T_OBJECT
+    member_t_object_ex: Some(16), // T_OBJECT_EX
+    basicsize_type: Some(904), // sizeof(PyHeapTypeObject)
+    basicsize_code: Some(184), // offsetof(PyCodeObject, co_code_adaptive)
+    basicsize_frame: Some(120), // offsetof(PyFrameObject, _f_frame_data) + offsetof(_PyInterpreterFrame, localsplus)
+    basicsize_function: Some(136), // sizeof(PyFunctionObject)
+    basicsize_method: Some(48), // sizeof(PyMethodObject)
+    basicsize_dict: Some(48), // sizeof(PyDictObject)
+    basicsize_list: Some(40), // sizeof(PyListObject)
+    basicsize_str: Some(80), // sizeof(PyUnicodeObject)
+    basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    gc_head_size: Some(16), // sizeof(PyGC_Head)
+    managed_preheader_size: Some(16), // rg_preheader_size(Py_TPFLAGS_MANAGED_DICT)
+    managed_preheader_flags: Some(16), // Py_TPFLAGS_MANAGED_DICT
+    preheader_values: Some(32), // rg_before(_PyObject_ValuesPointer(rg_fake_object()))
+    preheader_dict: Some(24), // rg_before(_PyObject_ManagedDictPointer(rg_fake_object()))
+    preheader_dict_or_values: None,
+    inline_values_at: None,
+    dict_values_values: Some(0), // offsetof(PyDictValues, values)
+    dict_values_capacity: None,
+    dict_values_valid: None,
+    dk_log2_index_bytes: Some(9), // offsetof(PyDictKeysObject, dk_log2_index_bytes)
+    dk_kind: Some(10), // offsetof(PyDictKeysObject, dk_kind)
+    dk_nentries: Some(24), // offsetof(PyDictKeysObject, dk_nentries)
+    dk_indices: Some(32), // offsetof(PyDictKeysObject, dk_indices)
+    dict_keys_split: Some(2), // DICT_KEYS_SPLIT
+    dict_unicode_entry_size: Some(16), // sizeof(PyDictUnicodeEntry)
+    dict_unicode_entry_key: Some(0), // offsetof(PyDictUnicodeEntry, me_key)
     debug_offsets: None,
     debug_checks: &[
     ],
@@ -290,6 +449,7 @@ pub(super) const CPYTHON_3_11: Layout = Layout {
 /// Measured on CPython 3.12.1.
 pub(super) const CPYTHON_3_12: Layout = Layout {
     version: (3, 12),
+    measured_on: "3.12.1",
     ts_size: Some(288), // sizeof(PyThreadState)
     ts_next: Some(8), // offsetof(PyThreadState, next)
     ts_interp: Some(16), // offsetof(PyThreadState, interp)
@@ -375,6 +535,58 @@ pub(super) const CPYTHON_3_12: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_compact_size: Some(56), // sizeof(PyCompactUnicodeObject)
+    str_utf8_length: Some(40), // offsetof(PyCompactUnicodeObject, utf8_length)
+    str_utf8: Some(48), // offsetof(PyCompactUnicodeObject, utf8)
+    object_size: Some(16), // sizeof(PyObject)
+    method_func: Some(16), // offsetof(PyMethodObject, im_func)
+    method_self: Some(24), // offsetof(PyMethodObject, im_self)
+    type_size: Some(416), // sizeof(PyTypeObject)
+    tp_name: Some(24), // offsetof(PyTypeObject, tp_name)
+    tp_basicsize: Some(32), // offsetof(PyTypeObject, tp_basicsize)
+    tp_itemsize: Some(40), // offsetof(PyTypeObject, tp_itemsize)
+    tp_flags: Some(168), // offsetof(PyTypeObject, tp_flags)
+    tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
+    tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
+    tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    ht_cached_keys: Some(880), // offsetof(PyHeapTypeObject, ht_cached_keys)
+    tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
+    tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
+    tpflags_managed_dict: Some(16), // Py_TPFLAGS_MANAGED_DICT
+    tpflags_inline_values: None,
+    member_size: Some(40), // sizeof(PyMemberDef)
+    member_name: Some(0), // offsetof(PyMemberDef, name)
+    member_type: Some(8), // offsetof(PyMemberDef, type)
+    member_offset: Some(16), // offsetof(PyMemberDef, offset)
+    member_flags: Some(24), // offsetof(PyMemberDef, flags)
+    member_t_object: Some(6), // T_OBJECT
+    member_t_object_ex: Some(16), // T_OBJECT_EX
+    basicsize_type: Some(920), // sizeof(PyHeapTypeObject)
+    basicsize_code: Some(192), // offsetof(PyCodeObject, co_code_adaptive)
+    basicsize_frame: Some(120), // offsetof(PyFrameObject, _f_frame_data) + offsetof(_PyInterpreterFrame, localsplus)
+    basicsize_function: Some(144), // sizeof(PyFunctionObject)
+    basicsize_method: Some(48), // sizeof(PyMethodObject)
+    basicsize_dict: Some(48), // sizeof(PyDictObject)
+    basicsize_list: Some(40), // sizeof(PyListObject)
+    basicsize_str: Some(64), // sizeof(PyUnicodeObject)
+    basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    gc_head_size: Some(16), // sizeof(PyGC_Head)
+    managed_preheader_size: Some(16), // rg_preheader_size(Py_TPFLAGS_MANAGED_DICT)
+    managed_preheader_flags: Some(24), // Py_TPFLAGS_PREHEADER
+    preheader_values: None,
+    preheader_dict: None,
+    preheader_dict_or_values: Some(24), // rg_before(_PyObject_DictOrValuesPointer(rg_fake_object()))
+    inline_values_at: None,
+    dict_values_values: Some(0), // offsetof(PyDictValues, values)
+    dict_values_capacity: None,
+    dict_values_valid: None,
+    dk_log2_index_bytes: Some(9), // offsetof(PyDictKeysObject, dk_log2_index_bytes)
+    dk_kind: Some(10), // offsetof(PyDictKeysObject, dk_kind)
+    dk_nentries: Some(24), // offsetof(PyDictKeysObject, dk_nentries)
+    dk_indices: Some(32), // offsetof(PyDictKeysObject, dk_indices)
+    dict_keys_split: Some(2), // DICT_KEYS_SPLIT
+    dict_unicode_entry_size: Some(16), // sizeof(PyDictUnicodeEntry)
+    dict_unicode_entry_key: Some(0), // offsetof(PyDictUnicodeEntry, me_key)
     debug_offsets: None,
     debug_checks: &[
     ],
@@ -383,6 +595,7 @@ pub(super) const CPYTHON_3_12: Layout = Layout {
 /// Measured on CPython 3.13.0.
 pub(super) const CPYTHON_3_13: Layout = Layout {
     version: (3, 13),
+    measured_on: "3.13.0",
     ts_size: Some(304), // sizeof(PyThreadState)
     ts_next: Some(8), // offsetof(PyThreadState, next)
     ts_interp: Some(16), // offsetof(PyThreadState, interp)
@@ -468,6 +681,58 @@ pub(super) const CPYTHON_3_13: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_compact_size: Some(56), // sizeof(PyCompactUnicodeObject)
+    str_utf8_length: Some(40), // offsetof(PyCompactUnicodeObject, utf8_length)
+    str_utf8: Some(48), // offsetof(PyCompactUnicodeObject, utf8)
+    object_size: Some(16), // sizeof(PyObject)
+    method_func: Some(16), // offsetof(PyMethodObject, im_func)
+    method_self: Some(24), // offsetof(PyMethodObject, im_self)
+    type_size: Some(416), // sizeof(PyTypeObject)
+    tp_name: Some(24), // offsetof(PyTypeObject, tp_name)
+    tp_basicsize: Some(32), // offsetof(PyTypeObject, tp_basicsize)
+    tp_itemsize: Some(40), // offsetof(PyTypeObject, tp_itemsize)
+    tp_flags: Some(168), // offsetof(PyTypeObject, tp_flags)
+    tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
+    tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
+    tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    ht_cached_keys: Some(880), // offsetof(PyHeapTypeObject, ht_cached_keys)
+    tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
+    tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
+    tpflags_managed_dict: Some(16), // Py_TPFLAGS_MANAGED_DICT
+    tpflags_inline_values: Some(4), // Py_TPFLAGS_INLINE_VALUES
+    member_size: Some(40), // sizeof(PyMemberDef)
+    member_name: Some(0), // offsetof(PyMemberDef, name)
+    member_type: Some(8), // offsetof(PyMemberDef, type)
+    member_offset: Some(16), // offsetof(PyMemberDef, offset)
+    member_flags: Some(24), // offsetof(PyMemberDef, flags)
+    member_t_object: Some(6), // T_OBJECT
+    member_t_object_ex: Some(16), // T_OBJECT_EX
+    basicsize_type: Some(928), // sizeof(PyHeapTypeObject)
+    basicsize_code: Some(200), // offsetof(PyCodeObject, co_code_adaptive)
+    basicsize_frame: Some(136), // offsetof(PyFrameObject, _f_frame_data) + offsetof(_PyInterpreterFrame, localsplus)
+    basicsize_function: Some(144), // sizeof(PyFunctionObject)
+    basicsize_method: Some(48), // sizeof(PyMethodObject)
+    basicsize_dict: Some(48), // sizeof(PyDictObject)
+    basicsize_list: Some(40), // sizeof(PyListObject)
+    basicsize_str: Some(64), // sizeof(PyUnicodeObject)
+    basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    gc_head_size: Some(16), // sizeof(PyGC_Head)
+    managed_preheader_size: Some(16), // rg_preheader_size(Py_TPFLAGS_MANAGED_DICT)
+    managed_preheader_flags: Some(24), // Py_TPFLAGS_PREHEADER
+    preheader_values: None,
+    preheader_dict: Some(24), // rg_before(_PyObject_ManagedDictPointer(rg_fake_object()))
+    preheader_dict_or_values: None,
+    inline_values_at: Some(16), // rg_after(_PyObject_InlineValues(rg_fake_object()))
+    dict_values_values: Some(8), // offsetof(PyDictValues, values)
+    dict_values_capacity: Some(0), // offsetof(PyDictValues, capacity)
+    dict_values_valid: Some(3), // offsetof(PyDictValues, valid)
+    dk_log2_index_bytes: Some(9), // offsetof(PyDictKeysObject, dk_log2_index_bytes)
+    dk_kind: Some(10), // offsetof(PyDictKeysObject, dk_kind)
+    dk_nentries: Some(24), // offsetof(PyDictKeysObject, dk_nentries)
+    dk_indices: Some(32), // offsetof(PyDictKeysObject, dk_indices)
+    dict_keys_split: Some(2), // DICT_KEYS_SPLIT
+    dict_unicode_entry_size: Some(16), // sizeof(PyDictUnicodeEntry)
+    dict_unicode_entry_key: Some(0), // offsetof(PyDictUnicodeEntry, me_key)
     debug_offsets: Some(0), // offsetof(_PyRuntimeState, debug_offsets)
     debug_checks: &[
         DebugCheck { what: "interpreter_state.size", at: 48, ours: |l| l.interp_size },
@@ -502,6 +767,10 @@ pub(super) const CPYTHON_3_13: Layout = Layout {
         DebugCheck { what: "unicode_object.state", at: 544, ours: |l| l.str_state },
         DebugCheck { what: "unicode_object.length", at: 552, ours: |l| l.str_length },
         DebugCheck { what: "unicode_object.asciiobject_size", at: 560, ours: |l| l.str_ascii_size },
+        DebugCheck { what: "pyobject.size", at: 352, ours: |l| l.object_size },
+        DebugCheck { what: "type_object.size", at: 368, ours: |l| l.type_size },
+        DebugCheck { what: "type_object.tp_name", at: 376, ours: |l| l.tp_name },
+        DebugCheck { what: "type_object.tp_flags", at: 392, ours: |l| l.tp_flags },
     ],
 };
 

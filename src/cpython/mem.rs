@@ -254,6 +254,9 @@ mod tests {
         // Two pages, the second made unreadable (not unmapped: a parallel test
         // could be given the hole): a read across the boundary fails, one
         // inside the first page works.
+        // SAFETY: mmap/mprotect/munmap act on a fresh private anonymous
+        // mapping of two pages that nothing else knows of; every write is
+        // inside its first page, which stays PROT_READ | PROT_WRITE.
         unsafe {
             let p = libc::mmap(std::ptr::null_mut(), 8192, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0);
             assert_ne!(p, libc::MAP_FAILED);

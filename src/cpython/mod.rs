@@ -27,8 +27,24 @@
 //!
 //! Offsets are for 64-bit, GIL (not free-threaded) builds, the only ones the
 //! generator accepts.
+//!
+//! Which parts of the layout a capture may use is decided once per process by
+//! [`check::checked_layout`], which runs every run-time check that applies
+//! (3.13's `_Py_DebugOffsets`, type objects, [`verify_interp`],
+//! [`verify_thread_state`] and the current thread's frames, a managed-dict
+//! probe) against [`check::PublicValues`] the caller got from public APIs,
+//! and says in notes what failed and what falls back to generic labels.
+//!
+//! `unsafe` is confined to two system-facing calls (`process_vm_readv` in
+//! [`mem`], `dlsym` in [`runtime`]) and to tests that build fake memory; each
+//! block says why it is sound.
+
+#![deny(unsafe_op_in_unsafe_fn)]
 
 mod layouts;
+pub mod check;
+#[cfg(test)]
+pub(crate) mod fake;
 pub mod frames;
 pub mod interp;
 #[cfg(feature = "python")]
@@ -37,6 +53,7 @@ pub mod managed_dict;
 pub mod mem;
 pub mod objects;
 pub mod runtime;
+pub mod types;
 
 pub use frames::{thread_frames, thread_frames_with, FrameLimits, FrameOwner, FrameRecord, TypeChecks};
 pub use interp::{
@@ -46,11 +63,15 @@ pub use interp::{
 pub use mem::MemError;
 pub use runtime::{debug_offsets_check, find_runtime};
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Offsets replaced by [`override_offset`]: lets a test give the verified
 /// readers a wrong layout and watch them refuse it.
 static OVERRIDES: Mutex<Vec<(String, usize)>> = Mutex::new(Vec::new());
+/// Bumped by every [`override_offset`]: [`check::checked_layout`] checks again
+/// when the layout it would hand out changed.
+static OVERRIDE_GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// One offset that 3.13's `_PyRuntime.debug_offsets` records: the
 /// interpreter's own value is the `u64` at `_PyRuntime + at`, and it must
@@ -71,11 +92,17 @@ pub struct DebugCheck {
 /// `_PyInterpreterFrame` (3.11+), `frame_` `PyFrameObject`, `code_`
 /// `PyCodeObject`, `interp_` `PyInterpreterState`, `atexit_cb_` one atexit
 /// callback record, `atexit_module_` 3.9's atexit module state, `str_`
-/// `PyASCIIObject`. Generated: see `scripts/gen-layouts` for the C
+/// `PyASCIIObject`/`PyCompactUnicodeObject`, `method_` `PyMethodObject`,
+/// `tp_` `PyTypeObject`, `ht_` `PyHeapTypeObject`, `tpflags_` `Py_TPFLAGS_*`,
+/// `member_` `PyMemberDef`, `basicsize_` the `tp_basicsize` of a public type,
+/// `preheader_` the words before an object, `dict_values_` `PyDictValues`,
+/// `dk_` `PyDictKeysObject`. Generated: see `scripts/gen-layouts` for the C
 /// expression behind each (also repeated beside each value in `layouts.rs`).
 #[derive(Clone, Copy, Debug)]
 pub struct Layout {
     pub version: (u32, u32),
+    /// The patch release whose headers were measured, e.g. `"3.12.1"`.
+    pub measured_on: &'static str,
     pub ts_size: Option<usize>,
     pub ts_next: Option<usize>,
     pub ts_interp: Option<usize>,
@@ -187,6 +214,93 @@ pub struct Layout {
     pub str_kind_shift: Option<usize>,
     pub str_compact_bit: Option<usize>,
     pub str_ascii_bit: Option<usize>,
+    /// `sizeof(PyCompactUnicodeObject)`: where a compact non-ASCII string's
+    /// characters start (what `sys.getsizeof` counts before them).
+    pub str_compact_size: Option<usize>,
+    /// `PyCompactUnicodeObject.utf8_length` (`Py_ssize_t`) and `.utf8` (`char *`):
+    /// the cached UTF-8 copy of a non-ASCII string, which `sys.getsizeof` adds.
+    pub str_utf8_length: Option<usize>,
+    pub str_utf8: Option<usize>,
+    /// `sizeof(PyObject)`.
+    pub object_size: Option<usize>,
+    /// `PyMethodObject.im_func` and `im_self` (a bound method).
+    pub method_func: Option<usize>,
+    pub method_self: Option<usize>,
+    /// `sizeof(PyTypeObject)` and its fields: `tp_name` (`const char *`),
+    /// `tp_basicsize`/`tp_itemsize`/`tp_dictoffset` (`Py_ssize_t`), `tp_flags`
+    /// (`unsigned long`), `tp_members` (`PyMemberDef *`), `tp_base`.
+    pub type_size: Option<usize>,
+    pub tp_name: Option<usize>,
+    pub tp_basicsize: Option<usize>,
+    pub tp_itemsize: Option<usize>,
+    pub tp_flags: Option<usize>,
+    pub tp_members: Option<usize>,
+    pub tp_base: Option<usize>,
+    pub tp_dictoffset: Option<usize>,
+    /// `PyHeapTypeObject.ht_cached_keys`: a class's shared keys (3.11+ instances' attribute names).
+    pub ht_cached_keys: Option<usize>,
+    /// `Py_TPFLAGS_*` bits: heap type, GC, managed dict (3.11+), inline values (3.13).
+    pub tpflags_heaptype: Option<usize>,
+    pub tpflags_have_gc: Option<usize>,
+    pub tpflags_managed_dict: Option<usize>,
+    pub tpflags_inline_values: Option<usize>,
+    /// `sizeof(PyMemberDef)` and its fields `name` (`const char *`), `type`
+    /// (`int`), `offset` (`Py_ssize_t`), `flags` (`int`).
+    pub member_size: Option<usize>,
+    pub member_name: Option<usize>,
+    pub member_type: Option<usize>,
+    pub member_offset: Option<usize>,
+    pub member_flags: Option<usize>,
+    /// The member type codes of an object pointer: `T_OBJECT` (NULL reads as
+    /// None) and `T_OBJECT_EX` / `Py_T_OBJECT_EX` (NULL raises).
+    pub member_t_object: Option<usize>,
+    pub member_t_object_ex: Option<usize>,
+    /// `tp_basicsize` of `type`, `code`, `frame`, `function`, `method`,
+    /// `dict`, `list`, `str` and `tuple` as their `.c` files compute it from
+    /// these headers (`sizeof(PyHeapTypeObject)`, ...): compared with the
+    /// live type objects at run time.
+    pub basicsize_type: Option<usize>,
+    pub basicsize_code: Option<usize>,
+    pub basicsize_frame: Option<usize>,
+    pub basicsize_function: Option<usize>,
+    pub basicsize_method: Option<usize>,
+    pub basicsize_dict: Option<usize>,
+    pub basicsize_list: Option<usize>,
+    pub basicsize_str: Option<usize>,
+    pub basicsize_tuple: Option<usize>,
+    /// `sizeof(PyGC_Head)`, in front of every object of a GC type.
+    pub gc_head_size: Option<usize>,
+    /// 3.11+: `_PyType_PreHeaderSize` adds this many more bytes (the managed
+    /// dict and weakref words) when `tp_flags & managed_preheader_flags != 0`
+    /// (`Py_TPFLAGS_MANAGED_DICT` on 3.11, `Py_TPFLAGS_PREHEADER` on 3.12+).
+    pub managed_preheader_size: Option<usize>,
+    pub managed_preheader_flags: Option<usize>,
+    /// Bytes *before* an object with a managed dict: 3.11 the values pointer
+    /// (`preheader_values`) and the dict pointer (`preheader_dict`); 3.12 one
+    /// tagged word (`preheader_dict_or_values`: odd = values pointer - 1, even
+    /// = the dict or NULL); 3.13 the dict pointer (`preheader_dict`).
+    pub preheader_values: Option<usize>,
+    pub preheader_dict: Option<usize>,
+    pub preheader_dict_or_values: Option<usize>,
+    /// 3.13: bytes *after* the object where its inline `PyDictValues` start
+    /// (types with `Py_TPFLAGS_INLINE_VALUES`, whose `tp_basicsize` it equals).
+    pub inline_values_at: Option<usize>,
+    /// `PyDictValues`: the `values` array (3.11+), the `capacity` and `valid`
+    /// bytes (3.13).
+    pub dict_values_values: Option<usize>,
+    pub dict_values_capacity: Option<usize>,
+    pub dict_values_valid: Option<usize>,
+    /// `PyDictKeysObject` (3.11+): `dk_log2_index_bytes`, `dk_kind` (`uint8_t`),
+    /// `dk_nentries` (`Py_ssize_t`), `dk_indices` (the index table, entries after it).
+    pub dk_log2_index_bytes: Option<usize>,
+    pub dk_kind: Option<usize>,
+    pub dk_nentries: Option<usize>,
+    pub dk_indices: Option<usize>,
+    /// `DICT_KEYS_SPLIT`: the `dk_kind` of a class's shared keys.
+    pub dict_keys_split: Option<usize>,
+    /// `PyDictUnicodeEntry` (the entries of split and str-keyed tables): size, `me_key`.
+    pub dict_unicode_entry_size: Option<usize>,
+    pub dict_unicode_entry_key: Option<usize>,
     /// 3.13: offset of `debug_offsets` in `_PyRuntimeState`.
     pub debug_offsets: Option<usize>,
     /// 3.13: what `_PyRuntime.debug_offsets` can confirm at run time.
@@ -216,6 +330,44 @@ impl Layout {
     /// not in frame objects.
     pub fn has_interpreter_frames(&self) -> bool {
         self.iframe_localsplus.is_some()
+    }
+
+    /// Where a code object's name is: `co_qualname` (3.11+) or `co_name`. For
+    /// callers that read fields of live, type-checked objects in place.
+    pub fn code_name_offset(&self) -> Option<usize> {
+        self.code_qualname.or(self.code_name)
+    }
+
+    /// The bytes in front of an object whose type has `tp_flags`, as
+    /// `_PyType_PreHeaderSize` counts them and `sys.getsizeof` adds them to
+    /// `tp_basicsize` (+ items): the GC header for a GC type, and on 3.11+
+    /// the two managed dict/weakref words. (3.9/3.10's `sys.getsizeof` adds
+    /// the GC header only where `tp_is_gc(obj)` also says so.)
+    pub fn preheader_size(&self, tp_flags: u64) -> Option<usize> {
+        let gc = self.tpflags_have_gc? as u64;
+        let mut size = if tp_flags & gc != 0 { self.gc_head_size? } else { 0 };
+        if let (Some(flags), Some(extra)) = (self.managed_preheader_flags, self.managed_preheader_size) {
+            if tp_flags & flags as u64 != 0 {
+                size += extra;
+            }
+        }
+        Some(size)
+    }
+
+    /// `sys.getsizeof` of a compact `str` (every str but the legacy ones that
+    /// C extensions can still make before 3.12): the header
+    /// (`sizeof(PyASCIIObject)` for ASCII, `sizeof(PyCompactUnicodeObject)`
+    /// otherwise), `length + 1` code units of `kind` bytes, and the cached
+    /// UTF-8 copy a non-ASCII str may own (`utf8_length + 1` bytes, when its
+    /// `utf8` pointer, at `str_utf8`, is set). `None` for a non-compact str.
+    pub fn str_size(&self, compact: bool, ascii: bool, length: usize, kind: usize, utf8_length: Option<usize>) -> Option<usize> {
+        if !compact {
+            return None;
+        }
+        if ascii {
+            return Some(self.str_ascii_size? + length + 1);
+        }
+        Some(self.str_compact_size? + (length + 1) * kind + utf8_length.map_or(0, |n| n + 1))
     }
 
     /// The offset `f`, or the error that says this version lacks `name`.
@@ -253,6 +405,7 @@ pub fn supported_versions() -> impl Iterator<Item = (u32, u32)> {
 /// removes all overrides. For tests of the verification and its fallback.
 pub fn override_offset(field: Option<(&str, usize)>) -> Result<(), String> {
     let mut over = OVERRIDES.lock().map_err(|_| "layout overrides are poisoned".to_string())?;
+    OVERRIDE_GENERATION.fetch_add(1, Ordering::Relaxed);
     match field {
         None => over.clear(),
         Some((name, value)) => {
@@ -264,6 +417,14 @@ pub fn override_offset(field: Option<(&str, usize)>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Serialises the tests that hand out layouts through [`layout_for`] with the
+/// ones that override it.
+#[cfg(test)]
+pub(crate) fn test_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Why private state could not be read or was not believed.
@@ -281,6 +442,9 @@ pub enum LayoutError {
     TooMany { what: &'static str, limit: usize },
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A member of a type's `tp_members` table is missing or not what it must be.
+    #[error("{type_name}.{member}: {problem}")]
+    Member { type_name: String, member: String, problem: String },
 }
 
 impl LayoutError {
@@ -324,6 +488,21 @@ mod tests {
             assert_eq!(v == (3, 9), l.atexit_module_ncallbacks.is_some());
             assert_eq!(v >= (3, 10), l.interp_atexit_callbacks.is_some());
             assert_eq!(v >= (3, 13), !l.debug_checks.is_empty());
+            // Type objects, member tables, bound methods and sizes: everywhere.
+            assert!(l.tp_name.is_some() && l.tp_members.is_some() && l.tp_dictoffset.is_some() && l.member_offset.is_some());
+            assert_eq!((l.object_size, l.method_func, l.method_self, l.gc_head_size), (Some(16), Some(16), Some(24), Some(16)));
+            assert!(l.basicsize_code.is_some() && l.basicsize_frame.is_some() && l.str_compact_size > l.str_ascii_size);
+            // Managed dicts: 3.11+, one way of finding the values per version.
+            let managed = [l.tpflags_managed_dict, l.dk_nentries, l.dict_values_values, l.managed_preheader_size, l.ht_cached_keys];
+            assert!(managed[..4].iter().all(|f| f.is_some() == (v >= (3, 11))), "{v:?}");
+            assert_eq!(l.preheader_values.is_some(), v == (3, 11));
+            assert_eq!(l.preheader_dict_or_values.is_some(), v == (3, 12));
+            assert_eq!(l.inline_values_at.is_some(), v >= (3, 13));
+            assert_eq!(l.preheader_dict.is_some(), v == (3, 11) || v >= (3, 13));
+            assert_eq!(l.dict_values_valid.is_some(), v >= (3, 13));
+            if v >= (3, 13) {
+                assert_eq!(l.inline_values_at, l.object_size);
+            }
             if v >= (3, 11) {
                 assert!(l.has_interpreter_frames());
                 assert!(l.ts_current_frame.is_some() || (l.ts_cframe.is_some() && l.cframe_current_frame.is_some()));
@@ -344,6 +523,7 @@ mod tests {
 
     #[test]
     fn overrides_apply_to_copies_only() {
+        let _serial = test_lock();
         let before = layout_for(3, 12).unwrap().interp_modules;
         assert!(override_offset(Some(("ts_next", 1))).is_err());
         override_offset(Some(("interp_modules", 8))).unwrap();

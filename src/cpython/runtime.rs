@@ -26,7 +26,7 @@ use super::mem::{bytes, u64_at};
 use super::{Layout, LayoutError};
 
 /// The `cookie` that starts `_Py_DebugOffsets`.
-const COOKIE: &[u8; 8] = b"xdebugpy";
+pub(crate) const COOKIE: &[u8; 8] = b"xdebugpy";
 
 /// The address of `_PyRuntime` in this process, if the interpreter exports it
 /// (the `python` executable and `libpython` both do).
@@ -109,12 +109,30 @@ mod tests {
         assert!(matches!(debug_offsets_check(generated_layout(3, 12).unwrap(), base), Err(LayoutError::Missing(3, 12, _))));
     }
 
+    /// `_PyRuntime` is found exactly when an interpreter is loaded into the
+    /// process (a plain `cargo test` binary links none; one built with the
+    /// `python` feature links libpython), and then its cookie reads. Without
+    /// it, the checked layout says that the debug table was not compared and
+    /// falls back to the public-value checks, and a wrong address is an
+    /// error that names the cookie, not a crash.
     #[test]
-    fn looking_up_the_runtime_is_harmless() {
-        // A test binary without libpython has none; one with it must find it
-        // at a readable address.
-        if let Some(rt) = find_runtime() {
-            assert!(super::super::mem::read_u64(rt).is_ok());
+    fn the_runtime_is_found_exactly_when_an_interpreter_is_loaded() {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let loaded = maps.lines().any(|m| m.contains("/libpython3"));
+        let rt = find_runtime();
+        assert_eq!(rt.is_some(), loaded, "_PyRuntime {rt:?}, libpython mapped: {loaded}");
+        let l = generated_layout(3, 13).unwrap();
+        match rt {
+            Some(rt) => assert!(super::super::mem::read_u64(rt).is_ok()),
+            None => {
+                let _serial = super::super::test_lock();
+                let c = super::super::check::check_layout((3, 13), &Default::default(), find_runtime());
+                assert!(c.layout.is_some(), "{:?}", c.notes);
+                let expected = format!("_PyRuntime is not exported here: the CPython 3.13 layout (measured on {}) was not compared", l.measured_on);
+                assert!(c.notes[0].starts_with(&expected), "{:?}", c.notes);
+            }
         }
+        let err = debug_offsets_check(l, 0x40).unwrap_err();
+        assert_eq!(err, LayoutError::Unreadable { what: "_Py_DebugOffsets.cookie", addr: 0x40 });
     }
 }
