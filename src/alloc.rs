@@ -56,7 +56,9 @@ fn mapped_len(size: usize) -> usize {
 fn map(size: usize) -> *mut u8 {
     let len = mapped_len(size);
     // SAFETY: a new anonymous mapping overlaps nothing of ours.
-    let p = unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) };
+    let p = unsafe {
+        libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+    };
     if p == libc::MAP_FAILED {
         return std::ptr::null_mut();
     }

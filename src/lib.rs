@@ -15,7 +15,7 @@
 //! reads raw memory. The front ends (the pyo3 module behind the `python`
 //! feature, and the `refgraph` command) convert and delegate.
 
-#![warn(unsafe_op_in_unsafe_fn)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 #[cfg(target_os = "linux")]
 pub mod alloc;
@@ -25,8 +25,8 @@ pub mod capture;
 pub mod filter;
 pub mod graph;
 pub mod paths;
-pub mod report;
 pub mod render;
+pub mod report;
 pub mod roots;
 pub mod select;
 pub mod snapshot;

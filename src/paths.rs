@@ -138,22 +138,10 @@ fn chain<G: NodeIndexable>(graph: &G, parent: &[u32], mut i: usize) -> Vec<G::No
 /// frames) come before objects merely held from outside, so the answer does
 /// not depend on node numbering. A search does not go through a root: a
 /// root reached through another root adds nothing.
-pub fn root_paths(
-    heap: &Heap,
-    target: NodeIx,
-    opts: PathOptions,
-    pass: impl FnMut(NodeIx) -> bool,
-) -> Vec<RootPath> {
+pub fn root_paths(heap: &Heap, target: NodeIx, opts: PathOptions, pass: impl FnMut(NodeIx) -> bool) -> Vec<RootPath> {
     // A few more than asked for, so that roots as near as the last one
     // asked for are there to rank.
-    let found = bfs_to_goals(
-        Reversed(heap),
-        target,
-        |n| heap.is_root(n),
-        pass,
-        opts.limit.saturating_mul(4).max(16),
-        opts.max_depth,
-    );
+    let found = bfs_to_goals(Reversed(heap), target, |n| heap.is_root(n), pass, opts.limit.saturating_mul(4).max(16), opts.max_depth);
     let mut paths: Vec<RootPath> = found.into_iter().map(|nodes| path_from_nodes(heap, &nodes)).collect();
     let rank = |p: &RootPath| {
         let root = p.steps.first().map(|s| s.node);
@@ -508,9 +496,7 @@ mod tests {
         let nb = neighbourhood(&h, &[t], opts, |_, _, _| Decision::Keep);
         assert_eq!(nb.edges.len(), 10);
         assert_eq!(nb.cut, vec![(t, 20)]);
-        let hidden = neighbourhood(&h, &[t], opts, |n, _, _| {
-            if h.node(n).addr() < 120 { Decision::Hide } else { Decision::Keep }
-        });
+        let hidden = neighbourhood(&h, &[t], opts, |n, _, _| if h.node(n).addr() < 120 { Decision::Hide } else { Decision::Keep });
         assert_eq!(hidden.edges.len(), 10);
         assert!(hidden.cut.is_empty());
     }

@@ -41,13 +41,7 @@ pub fn root_text(heap: &Heap, ix: NodeIx) -> Option<String> {
 
 fn record(heap: &Heap, ix: NodeIx, edge: Option<String>, root: Option<String>) -> StepRecord {
     let n = heap.node(ix);
-    StepRecord {
-        address: n.addr(),
-        type_name: n.type_name().to_string(),
-        label: n.label().to_string(),
-        edge,
-        root,
-    }
+    StepRecord { address: n.addr(), type_name: n.type_name().to_string(), label: n.label().to_string(), edge, root }
 }
 
 /// The record of a target on its own (its root entry if it is one).

@@ -40,11 +40,8 @@ pub fn add_held_from_outside(heap: &mut Heap) {
             *surplus = crate::roots::surplus(heap, r.node).min(u64::from(u32::MAX)) as u32;
         }
     }
-    let named: Vec<NodeIx> = roots
-        .iter()
-        .filter(|r| matches!(r.kind, RootKind::Named { .. } | RootKind::HeldFromOutside { .. }))
-        .map(|r| r.node)
-        .collect();
+    let named: Vec<NodeIx> =
+        roots.iter().filter(|r| matches!(r.kind, RootKind::Named { .. } | RootKind::HeldFromOutside { .. })).map(|r| r.node).collect();
     for i in 0..heap.node_count() {
         let ix = NodeIx::new(i);
         let s = surplus(heap, ix);
@@ -85,10 +82,7 @@ mod tests {
         let mut h = b.finish().unwrap();
         add_held_from_outside(&mut h);
         // The list has one reference and no referrer: held from outside.
-        assert_eq!(
-            h.roots_of(list).map(|r| r.kind.clone()).collect::<Vec<_>>(),
-            vec![RootKind::HeldFromOutside { surplus: 1 }]
-        );
+        assert_eq!(h.roots_of(list).map(|r| r.kind.clone()).collect::<Vec<_>>(), vec![RootKind::HeldFromOutside { surplus: 1 }]);
         // The function has two references, one from the list.
         assert_eq!(h.roots_of(f).next().unwrap().kind, RootKind::HeldFromOutside { surplus: 1 });
     }

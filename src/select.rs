@@ -40,9 +40,7 @@ impl Selector {
             return Err(invalid("empty; expected 0xADDR, TYPE or TYPE~REGEX"));
         }
         if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-            return u64::from_str_radix(hex, 16)
-                .map(Selector::Address)
-                .map_err(|_| invalid("not a hexadecimal address"));
+            return u64::from_str_radix(hex, 16).map(Selector::Address).map_err(|_| invalid("not a hexadecimal address"));
         }
         if let Ok(dec) = t.parse::<u64>() {
             return Ok(Selector::Address(dec));
@@ -54,9 +52,7 @@ impl Selector {
         if !ty.is_empty() && !ty.chars().all(|c| c.is_alphanumeric() || "._-<>".contains(c)) {
             return Err(invalid("a type name has only letters, digits, '_' and '.'"));
         }
-        let label = re
-            .map(|r| Regex::new(r).map_err(|source| SelectError::Regex { selector: text.to_string(), source }))
-            .transpose()?;
+        let label = re.map(|r| Regex::new(r).map_err(|source| SelectError::Regex { selector: text.to_string(), source })).transpose()?;
         let type_name = (!ty.is_empty()).then(|| ty.to_string());
         if type_name.is_none() && label.is_none() {
             return Err(invalid("expected 0xADDR, TYPE or TYPE~REGEX"));

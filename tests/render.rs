@@ -7,8 +7,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use refgraph::render::{
-    graphviz_available, render, render_to_file, to_dot, Engine, Format, RenderError, Renderer, Role, View, ViewEdge,
-    ViewNode,
+    graphviz_available, render, render_to_file, to_dot, Engine, Format, RenderError, Renderer, Role, View, ViewEdge, ViewNode,
 };
 
 fn node(id: &str, lines: &[&str], depth: u32, role: Role) -> ViewNode {

@@ -7,12 +7,53 @@ use refgraph::snapshot::{read_snapshot, read_snapshot_bytes, write_snapshot, wri
 
 fn sample() -> Heap {
     let mut b = HeapBuilder::new();
-    let m = b.add_node(&NodeData { addr: 0x7fff_ffff_fff0, type_name: "module".into(), size: 72, refcount: 1, flags: NodeFlags(NodeFlags::TRACKED), label: "logging".into() });
-    let d = b.add_node(&NodeData { addr: 0x7f00_0000_1000, type_name: "dict".into(), size: 4704, refcount: 3, flags: NodeFlags(NodeFlags::TRACKED), label: "logging namespace, 108 items".into() });
-    let k = b.add_node(&NodeData { addr: 0x7f00_0000_0010, type_name: "str".into(), size: 57, refcount: 7, flags: NodeFlags(0), label: "ünïcode ✓".into() });
-    let f = b.add_node(&NodeData { addr: 0x10, type_name: "function".into(), size: 160, refcount: 2, flags: NodeFlags(NodeFlags::TRACKED), label: "logging.shutdown".into() });
-    let t = b.add_node(&NodeData { addr: 0x20, type_name: "tuple".into(), size: 1 << 31, refcount: u64::from(u32::MAX), flags: NodeFlags(NodeFlags::TRACKED | NodeFlags::IMMORTAL), label: String::new() });
-    let fr = b.add_node(&NodeData { addr: 0x30, type_name: "frame".into(), flags: NodeFlags(NodeFlags::SYNTHETIC), label: "main".into(), ..Default::default() });
+    let m = b.add_node(&NodeData {
+        addr: 0x7fff_ffff_fff0,
+        type_name: "module".into(),
+        size: 72,
+        refcount: 1,
+        flags: NodeFlags(NodeFlags::TRACKED),
+        label: "logging".into(),
+    });
+    let d = b.add_node(&NodeData {
+        addr: 0x7f00_0000_1000,
+        type_name: "dict".into(),
+        size: 4704,
+        refcount: 3,
+        flags: NodeFlags(NodeFlags::TRACKED),
+        label: "logging namespace, 108 items".into(),
+    });
+    let k = b.add_node(&NodeData {
+        addr: 0x7f00_0000_0010,
+        type_name: "str".into(),
+        size: 57,
+        refcount: 7,
+        flags: NodeFlags(0),
+        label: "ünïcode ✓".into(),
+    });
+    let f = b.add_node(&NodeData {
+        addr: 0x10,
+        type_name: "function".into(),
+        size: 160,
+        refcount: 2,
+        flags: NodeFlags(NodeFlags::TRACKED),
+        label: "logging.shutdown".into(),
+    });
+    let t = b.add_node(&NodeData {
+        addr: 0x20,
+        type_name: "tuple".into(),
+        size: 1 << 31,
+        refcount: u64::from(u32::MAX),
+        flags: NodeFlags(NodeFlags::TRACKED | NodeFlags::IMMORTAL),
+        label: String::new(),
+    });
+    let fr = b.add_node(&NodeData {
+        addr: 0x30,
+        type_name: "frame".into(),
+        flags: NodeFlags(NodeFlags::SYNTHETIC),
+        label: "main".into(),
+        ..Default::default()
+    });
     let dict = b.edge_name("__dict__");
     let globals = b.edge_name("__globals__");
     let local = b.edge_name("f_locals['x']");
@@ -40,7 +81,10 @@ fn assert_same(a: &Heap, b: &Heap) {
     assert_eq!(a.node_count(), b.node_count());
     assert_eq!(a.edge_count(), b.edge_count());
     for (x, y) in a.nodes().zip(b.nodes()) {
-        assert_eq!((x.addr(), x.type_name(), x.size(), x.refcount(), x.flags(), x.label()), (y.addr(), y.type_name(), y.size(), y.refcount(), y.flags(), y.label()));
+        assert_eq!(
+            (x.addr(), x.type_name(), x.size(), x.refcount(), x.flags(), x.label()),
+            (y.addr(), y.type_name(), y.size(), y.refcount(), y.flags(), y.label())
+        );
         let ex: Vec<_> = a.out_edges(x.ix).map(|e| (e.to, a.edge_label_text(e.label))).collect();
         let ey: Vec<_> = b.out_edges(y.ix).map(|e| (e.to, b.edge_label_text(e.label))).collect();
         assert_eq!(ex, ey);
@@ -73,7 +117,10 @@ fn every_truncation_is_a_clear_error() {
         let text = err.to_string();
         assert!(text.starts_with("cut.rgs: "), "{text}");
         assert!(text.contains("byte"), "{cut}: {text}");
-        assert!(matches!(err, SnapshotError::Truncated { .. } | SnapshotError::NotASnapshot { .. } | SnapshotError::Corrupt { .. }), "{cut}: {text}");
+        assert!(
+            matches!(err, SnapshotError::Truncated { .. } | SnapshotError::NotASnapshot { .. } | SnapshotError::Corrupt { .. }),
+            "{cut}: {text}"
+        );
     }
 }
 
@@ -234,7 +281,14 @@ fn a_realistic_heap_costs_at_most_16_bytes_per_edge() {
             addr += 1 << 20;
         }
         let label = if i % 5 < 2 { format!("name_{}", i % 977) } else { String::new() };
-        b.add_node(&NodeData { addr, type_name: types[(rnd() % 6) as usize].clone(), size: 48 + rnd() % 200, refcount: 1 + rnd() % 4, flags: NodeFlags(NodeFlags::TRACKED), label });
+        b.add_node(&NodeData {
+            addr,
+            type_name: types[(rnd() % 6) as usize].clone(),
+            size: 48 + rnd() % 200,
+            refcount: 1 + rnd() % 4,
+            flags: NodeFlags(NodeFlags::TRACKED),
+            label,
+        });
     }
     let names: Vec<EdgeLabel> = ["__dict__", "__globals__", "__closure__"].iter().map(|s| b.edge_name(s)).collect();
     for i in 0..n as usize {

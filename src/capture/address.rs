@@ -327,7 +327,12 @@ impl EdgeRows {
     /// whose key is not a member loses its key. Both halves are consumed and
     /// become the index's columns, resolved in place: a large heap has tens
     /// of millions of edges.
-    pub fn resolve(self, referents: Referents, numbering: &Numbering, row_sources: impl IntoIterator<Item = u64>) -> Result<Csr, BuildError> {
+    pub fn resolve(
+        self,
+        referents: Referents,
+        numbering: &Numbering,
+        row_sources: impl IntoIterator<Item = u64>,
+    ) -> Result<Csr, BuildError> {
         let EdgeRows { mut labels, row_end, keys } = self;
         let Referents { targets: mut to, keys: key_codes, too_many_pages } = referents;
         if too_many_pages {
@@ -407,16 +412,8 @@ mod tests {
 
     #[test]
     fn numbers_in_address_order_across_pages_and_directories() {
-        let addrs = [
-            0x7f00_0000_1008,
-            0x10,
-            0x7f00_0000_1000,
-            0x5555_0000_0ff8,
-            0x7f00_0000_0ff8,
-            0x5555_0000_0000,
-            0x4000_0000,
-            0x3fff_fff8,
-        ];
+        let addrs =
+            [0x7f00_0000_1008, 0x10, 0x7f00_0000_1000, 0x5555_0000_0ff8, 0x7f00_0000_0ff8, 0x5555_0000_0000, 0x4000_0000, 0x3fff_fff8];
         let n = numbered(&addrs);
         let mut sorted = addrs.to_vec();
         sorted.sort_unstable();

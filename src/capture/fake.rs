@@ -21,11 +21,21 @@ pub(crate) enum Body {
     Dict(Vec<(Addr, Addr)>),
     List(Vec<Addr>),
     Tuple(Vec<Addr>),
-    Module { dict: Addr },
-    Function { globals: Addr, module: Addr, qualname: Addr },
+    Module {
+        dict: Addr,
+    },
+    Function {
+        globals: Addr,
+        module: Addr,
+        qualname: Addr,
+    },
     /// An instance of a class: its `__dict__` if made, attribute values kept
     /// without one (`(name str, value)`), and slots.
-    Instance { dict: Option<Addr>, attrs: Vec<(Addr, Addr)>, slots: Vec<(&'static str, Addr)> },
+    Instance {
+        dict: Option<Addr>,
+        attrs: Vec<(Addr, Addr)>,
+        slots: Vec<(&'static str, Addr)>,
+    },
     Type,
     /// Anything else: what it refers to, unlabelled.
     Opaque(Vec<Addr>),
@@ -251,14 +261,15 @@ impl HeapSource for FakeHeap {
         }
     }
 
-    unsafe fn shallow_size(&self, o: Addr, _ty: Addr, _kind: Kind, tracked: bool) -> u64 {
-        let items = match &self.obj(o).body {
+    unsafe fn shallow_size(&self, o: Addr, _ty: Addr, _kind: Kind) -> u64 {
+        let obj = self.obj(o);
+        let items = match &obj.body {
             Body::Str(s) => s.len() as u64,
             Body::Dict(e) => 16 * e.len() as u64,
             Body::List(i) | Body::Tuple(i) => 8 * i.len() as u64,
             _ => 0,
         };
-        32 + items + if tracked { 16 } else { 0 }
+        32 + items + if obj.tracked { 16 } else { 0 }
     }
 
     unsafe fn str_of(&self, o: Addr) -> Option<Str<'_>> {
@@ -334,7 +345,7 @@ impl HeapSource for FakeHeap {
         match (&self.obj(o).body, kind) {
             (&Body::Function { module, qualname, .. }, Kind::Function) => Names { module: text(module), name: text(qualname) },
             // SAFETY: a module's namespace is a dict of this heap.
-            (&Body::Module { dict }, Kind::Module) => Names { module: None, name: unsafe { super::labels::module_name(self, dict) } },
+            (&Body::Module { dict }, Kind::Module) => Names { module: None, name: unsafe { super::source::module_name(self, dict) } },
             _ => Names::default(),
         }
     }

@@ -38,7 +38,14 @@ mod tests {
     use super::*;
 
     fn frame(depth: u32) -> FrameData {
-        FrameData { depth, addr: 0x1000 + depth as usize * 0x100, object: None, frame_object: None, refs: vec![], function: format!("f{depth}") }
+        FrameData {
+            depth,
+            addr: 0x1000 + depth as usize * 0x100,
+            object: None,
+            frame_object: None,
+            refs: vec![],
+            function: format!("f{depth}"),
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 
 use crate::graph::{EdgeKind, EdgeLabel, HeapBuilder, NodeIx};
 
-use super::source::{dict_get_str, Addr, Field, HeapSource, Kind, Names, Text, TypeInfo};
+use super::source::{Addr, Field, HeapSource, Kind, Names, Text, TypeInfo};
 
 /// Longest text kept from a str for its label.
 pub(crate) const STR_LABEL_CHARS: usize = 60;
@@ -160,15 +160,6 @@ unsafe fn module_namespace_name<S: HeapSource>(s: &S, d: Addr) -> Option<String>
 unsafe fn is_exact_str<S: HeapSource>(s: &S, o: Addr, text: &str) -> bool {
     // SAFETY: the caller's contract.
     unsafe { s.str_of(o) }.is_some_and(|t| t.exact && t.text.equals(text))
-}
-
-/// The name of a module, from its namespace's `__name__`.
-///
-/// # Safety
-/// `dict` is a reported dict.
-pub(crate) unsafe fn module_name<S: HeapSource>(s: &S, dict: Addr) -> Option<Text<'_>> {
-    // SAFETY: the caller's contract; the value is reported by the source.
-    unsafe { dict_get_str(s, dict, "__name__").and_then(|n| s.str_of(n)).map(|t| t.text) }
 }
 
 /// Appends a str's label: its first `max` characters, escaped so that it
@@ -360,7 +351,16 @@ mod tests {
 
     #[test]
     fn floats_read_as_python_writes_them() {
-        for (v, want) in [(1.0, "1.0"), (0.1, "0.1"), (1e16, "1e+16"), (1e-7, "1e-07"), (f64::NAN, "nan"), (-f64::INFINITY, "-inf"), (123456.5, "123456.5"), (2.5e-5, "2.5e-05")] {
+        for (v, want) in [
+            (1.0, "1.0"),
+            (0.1, "0.1"),
+            (1e16, "1e+16"),
+            (1e-7, "1e-07"),
+            (f64::NAN, "nan"),
+            (-f64::INFINITY, "-inf"),
+            (123456.5, "123456.5"),
+            (2.5e-5, "2.5e-05"),
+        ] {
             assert_eq!(float_repr(v), want);
         }
     }

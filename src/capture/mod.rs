@@ -37,8 +37,8 @@ use crate::alloc::Prefault;
 use crate::graph::{BuildError, Heap, HeapBuilder, Meta, NodeFlags, NodeIx};
 
 use address::{EdgeRows, Numbering, Referents};
-use cores::{on_second_core, prefetch, seconds_since, ToIndex};
 pub use cores::Spawn;
+use cores::{on_second_core, prefetch, seconds_since, ToIndex};
 use frames::Frame;
 use labels::{EdgeBuffers, EdgeNames, Labeller};
 use source::{Addr, HeapSource, RefCount, TypeInfo};
@@ -204,7 +204,7 @@ impl<'a, S: HeapSource> Walker<'a, S> {
         let (ty, type_id, raw, size) = unsafe {
             let (ty, entry) = self.type_entry(o);
             let (type_id, kind) = (entry.id, entry.info.kind);
-            (ty, type_id, source.refcount(o), source.shallow_size(o, ty, kind, tracked))
+            (ty, type_id, source.refcount(o), source.shallow_size(o, ty, kind))
         };
         let mut flags = if tracked { NodeFlags::TRACKED } else { 0 };
         let refcount = match raw {
@@ -484,7 +484,12 @@ unsafe fn walk<S: HeapSource>(w: &mut Walker<'_, S>, sources: &Sources, live_fra
 ///
 /// # Safety
 /// Every member of `numbering` was reported by the walker's source.
-unsafe fn node_pass<S: HeapSource>(w: &mut Walker<'_, S>, numbering: &Numbering, sources: &Sources, live_frames: &[&Frame]) -> Result<(), BuildError> {
+unsafe fn node_pass<S: HeapSource>(
+    w: &mut Walker<'_, S>,
+    numbering: &Numbering,
+    sources: &Sources,
+    live_frames: &[&Frame],
+) -> Result<(), BuildError> {
     let mut sources = sources.iter().peekable();
     let mut ahead = numbering.iter().skip(PREFETCH_AHEAD);
     for addr in numbering.iter() {

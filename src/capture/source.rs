@@ -277,12 +277,12 @@ pub trait HeapSource {
     /// As [`HeapSource::type_of`].
     unsafe fn traverse(&self, o: Addr, out: &mut Vec<Addr>);
     /// Bytes `o` takes itself, as `sys.getsizeof` reports them for built-in
-    /// types (with the collector's header when `tracked`), computed from the
-    /// type's layout.
+    /// types (the collector's header included), computed from the type's
+    /// layout.
     ///
     /// # Safety
     /// As [`HeapSource::type_of`]; `ty` is `o`'s type.
-    unsafe fn shallow_size(&self, o: Addr, ty: Addr, kind: Kind, tracked: bool) -> u64;
+    unsafe fn shallow_size(&self, o: Addr, ty: Addr, kind: Kind) -> u64;
 
     /// The text of `o` if it is a str (or a subclass of str).
     ///
@@ -355,4 +355,13 @@ pub unsafe fn dict_get_str<S: HeapSource>(s: &S, d: Addr, key: &str) -> Option<A
         })
     };
     found
+}
+
+/// The name of a module, from its namespace's `__name__`.
+///
+/// # Safety
+/// `dict` is a reported dict.
+pub unsafe fn module_name<S: HeapSource>(s: &S, dict: Addr) -> Option<Text<'_>> {
+    // SAFETY: the caller's contract; the value is reported by the source.
+    unsafe { dict_get_str(s, dict, "__name__").and_then(|n| s.str_of(n)).map(|t| t.text) }
 }

@@ -79,13 +79,7 @@ pub(crate) fn run(a: Args) -> Result<i32> {
         EngineArg::Dot => Engine::Graphviz,
         EngineArg::Builtin => Engine::BuiltIn,
     };
-    let renderer = render::render_to_file(&view, &a.output, engine)
-        .with_context(|| format!("cannot write {}", a.output.display()))?;
-    eprintln!(
-        "wrote {} ({} objects, {} references; drawn by {renderer})",
-        a.output.display(),
-        view.nodes.len(),
-        view.edges.len()
-    );
+    let renderer = render::render_to_file(&view, &a.output, engine).with_context(|| format!("cannot write {}", a.output.display()))?;
+    eprintln!("wrote {} ({} objects, {} references; drawn by {renderer})", a.output.display(), view.nodes.len(), view.edges.len());
     Ok(0)
 }

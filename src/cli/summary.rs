@@ -18,7 +18,13 @@ pub(crate) fn run(a: Args) -> Result<i32> {
     let heap = super::load(&a.snapshot)?;
     let m = &heap.meta;
     println!("{}: {} objects, {} references, {} roots", a.snapshot.display(), heap.node_count(), heap.edge_count(), heap.roots().len());
-    println!("captured by the {} collector from Python {} (pid {}) in {:.3} s", m.collector, m.python_version.split_whitespace().next().unwrap_or("?"), m.pid, m.capture_seconds);
+    println!(
+        "captured by the {} collector from Python {} (pid {}) in {:.3} s",
+        m.collector,
+        m.python_version.split_whitespace().next().unwrap_or("?"),
+        m.pid,
+        m.capture_seconds
+    );
     for note in &m.notes {
         println!("note: {note}");
     }

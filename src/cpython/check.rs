@@ -181,7 +181,8 @@ impl Checked {
 }
 
 const NO_FRAMES: &str = "thread frames are not roots and the caller's frame is not subtracted";
-const NO_INTERP: &str = "objects held by the interpreter state (sys.modules, codecs, fork and atexit handlers) keep the generic held-from-outside label";
+const NO_INTERP: &str =
+    "objects held by the interpreter state (sys.modules, codecs, fork and atexit handlers) keep the generic held-from-outside label";
 const NO_MANAGED: &str = "attributes of instances that have no __dict__ object yet get no .name labels";
 const NO_TYPES: &str = "the fields of staticmethod, classmethod, property and functools.partial get generic labels";
 
@@ -375,7 +376,12 @@ fn check_thread(l: &Layout, p: &PublicValues, interp_ok: bool) -> Result<Option<
         let off = l.need(l.ts_thread_id, "PyThreadState.thread_id")?;
         let found = word(p.tstate + off, "PyThreadState.thread_id")?;
         if found as u64 != expected {
-            return Err(LayoutError::mismatch("PyThreadState.thread_id", p.tstate + off, format!("threading.get_ident() = {expected}"), found));
+            return Err(LayoutError::mismatch(
+                "PyThreadState.thread_id",
+                p.tstate + off,
+                format!("threading.get_ident() = {expected}"),
+                found,
+            ));
         }
     }
     if interp_ok && !interp_threads(l, p.interp)?.contains(&p.tstate) {
@@ -384,7 +390,12 @@ fn check_thread(l: &Layout, p: &PublicValues, interp_ok: bool) -> Result<Option<
     let checks = TypeChecks { code: t.code, frame: t.frame, tuple: t.tuple, dict: t.dict, function: t.function };
     let n = thread_frames(l, p.tstate, &checks)?.len();
     if n < p.frames_at_least {
-        return Err(LayoutError::mismatch("frames of the current thread", p.tstate, format!("at least {} (the caller's)", p.frames_at_least), n));
+        return Err(LayoutError::mismatch(
+            "frames of the current thread",
+            p.tstate,
+            format!("at least {} (the caller's)", p.frames_at_least),
+            n,
+        ));
     }
     Ok(Some(n))
 }
@@ -403,7 +414,12 @@ fn check_managed(l: &Layout, probe: ManagedProbe, str_type: usize) -> Result<(),
     if attrs.iter().any(|&(k, v)| v == probe.value && named(k)) {
         return Ok(());
     }
-    Err(LayoutError::mismatch("managed dict of the probe", probe.obj, format!("attribute {} = {:#x}", probe.name, probe.value), attrs.len()))
+    Err(LayoutError::mismatch(
+        "managed dict of the probe",
+        probe.obj,
+        format!("attribute {} = {:#x}", probe.name, probe.value),
+        attrs.len(),
+    ))
 }
 
 #[cfg(test)]

@@ -224,7 +224,11 @@ fn read_callbacks(l: &Layout, arr: usize, n: usize) -> Result<Vec<AtexitCallback
 /// state). The state is private to `Modules/atexitmodule.c`, so its layout
 /// is restated by hand in `scripts/gen-layouts` and measured there.
 /// `expected_count`: `atexit._ncallbacks()`, which on 3.9 reads this state.
-pub fn atexit_callbacks_from_module_state(l: &Layout, state: usize, expected_count: Option<usize>) -> Result<Vec<AtexitCallback>, LayoutError> {
+pub fn atexit_callbacks_from_module_state(
+    l: &Layout,
+    state: usize,
+    expected_count: Option<usize>,
+) -> Result<Vec<AtexitCallback>, LayoutError> {
     let arr_off = l.need(l.atexit_module_callbacks, "atexit module state")?;
     let n_off = l.need(l.atexit_module_ncallbacks, "atexit module state")?;
     let len_off = l.need(l.atexit_module_callback_len, "atexit module state")?;

@@ -98,7 +98,12 @@ pub fn values_array(l: &Layout, obj: usize, tp_flags: u64, tp_basicsize: usize) 
             return Ok(None);
         }
         if tp_basicsize != at {
-            return Err(LayoutError::mismatch("tp_basicsize of a type with inline values", obj, format!("{at} (sizeof(PyObject))"), tp_basicsize));
+            return Err(LayoutError::mismatch(
+                "tp_basicsize of a type with inline values",
+                obj,
+                format!("{at} (sizeof(PyObject))"),
+                tp_basicsize,
+            ));
         }
         let values = obj + at;
         let header = bytes(values, values_at, "inline values header")?;
@@ -142,7 +147,12 @@ pub fn shared_keys(l: &Layout, keys: usize) -> Result<Vec<usize>, LayoutError> {
     }
     let log2_index_bytes = header[l.need(l.dk_log2_index_bytes, "dk_log2_index_bytes")?];
     if log2_index_bytes > MAX_LOG2_INDEX_BYTES {
-        return Err(LayoutError::mismatch("shared keys dk_log2_index_bytes", keys, format!("at most {MAX_LOG2_INDEX_BYTES}"), log2_index_bytes.into()));
+        return Err(LayoutError::mismatch(
+            "shared keys dk_log2_index_bytes",
+            keys,
+            format!("at most {MAX_LOG2_INDEX_BYTES}"),
+            log2_index_bytes.into(),
+        ));
     }
     let at = l.need(l.dk_nentries, "dk_nentries")?;
     let n = isize::from_ne_bytes(header[at..at + 8].try_into().unwrap_or([0xff; 8]));
@@ -162,7 +172,13 @@ pub fn shared_keys(l: &Layout, keys: usize) -> Result<Vec<usize>, LayoutError> {
 /// `(key, value)` of every set attribute of an instance without a dict
 /// object, given its class's [`shared_keys`]; empty when it has a dict object
 /// (or no managed dict). Two reads per instance.
-pub fn managed_attributes(l: &Layout, obj: usize, tp_flags: u64, tp_basicsize: usize, keys: &[usize]) -> Result<Vec<(usize, usize)>, LayoutError> {
+pub fn managed_attributes(
+    l: &Layout,
+    obj: usize,
+    tp_flags: u64,
+    tp_basicsize: usize,
+    keys: &[usize],
+) -> Result<Vec<(usize, usize)>, LayoutError> {
     let Some(values) = values_array(l, obj, tp_flags, tp_basicsize)? else {
         return Ok(Vec::new());
     };

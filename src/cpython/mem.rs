@@ -258,7 +258,8 @@ mod tests {
         // mapping of two pages that nothing else knows of; every write is
         // inside its first page, which stays PROT_READ | PROT_WRITE.
         unsafe {
-            let p = libc::mmap(std::ptr::null_mut(), 8192, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0);
+            let p =
+                libc::mmap(std::ptr::null_mut(), 8192, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0);
             assert_ne!(p, libc::MAP_FAILED);
             let base = p as usize;
             assert_eq!(libc::mprotect((base + 4096) as *mut libc::c_void, 4096, libc::PROT_NONE), 0);

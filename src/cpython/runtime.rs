@@ -128,7 +128,8 @@ mod tests {
                 let _serial = super::super::test_lock();
                 let c = super::super::check::check_layout((3, 13), &Default::default(), find_runtime());
                 assert!(c.layout.is_some(), "{:?}", c.notes);
-                let expected = format!("_PyRuntime is not exported here: the CPython 3.13 layout (measured on {}) was not compared", l.measured_on);
+                let expected =
+                    format!("_PyRuntime is not exported here: the CPython 3.13 layout (measured on {}) was not compared", l.measured_on);
                 assert!(c.notes[0].starts_with(&expected), "{:?}", c.notes);
             }
         }

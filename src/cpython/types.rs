@@ -108,7 +108,12 @@ pub fn members(l: &Layout, table: usize) -> Result<Vec<Member>, LayoutError> {
         if name_ptr == 0 {
             return Ok(out);
         }
-        out.push(Member { name: name_at(name_ptr, "PyMemberDef.name")?, type_code: i32_in(&b, ty), offset: isize_in(&b, off), flags: i32_in(&b, flags) });
+        out.push(Member {
+            name: name_at(name_ptr, "PyMemberDef.name")?,
+            type_code: i32_in(&b, ty),
+            offset: isize_in(&b, off),
+            flags: i32_in(&b, flags),
+        });
     }
 }
 
@@ -139,7 +144,11 @@ pub fn member_offsets(l: &Layout, tp: usize, names: &[&str]) -> Result<Vec<usize
         .map(|&n| {
             let m = table.iter().find(|m| m.name == n).ok_or_else(|| member_error(&info.name, n, "no such member in tp_members".into()))?;
             if !object_kinds.contains(&(m.type_code as usize)) {
-                return Err(member_error(&info.name, n, format!("type code {} is not T_OBJECT/T_OBJECT_EX ({object_kinds:?})", m.type_code)));
+                return Err(member_error(
+                    &info.name,
+                    n,
+                    format!("type code {} is not T_OBJECT/T_OBJECT_EX ({object_kinds:?})", m.type_code),
+                ));
             }
             let off = m.offset;
             if off < header as isize || off % 8 != 0 || off as usize + 8 > info.basicsize {
@@ -160,7 +169,11 @@ pub fn dict_offset(l: &Layout, tp: usize) -> Result<Option<usize>, LayoutError> 
     match info.dictoffset {
         0 => Ok(None),
         off if off >= header && off % 8 == 0 && off as usize + 8 <= info.basicsize => Ok(Some(off as usize)),
-        off => Err(member_error(&info.name, "__dict__", format!("tp_dictoffset {off} is not an aligned pointer in {header}..{}", info.basicsize))),
+        off => Err(member_error(
+            &info.name,
+            "__dict__",
+            format!("tp_dictoffset {off} is not an aligned pointer in {header}..{}", info.basicsize),
+        )),
     }
 }
 
@@ -206,7 +219,14 @@ pub(crate) mod tests {
 
     /// A fake type object named `name` with these `(name, type code, offset)`
     /// members; returns its address.
-    pub(crate) fn fake_type(fake: &mut Fake, l: &Layout, name: &str, basicsize: usize, members: &[(&str, usize, usize)], dictoffset: isize) -> usize {
+    pub(crate) fn fake_type(
+        fake: &mut Fake,
+        l: &Layout,
+        name: &str,
+        basicsize: usize,
+        members: &[(&str, usize, usize)],
+        dictoffset: isize,
+    ) -> usize {
         // Room for a heap type's fields too (`ht_cached_keys`).
         let tp = fake.alloc(l.type_size.unwrap().max(l.ht_cached_keys.unwrap() + 8));
         let name = fake.cstr(name);

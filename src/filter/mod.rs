@@ -57,9 +57,7 @@ pub enum Pattern {
 impl Pattern {
     pub fn matches(&self, s: &str) -> bool {
         match self {
-            Pattern::Prefix(p) => {
-                s == p || (s.len() > p.len() && s.starts_with(p.as_str()) && s.as_bytes()[p.len()] == b'.')
-            }
+            Pattern::Prefix(p) => s == p || (s.len() > p.len() && s.starts_with(p.as_str()) && s.as_bytes()[p.len()] == b'.'),
             Pattern::Regex(re) => re.is_match(s),
         }
     }
@@ -290,14 +288,7 @@ mod tests {
             (0x60, "graphviz.Digraph", "", 1, NodeFlags::TRACKED),
         ];
         for (addr, ty, label, refcount, flags) in nodes {
-            b.add_node(&NodeData {
-                addr,
-                type_name: ty.into(),
-                label: label.into(),
-                refcount,
-                size: addr,
-                flags: NodeFlags(flags),
-            });
+            b.add_node(&NodeData { addr, type_name: ty.into(), label: label.into(), refcount, size: addr, flags: NodeFlags(flags) });
         }
         let mut h = b.finish().unwrap();
         crate::roots::add_held_from_outside(&mut h);

@@ -146,10 +146,9 @@ impl Parser {
                 filter.too_many = Some(n as usize);
             }
             other => {
-                return Err(line.error(
-                    col,
-                    format!("unknown directive {other:?}; expected hide, keep, stop, include, max-depth or too-many"),
-                ))
+                return Err(
+                    line.error(col, format!("unknown directive {other:?}; expected hide, keep, stop, include, max-depth or too-many"))
+                )
             }
         }
         Ok(())
@@ -292,9 +291,7 @@ impl Line<'_> {
         if !regex {
             return Ok(Pattern::Prefix(text));
         }
-        Regex::new(&text)
-            .map(Pattern::Regex)
-            .map_err(|e| self.error(col, format!("bad regular expression: {}", one_line(&e.to_string()))))
+        Regex::new(&text).map(Pattern::Regex).map_err(|e| self.error(col, format!("bad regular expression: {}", one_line(&e.to_string()))))
     }
 
     fn comparison(&mut self) -> Result<(Cmp, u64), FilterError> {
@@ -411,8 +408,7 @@ fn tokenize(line: &str) -> Result<Vec<(Tok, usize)>, (usize, String)> {
             }
             _ => {
                 let start = i;
-                while i < chars.len() && !chars[i].is_whitespace() && !matches!(chars[i], '#' | ',' | '"' | '<' | '>' | '=' | '!')
-                {
+                while i < chars.len() && !chars[i].is_whitespace() && !matches!(chars[i], '#' | ',' | '"' | '<' | '>' | '=' | '!') {
                     i += 1;
                 }
                 // A regex in a bare word may contain anything but spaces; the

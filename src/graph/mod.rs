@@ -25,9 +25,7 @@ use std::fmt;
 use std::hash::BuildHasher;
 
 use fixedbitset::FixedBitSet;
-use petgraph::visit::{
-    GraphBase, IntoNeighbors, IntoNeighborsDirected, NodeCount, NodeIndexable, Visitable,
-};
+use petgraph::visit::{GraphBase, IntoNeighbors, IntoNeighborsDirected, NodeCount, NodeIndexable, Visitable};
 use petgraph::Direction;
 use rustc_hash::FxHashMap;
 
@@ -402,9 +400,7 @@ impl<'h> NodeRef<'h> {
         let label = self.label();
         match self.type_name() {
             "module" => Some(label),
-            "function" | "builtin_function_or_method" | "type" => {
-                label.rsplit_once('.').map(|(m, _)| m)
-            }
+            "function" | "builtin_function_or_method" | "type" => label.rsplit_once('.').map(|(m, _)| m),
             "dict" => label.split_once(" namespace").map(|(m, _)| m),
             t => t.rsplit_once('.').map(|(m, _)| m),
         }
@@ -488,12 +484,7 @@ impl Heap {
     }
 
     fn edge(&self, e: usize, from: NodeIx) -> EdgeRef {
-        EdgeRef {
-            ix: e as EdgeIx,
-            from,
-            to: NodeIx::new(self.out_to[e] as usize),
-            label: self.out_label[e],
-        }
+        EdgeRef { ix: e as EdgeIx, from, to: NodeIx::new(self.out_to[e] as usize), label: self.out_label[e] }
     }
 
     /// References held by `ix` (its referents), in capture order.
@@ -533,9 +524,7 @@ impl Heap {
     fn key_text(&self, k: NodeIx) -> String {
         match self.node_or_missing(k) {
             Some(n) if n.type_name() == "str" => format!("'{}'", n.label()),
-            Some(n) if matches!(n.type_name(), "int" | "float" | "bool" | "NoneType") => {
-                n.label().to_string()
-            }
+            Some(n) if matches!(n.type_name(), "int" | "float" | "bool" | "NoneType") => n.label().to_string(),
             Some(n) => format!("<{} {:#x}>", n.type_name(), n.addr()),
             None => "?".to_string(),
         }
@@ -682,15 +671,7 @@ impl HeapBuilder {
 
     /// Like [`HeapBuilder::add_node`] with an interned type. (The capture
     /// uses [`HeapBuilder::append_node`], which needs no address index.)
-    pub fn add_node_raw(
-        &mut self,
-        addr: u64,
-        type_id: u32,
-        size: u64,
-        refcount: u64,
-        flags: NodeFlags,
-        label: &str,
-    ) -> NodeIx {
+    pub fn add_node_raw(&mut self, addr: u64, type_id: u32, size: u64, refcount: u64, flags: NodeFlags, label: &str) -> NodeIx {
         if self.by_addr.len() < self.nodes.len() {
             self.by_addr = self.nodes.addr.iter().enumerate().map(|(i, &a)| (a, i as u32)).collect();
         }
@@ -776,11 +757,7 @@ impl HeapBuilder {
     }
 
     /// Appends all referents of `from`. Calls must come in increasing `from` order.
-    pub fn push_edges(
-        &mut self,
-        from: NodeIx,
-        edges: impl IntoIterator<Item = (NodeIx, EdgeLabel)>,
-    ) -> Result<(), BuildError> {
+    pub fn push_edges(&mut self, from: NodeIx, edges: impl IntoIterator<Item = (NodeIx, EdgeLabel)>) -> Result<(), BuildError> {
         let from = from.index();
         let rows = self.out_start.len() - 1;
         if from < rows {
@@ -1091,13 +1068,7 @@ mod tests {
     use super::*;
 
     fn obj(addr: u64, ty: &str, refcount: u64) -> NodeData {
-        NodeData {
-            addr,
-            type_name: ty.into(),
-            refcount,
-            flags: NodeFlags(NodeFlags::TRACKED),
-            ..Default::default()
-        }
+        NodeData { addr, type_name: ty.into(), refcount, flags: NodeFlags(NodeFlags::TRACKED), ..Default::default() }
     }
 
     #[test]
@@ -1197,8 +1168,7 @@ mod tests {
         let a = b.add_node(&obj(0x10, "list", 1));
         let c = b.add_node(&obj(0x20, "dict", 2));
         let d = b.add_node(&obj(0x30, "str", 2));
-        b.push_edges(a, [(c, EdgeLabel::new(EdgeKind::Index(0))), (d, EdgeLabel::new(EdgeKind::Index(1)))])
-            .unwrap();
+        b.push_edges(a, [(c, EdgeLabel::new(EdgeKind::Index(0))), (d, EdgeLabel::new(EdgeKind::Index(1)))]).unwrap();
         b.add_edge(c, d, EdgeLabel::UNKNOWN);
         let h = b.finish().unwrap();
         assert_eq!(h.edge_count(), 3);
@@ -1223,8 +1193,7 @@ mod tests {
         let d = b.add_node(&obj(1, "dict", 1));
         let k = b.add_node(&NodeData { addr: 2, type_name: "str".into(), label: "name".into(), ..Default::default() });
         let v = b.add_node(&obj(3, "list", 1));
-        b.push_edges(d, [(k, EdgeLabel::new(EdgeKind::DictKey)), (v, EdgeLabel::new(EdgeKind::DictValue(k)))])
-            .unwrap();
+        b.push_edges(d, [(k, EdgeLabel::new(EdgeKind::DictKey)), (v, EdgeLabel::new(EdgeKind::DictValue(k)))]).unwrap();
         let h = b.finish().unwrap();
         let e = h.edge_between(d, v).unwrap();
         assert_eq!(h.edge_label_text(e.label), "['name']");

@@ -23,8 +23,8 @@ use crate::render::{self, Engine};
 use crate::report::{self, StepRecord, ViewOptions};
 
 use super::capture::{capture, CaptureError};
-use crate::capture::Observers;
 use super::known_types;
+use crate::capture::Observers;
 
 impl From<CaptureError> for PyErr {
     fn from(e: CaptureError) -> PyErr {
@@ -172,8 +172,7 @@ fn address_of(obj: &Bound<'_, PyAny>) -> u64 {
 }
 
 fn find(heap: &Heap, addr: u64) -> PyResult<NodeIx> {
-    heap.find_addr(addr)
-        .ok_or_else(|| PyValueError::new_err(format!("no object at {addr:#x} in this snapshot")))
+    heap.find_addr(addr).ok_or_else(|| PyValueError::new_err(format!("no object at {addr:#x} in this snapshot")))
 }
 
 fn steps(heap: &Heap, paths: &[RootPath]) -> Vec<Vec<Step>> {
@@ -204,8 +203,7 @@ impl Snapshot {
     /// Writes the snapshot to a `.rgs` file.
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         let heap = Arc::clone(&self.heap);
-        py.detach(move || crate::snapshot::write_snapshot(&heap, &path))
-            .map_err(|e| PyOSError::new_err(e.to_string()))
+        py.detach(move || crate::snapshot::write_snapshot(&heap, &path)).map_err(|e| PyOSError::new_err(e.to_string()))
     }
 
     /// Addresses of the objects a selector matches (`dict~^logging namespace`).
@@ -225,6 +223,13 @@ impl Snapshot {
     fn refcount(&self, obj: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
         let n = self.heap.node(find(&self.heap, address_of(obj))?);
         Ok((!n.flags().immortal()).then(|| n.refcount()))
+    }
+
+    /// The bytes the object takes itself, as `sys.getsizeof` reports them
+    /// for built-in types, measured from its layout without calling
+    /// `__sizeof__`.
+    fn size(&self, obj: &Bound<'_, PyAny>) -> PyResult<u64> {
+        Ok(self.heap.node(find(&self.heap, address_of(obj))?).size())
     }
 
     /// `(address, description)` of every root.
@@ -340,10 +345,8 @@ impl Pinned {
     /// held since, before any Python code has run: every captured object is
     /// still alive then.
     unsafe fn new(heap: &Heap, nodes: impl Iterator<Item = NodeIx>) -> Pinned {
-        let objs: Vec<*mut ffi::PyObject> = nodes
-            .filter(|&n| !heap.node(n).flags().synthetic())
-            .map(|n| heap.node(n).addr() as usize as *mut ffi::PyObject)
-            .collect();
+        let objs: Vec<*mut ffi::PyObject> =
+            nodes.filter(|&n| !heap.node(n).flags().synthetic()).map(|n| heap.node(n).addr() as usize as *mut ffi::PyObject).collect();
         for &o in &objs {
             // SAFETY: the caller's contract: `o` is a live object, and the GIL is held.
             unsafe { ffi::Py_INCREF(o) };
@@ -420,9 +423,7 @@ pub fn snapshot(py: Python<'_>) -> PyResult<Snapshot> {
 /// Reads a snapshot file written by `Snapshot.save` or `refgraph run`.
 #[pyfunction]
 pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Snapshot> {
-    let heap = py
-        .detach(|| crate::snapshot::read_snapshot(&path))
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let heap = py.detach(|| crate::snapshot::read_snapshot(&path)).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(Snapshot { heap: Arc::new(heap) })
 }
 
@@ -473,13 +474,9 @@ pub fn find_backref_chain<'py>(
             let nearest = paths::root_paths(&heap, target, opts, |_| true).into_iter().next();
             nearest.unwrap_or_else(|| paths::RootPath { steps: vec![paths::Step { node: target, edge: None }] })
         }
-        Some(p) => paths::backref_chain(
-            &heap,
-            target,
-            |n| live(py, &heap, n).is_some_and(|o| call_bool(p, &o, &mut err)),
-            |_| true,
-            max_depth,
-        ),
+        Some(p) => {
+            paths::backref_chain(&heap, target, |n| live(py, &heap, n).is_some_and(|o| call_bool(p, &o, &mut err)), |_| true, max_depth)
+        }
     };
     if let Some(e) = err {
         return Err(e);
@@ -506,14 +503,9 @@ struct ShowArgs<'a, 'py> {
 
 fn show_graph(py: Python<'_>, a: ShowArgs<'_, '_>, direction: Direction) -> PyResult<()> {
     let ignore = ignore_list(a.extra_ignore)?;
-    let obs = observers_for(
-        &[Some(a.objs), a.extra_ignore, a.filter, a.highlight, a.extra_info, a.output],
-        Some(a.objs),
-        ignore,
-    );
+    let obs = observers_for(&[Some(a.objs), a.extra_ignore, a.filter, a.highlight, a.extra_info, a.output], Some(a.objs), ignore);
     let heap = fresh(py, &obs)?;
-    let targets: Vec<NodeIx> =
-        sequence_items(a.objs).iter().map(|o| find(&heap, o.as_ptr() as usize as u64)).collect::<PyResult<_>>()?;
+    let targets: Vec<NodeIx> = sequence_items(a.objs).iter().map(|o| find(&heap, o.as_ptr() as usize as u64)).collect::<PyResult<_>>()?;
     let mut holder = None;
     let filter = filter_arg(a.filter, &mut holder);
     let rules = match &filter {
@@ -674,10 +666,7 @@ pub fn show_chain(
         let steps = nodes
             .iter()
             .enumerate()
-            .map(|(i, &n)| paths::Step {
-                node: n,
-                edge: (i > 0).then(|| heap.edge_between(nodes[i - 1], n).map(|e| e.label)).flatten(),
-            })
+            .map(|(i, &n)| paths::Step { node: n, edge: (i > 0).then(|| heap.edge_between(nodes[i - 1], n).map(|e| e.label)).flatten() })
             .collect();
         ps.push(RootPath { steps });
     }
@@ -712,8 +701,7 @@ pub fn dump(py: Python<'_>, path: PathBuf, observer_frames: usize) -> PyResult<(
     let obs = Observers { frames: observer_frames, ..Default::default() };
     let heap = fresh(py, &obs)?;
     let seconds = heap.meta.capture_seconds;
-    py.detach(|| crate::snapshot::write_snapshot(&heap, &path))
-        .map_err(|e| PyOSError::new_err(e.to_string()))?;
+    py.detach(|| crate::snapshot::write_snapshot(&heap, &path)).map_err(|e| PyOSError::new_err(e.to_string()))?;
     Ok((heap.node_count(), heap.edge_count(), seconds))
 }
 

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 
 use crate::capture::source::Facts;
 use crate::capture::{self, Observers, Spawn};
+use crate::cpython::check::ManagedProbe;
 use crate::cpython::live::{KnownTypes, LiveHeap, Public};
 use crate::graph::Heap;
 
@@ -50,9 +51,8 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
     if let Err(e) = signal_handlers(py, &mut public.signal_handlers) {
         public.notes.push(format!("signal handlers not named: {e}"));
     }
-    match interp_values(py, types) {
-        Ok((modules, atexit_count)) => (public.modules, public.atexit_count) = (modules, atexit_count),
-        Err(e) => public.notes.push(format!("interpreter holders not named: {e}")),
+    if let Err(e) = interp_values(py, types, &mut public) {
+        public.notes.push(format!("interpreter holders not named: {e}"));
     }
     let pause = GcPause::new(py)?;
     // Listed last, so that nothing allocated above is in it; kept alive
@@ -98,13 +98,22 @@ fn signal_handlers(py: Python<'_>, out: &mut Vec<(usize, String)>) -> PyResult<(
     Ok(())
 }
 
-/// `id(sys.modules)` and, on 3.10+, `atexit._ncallbacks()`: what the
-/// interpreter-state layout is checked against.
-fn interp_values(py: Python<'_>, types: &KnownTypes) -> PyResult<(usize, Option<usize>)> {
-    let modules = py.import("sys")?.getattr("modules")?.as_ptr() as usize;
-    let atexit_count = match types.version >= (3, 10) {
-        true => Some(py.import("atexit")?.call_method0("_ncallbacks")?.extract::<usize>()?),
-        false => None,
-    };
-    Ok((modules, atexit_count))
+/// What the private layouts are checked against: `id(sys.modules)`,
+/// `id(sys.__dict__)`, the thread's id, on 3.10+ `atexit._ncallbacks()`,
+/// and on 3.11+ an attribute kept without a dict (`sys.__spec__.name`, an
+/// instance of a plain class that every interpreter has).
+fn interp_values(py: Python<'_>, types: &KnownTypes, public: &mut Public) -> PyResult<()> {
+    let sys = py.import("sys")?;
+    public.modules = sys.getattr("modules")?.as_ptr() as usize;
+    public.sysdict = Some(sys.getattr("__dict__")?.as_ptr() as usize);
+    public.thread_id = Some(py.import("_thread")?.call_method0("get_ident")?.extract()?);
+    if types.version >= (3, 10) {
+        public.atexit_count = Some(py.import("atexit")?.call_method0("_ncallbacks")?.extract::<usize>()?);
+    }
+    if types.version >= (3, 11) {
+        let spec = sys.getattr("__spec__")?;
+        let name = spec.getattr("name")?;
+        public.managed_probe = Some(ManagedProbe { obj: spec.as_ptr() as usize, name: "name", value: name.as_ptr() as usize });
+    }
+    Ok(())
 }

@@ -81,9 +81,7 @@ pub(crate) fn box_look(node: &ViewNode, max_depth: u32) -> BoxLook {
     match node.role {
         // objgraph only turns the text red; a red frame on a pink fill makes
         // the object being asked about stand out from across the room.
-        Role::Target => {
-            BoxLook { fill: hsv(0.0, 0.2, 1.0), border: Rgb::RED, font: Rgb::RED, border_width: 2.0, small: false }
-        }
+        Role::Target => BoxLook { fill: hsv(0.0, 0.2, 1.0), border: Rgb::RED, font: Rgb::RED, border_width: 2.0, small: false },
         Role::Root(_) => plain(hsv(0.3, 1.0, v), font_on(v)),
         Role::Highlight => {
             let v = 0.5 + v * 0.5;
@@ -117,9 +115,7 @@ fn node_lines(node: &ViewNode) -> Vec<String> {
 pub(crate) fn box_text(view: &View, index: usize) -> BoxText {
     let node = &view.nodes[index];
     match &node.role {
-        Role::Root(name) if !name.is_empty() => {
-            BoxText { heading: Some(split_lines([name.as_str()]).join(" ")), lines: node_lines(node) }
-        }
+        Role::Root(name) if !name.is_empty() => BoxText { heading: Some(split_lines([name.as_str()]).join(" ")), lines: node_lines(node) },
         // The producer's own short text ("98 more") is replaced by the
         // sentence objgraph writes, which needs the direction of the cut.
         Role::TooMany(n) => BoxText { heading: None, lines: vec![too_many_text(view, index, *n)] },

@@ -5,9 +5,7 @@
 //! (all text escaped, no control characters) and the same bytes every time.
 
 use super::layout::{self, EdgeIn, Pt, Rect, Route, Size};
-use super::style::{
-    box_look, box_text, caption_lines, edge_look, label_lines, valid_edges, xml_escape, BoxLook, BoxText, EdgeLook,
-};
+use super::style::{box_look, box_text, caption_lines, edge_look, label_lines, valid_edges, xml_escape, BoxLook, BoxText, EdgeLook};
 use super::view::View;
 
 const FONT_FAMILY: &str = "DejaVu Sans Mono, Menlo, Consolas, Liberation Mono, monospace";
@@ -35,12 +33,9 @@ pub(crate) fn to_svg(view: &View) -> String {
     let texts: Vec<BoxText> = (0..view.nodes.len()).map(|i| box_text(view, i)).collect();
     let looks: Vec<BoxLook> = view.nodes.iter().map(|n| box_look(n, view.max_depth)).collect();
     let sizes: Vec<Size> = texts.iter().zip(&looks).map(|(t, l)| box_size(t, font_of(l))).collect();
-    let edges: Vec<(usize, usize, Vec<String>)> =
-        valid_edges(view).map(|(_, e)| (e.from, e.to, label_lines(&e.label))).collect();
-    let input: Vec<EdgeIn> = edges
-        .iter()
-        .map(|(from, to, label)| EdgeIn { from: *from, to: *to, label: text_size(label, LABEL_FONT) })
-        .collect();
+    let edges: Vec<(usize, usize, Vec<String>)> = valid_edges(view).map(|(_, e)| (e.from, e.to, label_lines(&e.label))).collect();
+    let input: Vec<EdgeIn> =
+        edges.iter().map(|(from, to, label)| EdgeIn { from: *from, to: *to, label: text_size(label, LABEL_FONT) }).collect();
     let placed = layout::layout(&sizes, &input);
 
     let caption = caption_lines(view);
@@ -178,15 +173,7 @@ impl Svg {
         let dash = if look.dotted { " stroke-dasharray=\"2,3\"" } else { "" };
         let mut d = format!("M{},{}", num(route.start.x), num(route.start.y));
         for [c1, c2, end] in &route.curves {
-            d.push_str(&format!(
-                " C{},{} {},{} {},{}",
-                num(c1.x),
-                num(c1.y),
-                num(c2.x),
-                num(c2.y),
-                num(end.x),
-                num(end.y)
-            ));
+            d.push_str(&format!(" C{},{} {},{} {},{}", num(c1.x), num(c1.y), num(c2.x), num(c2.y), num(end.x), num(end.y)));
         }
         let head: Vec<String> = route.head.iter().map(|p| format!("{},{}", num(p.x), num(p.y))).collect();
         self.out.push_str(&format!(

@@ -170,11 +170,7 @@ impl<'a> Sections<'a> {
     fn get(&self, tag: [u8; 4], file: &'a str, section: &'static str) -> Result<Cursor<'a>, SnapshotError> {
         match self.found.iter().find(|(t, _, _)| *t == tag) {
             Some(&(_, base, bytes)) => Ok(Cursor { file, section, bytes, pos: 0, base }),
-            None => Err(SnapshotError::Corrupt {
-                file: file.to_string(),
-                offset: 0,
-                what: format!("the {section} section is missing"),
-            }),
+            None => Err(SnapshotError::Corrupt { file: file.to_string(), offset: 0, what: format!("the {section} section is missing") }),
         }
     }
 }
@@ -203,12 +199,22 @@ fn split_sections<'a>(bytes: &'a [u8], file: &'a str) -> Result<Sections<'a>, Sn
         }
         let remaining = (bytes.len() - top.pos) as u64;
         if len > remaining {
-            return Err(SnapshotError::Truncated { file: file.to_string(), offset: top.offset(), section: name, needed: len, available: remaining });
+            return Err(SnapshotError::Truncated {
+                file: file.to_string(),
+                offset: top.offset(),
+                section: name,
+                needed: len,
+                available: remaining,
+            });
         }
         let base = top.pos;
         let payload = top.take(len as usize)?;
         if found.iter().any(|(t, _, _)| *t == tag) {
-            return Err(SnapshotError::Corrupt { file: file.to_string(), offset: base as u64 - 12, what: format!("section {name} appears twice") });
+            return Err(SnapshotError::Corrupt {
+                file: file.to_string(),
+                offset: base as u64 - 12,
+                what: format!("section {name} appears twice"),
+            });
         }
         found.push((tag, base, payload));
     }
@@ -244,9 +250,7 @@ pub fn read_snapshot_bytes(bytes: &[u8], name: &str) -> Result<Heap, SnapshotErr
     let (labels, nodes) = nodes?;
     let (csr, incoming) = match edges {
         Ok(r) => r?,
-        Err(_) => {
-            return Err(SnapshotError::Corrupt { file: name.to_string(), offset: 0, what: "EDGE: the decoder stopped".into() })
-        }
+        Err(_) => return Err(SnapshotError::Corrupt { file: name.to_string(), offset: 0, what: "EDGE: the decoder stopped".into() }),
     };
     let roots = read_roots(sections.get(ROOTS, name, "ROOT")?, nodes.len())?;
     let mut heap = Heap::from_parts(meta, nodes, types, labels, edge_names, csr, Some(incoming), roots)
@@ -371,7 +375,6 @@ fn read_nodes(c: &mut Cursor<'_>, types: usize, labels: usize) -> Result<NodeCol
     c.finish()?;
     Ok(cols)
 }
-
 
 fn read_edges(mut c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, SnapshotError> {
     let m = c.count("edge", 2)?;

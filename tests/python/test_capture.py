@@ -292,3 +292,29 @@ def test_loading_a_foreign_file_names_it(tmp_path):
     with pytest.raises(ValueError) as e:
         refgraph.load(str(bad))
     assert "not-a-snapshot.rgs" in str(e.value)
+
+
+def test_sizes_are_those_sys_getsizeof_reports():
+    class Plain(object):
+        pass
+
+    class Slotted(object):
+        __slots__ = ("a", "b")
+
+    with_dict = Plain()
+    with_dict.__dict__["x"] = 1  # a real dict object
+    managed = Plain()
+    managed.y = 2  # attributes kept without a dict on 3.11+
+    # No ints: snapshot methods read an int argument as an address.
+    objs = [
+        "ascii text", "caf\xe9", "\u65e5\u672c\u8a9e", "\U0001f40d snake", "",
+        1.5, b"bytes", (1, 2, 3), (), [1, 2, 3], list(range(100)),
+        {1, 2, 3}, set(range(100)), frozenset({1}),
+        with_dict, managed, Slotted(), len, Leaf.__init__, test_sizes_are_those_sys_getsizeof_reports,
+    ]
+    # Not yet: a dict's key table and a class's cached keys, which
+    # sys.getsizeof counts and the capture does not read yet.
+    KEEP["sizes"] = objs
+    snap = refgraph.snapshot()
+    wrong = [(type(o).__name__, repr(o)[:30], snap.size(o), sys.getsizeof(o)) for o in objs if snap.size(o) != sys.getsizeof(o)]
+    assert wrong == []

@@ -31,7 +31,8 @@ pub(super) unsafe fn all_threads(heap: &LiveHeap<'_>, layout: &Layout) -> (Vec<S
     let mut notes = Vec::new();
     // SAFETY: the GIL is held: the thread list cannot change while it is
     // walked, and these calls only read it.
-    let (current, mut ts) = unsafe { (ffi::PyThreadState_Get() as usize, ffi::PyInterpreterState_ThreadHead(ffi::PyInterpreterState_Get())) };
+    let (current, mut ts) =
+        unsafe { (ffi::PyThreadState_Get() as usize, ffi::PyInterpreterState_ThreadHead(ffi::PyInterpreterState_Get())) };
     let mut threads = 0;
     while !ts.is_null() && threads < MAX_THREADS {
         threads += 1;

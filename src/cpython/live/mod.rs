@@ -21,13 +21,18 @@
 mod frames;
 mod types;
 
+use std::cell::RefCell;
 use std::ffi::CStr;
 use std::os::raw::{c_int, c_void};
 
 use pyo3::ffi;
 
-use crate::capture::source::{dict_get_str, Addr, Facts, Field, HeapSource, Kind, Names, RefCount, Str, Text, ThreadFrames, Tracked, TypeInfo};
+use crate::capture::source::{
+    dict_get_str, Addr, Facts, Field, HeapSource, Kind, Names, RefCount, Str, Text, ThreadFrames, Tracked, TypeInfo,
+};
 
+use super::check::{checked_layout, Checked, ManagedProbe, Part, PublicTypes, PublicValues};
+use super::types::TypeFields;
 use super::{interp, managed_dict, InterpChecks, Layout};
 
 pub use types::KnownTypes;
@@ -38,6 +43,13 @@ pub use types::KnownTypes;
 pub struct Public {
     /// `id(sys.modules)`.
     pub modules: usize,
+    /// `id(sys.__dict__)`.
+    pub sysdict: Option<usize>,
+    /// `_thread.get_ident()` of the capturing thread.
+    pub thread_id: Option<u64>,
+    /// 3.11+: an instance attribute kept without a dict, known by name and
+    /// value (`sys.__spec__.name`), to check the managed-dict layout on.
+    pub managed_probe: Option<ManagedProbe>,
     /// `atexit._ncallbacks()` (3.10+).
     pub atexit_count: Option<usize>,
     /// Python-level signal handlers: `(handler, "signal handler SIGUSR1")`.
@@ -53,9 +65,12 @@ pub struct Public {
 /// The interpreter this code runs in, read in place.
 pub struct LiveHeap<'a> {
     types: &'a KnownTypes,
-    layout: Option<Layout>,
+    /// The private layout, and which parts of it passed their run-time checks.
+    checked: Checked,
     public: Public,
     notes: Vec<String>,
+    /// Each class's shared attribute names (3.11+), read once per capture.
+    shared_keys: RefCell<rustc_hash::FxHashMap<usize, Vec<usize>>>,
 }
 
 impl<'a> LiveHeap<'a> {
@@ -64,20 +79,60 @@ impl<'a> LiveHeap<'a> {
     /// no Python code until the `LiveHeap` is dropped; `public` was read
     /// from this interpreter.
     pub unsafe fn new(types: &'a KnownTypes, public: Public) -> LiveHeap<'a> {
-        let layout = super::layout_for(types.version.0, types.version.1);
-        let mut notes = Vec::new();
-        if layout.is_none() {
-            notes.push(format!(
-                "no frame layout for Python {}.{}: thread frames are not roots and the caller's frame is not subtracted",
-                types.version.0, types.version.1
-            ));
-        }
-        LiveHeap { types, layout, public, notes }
+        let k = types;
+        // SAFETY: the GIL is held: these return the current thread and interpreter.
+        let (tstate, interp) = unsafe { (ffi::PyThreadState_Get() as usize, ffi::PyInterpreterState_Get() as usize) };
+        let values = PublicValues {
+            tstate,
+            interp,
+            modules: public.modules,
+            sysdict: public.sysdict,
+            thread_id: public.thread_id,
+            // Called from Python code: the caller's frame is there.
+            frames_at_least: 1,
+            types: PublicTypes {
+                type_: std::ptr::addr_of_mut!(ffi::PyType_Type) as usize,
+                str_: k.str_,
+                tuple: k.tuple,
+                list: k.list,
+                dict: k.dict,
+                code: k.code,
+                frame: k.frame,
+                function: k.function,
+                method: k.method,
+                staticmethod: k.staticmethod,
+                classmethod: k.classmethod,
+                property: k.property,
+                partial: k.partial,
+            },
+            managed_probe: public.managed_probe,
+        };
+        // Checked once per process (cached), then at every capture for free.
+        let checked = checked_layout(k.version, &values);
+        let notes = checked.notes.clone();
+        LiveHeap { types, checked, public, notes, shared_keys: RefCell::default() }
+    }
+
+    fn layout(&self, part: Part) -> Option<&Layout> {
+        self.checked.layout_for(part)
     }
 
     fn interp_checks(&self) -> InterpChecks {
         let k = self.types;
         InterpChecks { modules: self.public.modules, atexit_count: self.public.atexit_count, list_type: k.list, dict_type: k.dict }
+    }
+
+    /// The class's shared attribute names, read through the checked reader
+    /// once per class and capture.
+    fn shared_keys_of(&self, l: &Layout, tp: *mut ffi::PyTypeObject) -> Option<Vec<usize>> {
+        let ty = tp as usize;
+        if let Some(keys) = self.shared_keys.borrow().get(&ty) {
+            return Some(keys.clone());
+        }
+        let table = l.ht_cached_keys.and_then(|off| super::mem::word(ty + off, "ht_cached_keys").ok())?;
+        let keys = managed_dict::shared_keys(l, table).ok()?;
+        self.shared_keys.borrow_mut().insert(ty, keys.clone());
+        Some(keys)
     }
 }
 
@@ -148,7 +203,7 @@ impl HeapSource for LiveHeap<'_> {
     }
 
     fn threads(&mut self) -> Vec<ThreadFrames> {
-        let Some(layout) = self.layout else { return Vec::new() };
+        let Some(layout) = self.layout(Part::Frames).copied() else { return Vec::new() };
         // SAFETY: the GIL is held (the type's contract).
         let (notes, threads) = unsafe { frames::all_threads(self, &layout) };
         self.notes.extend(notes);
@@ -157,10 +212,8 @@ impl HeapSource for LiveHeap<'_> {
 
     fn holders(&mut self) -> Vec<(Addr, String)> {
         let mut named = self.public.signal_handlers.clone();
-        let Some(l) = self.layout else {
-            self.notes.push("no interpreter layout for this version: C-level holders are not named".into());
-            return named;
-        };
+        // Without a checked layout the notes already say what is not named.
+        let Some(l) = self.layout(Part::Interp).copied() else { return named };
         // SAFETY: the GIL is held; this only returns the current interpreter.
         let interp = unsafe { ffi::PyInterpreterState_Get() } as usize;
         match interp::interp_holders(&l, interp, &self.interp_checks()) {
@@ -185,9 +238,9 @@ impl HeapSource for LiveHeap<'_> {
                     add(cb.kwargs, format!("atexit callback #{} kwargs", i + 1));
                 }
             }
-            Err(e) => self.notes.push(format!(
-                "interpreter state layout check failed ({e}): objects held there keep the generic held-from-outside label"
-            )),
+            Err(e) => self
+                .notes
+                .push(format!("interpreter state layout check failed ({e}): objects held there keep the generic held-from-outside label")),
         }
         named
     }
@@ -248,9 +301,9 @@ impl HeapSource for LiveHeap<'_> {
         }
     }
 
-    unsafe fn shallow_size(&self, o: Addr, ty: Addr, kind: Kind, tracked: bool) -> u64 {
+    unsafe fn shallow_size(&self, o: Addr, ty: Addr, kind: Kind) -> u64 {
         // SAFETY: `o` is live and `ty` its type.
-        unsafe { types::shallow_size(obj(o), ty as *mut ffi::PyTypeObject, kind, tracked, self.types) }
+        unsafe { types::shallow_size(obj(o), ty as *mut ffi::PyTypeObject, kind, self.types, self.layout(Part::Objects)) }
     }
 
     unsafe fn str_of(&self, o: Addr) -> Option<Str<'_>> {
@@ -327,8 +380,11 @@ impl HeapSource for LiveHeap<'_> {
                 Kind::Function => function_fields(o, &mut f),
                 Kind::Cell => f((*(o as *mut ffi::PyCellObject)).ob_ref as usize, Field::Name("cell_contents")),
                 Kind::Method => {
-                    f(field(o, k.method_func_offset), Field::Name("__func__"));
-                    f(field(o, k.method_func_offset + 8), Field::Name("__self__"));
+                    if let Some(l) = self.layout(Part::Objects) {
+                        let (Some(func), Some(self_)) = (l.method_func, l.method_self) else { return };
+                        f(field(o, func), Field::Name("__func__"));
+                        f(field(o, self_), Field::Name("__self__"));
+                    }
                 }
                 Kind::BuiltinFunction => {
                     let c = o as *mut ffi::PyCFunctionObject;
@@ -339,23 +395,13 @@ impl HeapSource for LiveHeap<'_> {
                     f(ffi::PyModule_GetDict(obj(o)) as usize, Field::Name("__dict__"));
                     self.atexit_module_fields(o, &mut f);
                 }
-                Kind::StaticMethod | Kind::ClassMethod => {
-                    f(field(o, 16), Field::Name("__func__"));
-                    f(field(o, 24), Field::Name("__dict__"));
-                }
-                Kind::Property => {
-                    for (i, name) in ["fget", "fset", "fdel", "__doc__"].into_iter().enumerate() {
-                        f(field(o, 16 + 8 * i), Field::Name(name));
-                    }
-                }
-                Kind::Partial => {
-                    for (i, name) in [".func", ".args", ".keywords", "__dict__"].into_iter().enumerate() {
-                        f(field(o, 16 + 8 * i), Field::Name(name));
-                    }
-                }
+                Kind::StaticMethod => private_fields(o, self.checked.staticmethod.as_ref(), &mut f),
+                Kind::ClassMethod => private_fields(o, self.checked.classmethod.as_ref(), &mut f),
+                Kind::Property => private_fields(o, self.checked.property.as_ref(), &mut f),
+                Kind::Partial => private_fields(o, self.checked.partial.as_ref(), &mut f),
                 Kind::Type => type_fields(o as *mut ffi::PyTypeObject, &mut f),
                 Kind::Frame => {
-                    if let Some(layout) = &self.layout {
+                    if let Some(layout) = self.layout(Part::Frames) {
                         for (r, field) in frames::frame_object_fields(layout, o, k) {
                             f(r, field);
                         }
@@ -399,8 +445,9 @@ impl HeapSource for LiveHeap<'_> {
             match kind {
                 Kind::Function => function_names(self, o),
                 Kind::Method => {
-                    let func = field(o, self.types.method_func_offset);
-                    match func != 0 && ffi::Py_TYPE(obj(func)) == self.types.ptr(self.types.function) {
+                    let Some(at) = self.layout(Part::Objects).and_then(|l| l.method_func) else { return Names::default() };
+                    let func = field(o, at);
+                    match func != 0 && ffi::Py_TYPE(obj(func)) as usize == self.types.function {
                         true => function_names(self, func),
                         false => Names::default(),
                     }
@@ -412,10 +459,13 @@ impl HeapSource for LiveHeap<'_> {
                 }
                 Kind::Module => {
                     let dict = ffi::PyModule_GetDict(obj(o)) as usize;
-                    Names { module: None, name: crate::capture::labels::module_name(self, dict) }
+                    Names { module: None, name: crate::capture::source::module_name(self, dict) }
                 }
                 Kind::Code => {
-                    let name = self.layout.and_then(|l| super::frames::code_name_object_of_code(&l, o));
+                    // Read in place: `o` is a live code object, and the
+                    // offset is the generated one (60 k code objects would
+                    // cost 80 ms through the checked reader).
+                    let name = self.layout(Part::Objects).and_then(|l| l.code_name_offset()).map(|at| field(o, at));
                     Names { module: None, name: name.and_then(|n| self.str_of(n)).map(|s| s.text) }
                 }
                 _ => Names::default(),
@@ -432,11 +482,12 @@ impl LiveHeap<'_> {
     unsafe fn instance_dict(&self, o: Addr, tp: *mut ffi::PyTypeObject) -> Option<Addr> {
         // SAFETY: the caller's contract; offsets come from the type.
         unsafe {
-            if managed_dict::has_managed_dict(self.types.version, (*tp).tp_flags) {
-                // 3.11+: the managed dict pointer sits three words before the object;
-                // on 3.12 its low bit tags "inline values, no dict".
-                let p = *((o as *const usize).sub(3));
-                return (p != 0 && p & 1 == 0).then_some(p);
+            let flags = (*tp).tp_flags;
+            if managed_dict::has_managed_dict(self.types.version, flags) {
+                // 3.11+: in the words before the object, read through the
+                // checked reader with the generated layout.
+                let l = self.layout(Part::ManagedDict)?;
+                return managed_dict::managed_dict(l, o, flags).ok().flatten();
             }
             let off = (*tp).tp_dictoffset;
             if off > 0 {
@@ -464,18 +515,13 @@ impl LiveHeap<'_> {
     /// # Safety
     /// `o` is a live instance of `tp`, whose flags say it has a managed dict.
     unsafe fn managed_values(&self, o: Addr, tp: *mut ffi::PyTypeObject, f: &mut impl FnMut(Addr, Field<'_>)) {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let Some((values, capacity)) = managed_dict::values_array(self.types.version, o, (*tp).tp_flags) else {
-                return;
-            };
-            let keys = managed_dict::shared_keys((*(tp as *mut ffi::PyHeapTypeObject)).ht_cached_keys as usize);
-            for (i, key) in keys.into_iter().enumerate().take(capacity) {
-                let value = *values.add(i);
-                if value != 0 && key != 0 {
-                    f(value, Field::Attr(key));
-                }
-            }
+        let Some(l) = self.layout(Part::ManagedDict) else { return };
+        let Some(keys) = self.shared_keys_of(l, tp) else { return };
+        // SAFETY: the caller's contract: the type's own flags and size.
+        let (flags, basicsize) = unsafe { ((*tp).tp_flags, (*tp).tp_basicsize.max(0) as usize) };
+        let Ok(attrs) = managed_dict::managed_attributes(l, o, flags, basicsize, &keys) else { return };
+        for (key, value) in attrs {
+            f(value, Field::Attr(key));
         }
     }
 
@@ -485,7 +531,7 @@ impl LiveHeap<'_> {
     /// # Safety
     /// `module` is a live module.
     unsafe fn atexit_module_fields(&self, module: Addr, f: &mut impl FnMut(Addr, Field<'_>)) {
-        let Some(layout) = self.layout.filter(|l| l.version == (3, 9)) else { return };
+        let Some(layout) = self.layout(Part::Interp).copied().filter(|l| l.version == (3, 9)) else { return };
         // SAFETY: the caller's contract; the state is read through `mem`.
         unsafe {
             let dict = ffi::PyModule_GetDict(obj(module)) as usize;
@@ -505,6 +551,25 @@ impl LiveHeap<'_> {
                 }
             }
         }
+    }
+}
+
+/// The fields of a type whose struct is private to CPython's C files, at
+/// the offsets its own member table gave (`None`: not found, no labels).
+///
+/// # Safety
+/// `o` is a live instance of the type `fields` describes.
+unsafe fn private_fields(o: Addr, fields: Option<&TypeFields>, f: &mut impl FnMut(Addr, Field<'_>)) {
+    for &(name, at) in fields.map(|t| t.fields.as_slice()).unwrap_or_default() {
+        // `partial.func` is labelled as the attribute it is, not a dunder.
+        let name = match name {
+            "func" => ".func",
+            "args" => ".args",
+            "keywords" => ".keywords",
+            other => other,
+        };
+        // SAFETY: the caller's contract; `at` is the member's own offset.
+        f(unsafe { field(o, at) }, Field::Name(name));
     }
 }
 

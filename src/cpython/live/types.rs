@@ -10,6 +10,7 @@ use pyo3::ffi;
 
 use super::LiveHeap;
 use crate::capture::source::{dict_get_str, HeapSource, Kind, TypeInfo};
+use crate::cpython::Layout;
 
 /// Type objects compared by identity during a capture, as addresses.
 #[derive(Clone, Copy, Debug)]
@@ -36,18 +37,12 @@ pub struct KnownTypes {
     pub classmethod: usize,
     pub property: usize,
     pub partial: usize,
-    /// Offset of `im_func` in a bound method (`im_self` follows it).
-    pub method_func_offset: usize,
-    /// Bytes a str of length 0 takes, before its characters.
-    pub str_header: u64,
-    /// Bytes of the GC header in front of every tracked object.
-    pub gc_header: u64,
     /// `(major, minor)` of the running interpreter.
     pub version: (u32, u32),
 }
 
 impl KnownTypes {
-    /// The sizes and offsets that follow from the version.
+    /// No type known yet: the front end fills them in.
     pub fn for_version(version: (u32, u32)) -> KnownTypes {
         KnownTypes {
             dict: 0,
@@ -72,16 +67,8 @@ impl KnownTypes {
             classmethod: 0,
             property: 0,
             partial: 0,
-            // Same layout since 3.0: PyObject_HEAD, then im_func, im_self.
-            method_func_offset: std::mem::size_of::<ffi::PyObject>(),
-            str_header: if version >= (3, 12) { 40 } else { 48 },
-            gc_header: if version >= (3, 8) { 16 } else { 24 },
             version,
         }
-    }
-
-    pub(crate) fn ptr(&self, addr: usize) -> *mut ffi::PyTypeObject {
-        addr as *mut ffi::PyTypeObject
     }
 
     /// The kind of instances of `tp`: exact built-ins by identity, then
@@ -132,7 +119,6 @@ impl KnownTypes {
             None => (Kind::Other, false),
         }
     }
-
 }
 
 /// What the capture needs to know about `tp`.
@@ -175,11 +161,20 @@ unsafe fn type_name(heap: &LiveHeap<'_>, tp: *mut ffi::PyTypeObject) -> String {
 }
 
 /// Shallow size from the type's layout, as `sys.getsizeof` reports it for
-/// built-in types, without calling `__sizeof__`.
+/// built-in types, without calling `__sizeof__`: the basic size, the items,
+/// what a list, str or set keeps beside itself, and the words in front of
+/// the object (the collector's header, 3.11+'s managed-dict words). Without
+/// a checked layout, the basic size and items only.
 ///
 /// # Safety
 /// `o` is a live object of type `tp`, of kind `kind`.
-pub(crate) unsafe fn shallow_size(o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObject, kind: Kind, tracked: bool, k: &KnownTypes) -> u64 {
+pub(crate) unsafe fn shallow_size(
+    o: *mut ffi::PyObject,
+    tp: *mut ffi::PyTypeObject,
+    kind: Kind,
+    k: &KnownTypes,
+    layout: Option<&Layout>,
+) -> u64 {
     // SAFETY: the caller's contract: sizes and counts are the object's and
     // its type's own fields.
     unsafe {
@@ -192,8 +187,9 @@ pub(crate) unsafe fn shallow_size(o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObj
         match kind {
             Kind::List if exact == k.list => size += (*(o as *mut ffi::PyListObject)).allocated.max(0) as u64 * 8,
             Kind::Str if exact == k.str_ => {
-                let len = ffi::PyUnicode_GET_LENGTH(o).max(0) as u64;
-                size = k.str_header + (len + 1) * u64::from(ffi::PyUnicode_KIND(o).max(1));
+                if let Some(s) = layout.and_then(|l| str_size(l, o)) {
+                    size = s as u64;
+                }
             }
             Kind::Set | Kind::FrozenSet => {
                 let s = o as *mut ffi::PySetObject;
@@ -203,9 +199,35 @@ pub(crate) unsafe fn shallow_size(o: *mut ffi::PyObject, tp: *mut ffi::PyTypeObj
             }
             _ => {}
         }
-        if tracked {
-            size += k.gc_header;
+        // The collector's header counts for every object of a collected
+        // type, tracked or not, as `sys.getsizeof` counts it; `type` asks
+        // `tp_is_gc`, which says only heap types are collected.
+        let mut flags = (*tp).tp_flags;
+        if kind == Kind::Type && (*(o as *mut ffi::PyTypeObject)).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0 {
+            flags &= !layout.and_then(|l| l.tpflags_have_gc).map_or(0, |b| b as u64);
         }
-        size
+        size + layout.and_then(|l| l.preheader_size(flags)).unwrap_or(0) as u64
+    }
+}
+
+/// `sys.getsizeof` of a str: its header, its characters and, when made,
+/// its UTF-8 copy.
+///
+/// # Safety
+/// `o` is a live exact str.
+unsafe fn str_size(l: &Layout, o: *mut ffi::PyObject) -> Option<usize> {
+    // SAFETY: the caller's contract: the state word, length and UTF-8 cache
+    // are the str's own fields, at the generated offsets.
+    unsafe {
+        let state = *((o as usize + l.str_state?) as *const u32);
+        let compact = (state >> l.str_compact_bit?) & 1 == 1;
+        let ascii = (state >> l.str_ascii_bit?) & 1 == 1;
+        let kind = ((state >> l.str_kind_shift?) & 7) as usize;
+        let length = ffi::PyUnicode_GET_LENGTH(o).max(0) as usize;
+        let utf8 = match (ascii, l.str_utf8, l.str_utf8_length) {
+            (false, Some(p), Some(n)) if *((o as usize + p) as *const usize) != 0 => Some(*((o as usize + n) as *const isize) as usize),
+            _ => None,
+        };
+        l.str_size(compact, ascii, length, kind.max(1), utf8)
     }
 }

@@ -122,20 +122,13 @@ pub(crate) fn layout(boxes: &[Size], edges: &[EdgeIn]) -> Layout {
 fn build(boxes: &[Size], edges: &[EdgeIn], loops: &route::Loops) -> Layered {
     let links: Vec<(usize, usize)> = edges.iter().filter(|e| e.from != e.to).map(|e| (e.from, e.to)).collect();
     let flipped = rank::reversed(boxes.len(), &links);
-    let oriented: Vec<(usize, usize)> =
-        links.iter().zip(&flipped).map(|(&(a, b), &f)| if f { (b, a) } else { (a, b) }).collect();
+    let oriented: Vec<(usize, usize)> = links.iter().zip(&flipped).map(|(&(a, b), &f)| if f { (b, a) } else { (a, b) }).collect();
     let ranks = rank::ranks(boxes.len(), &oriented);
     let mut g = Layered {
         nodes: boxes
             .iter()
             .enumerate()
-            .map(|(i, s)| LNode {
-                kind: Kind::Box,
-                layer: 2 * ranks[i],
-                left: s.w / 2.0,
-                right: s.w / 2.0 + loops.reach(i),
-                height: s.h,
-            })
+            .map(|(i, s)| LNode { kind: Kind::Box, layer: 2 * ranks[i], left: s.w / 2.0, right: s.w / 2.0 + loops.reach(i), height: s.h })
             .collect(),
         up: vec![Vec::new(); boxes.len()],
         down: vec![Vec::new(); boxes.len()],
@@ -169,9 +162,7 @@ impl Layered {
         let mut chain = vec![upper];
         for layer in top + 1..bottom {
             let node = match label {
-                Some(s) if layer == label_layer => {
-                    LNode { kind: Kind::Label, layer, left: 1.0, right: 1.0 + LABEL_GAP + s.w, height: s.h }
-                }
+                Some(s) if layer == label_layer => LNode { kind: Kind::Label, layer, left: 1.0, right: 1.0 + LABEL_GAP + s.w, height: s.h },
                 _ => LNode { kind: Kind::Bend, layer, left: 1.0, right: 1.0, height: 0.0 },
             };
             chain.push(self.add(node));

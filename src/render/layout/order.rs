@@ -108,8 +108,7 @@ fn crossings(g: &Layered, layers: &[Vec<usize>], pos: &[usize]) -> usize {
 /// nodes): steps sorted by upper end, then inversions among lower ends,
 /// counted with a Fenwick tree (Barth, Jünger and Mutzel).
 fn crossings_between(g: &Layered, upper: &[usize], width: usize, pos: &[usize]) -> usize {
-    let mut lower_ends: Vec<(usize, usize)> =
-        upper.iter().flat_map(|&v| g.down[v].iter().map(move |&(w, _)| (pos[v], pos[w]))).collect();
+    let mut lower_ends: Vec<(usize, usize)> = upper.iter().flat_map(|&v| g.down[v].iter().map(move |&(w, _)| (pos[v], pos[w]))).collect();
     lower_ends.sort_unstable();
     let mut tree = vec![0usize; width + 1];
     let mut total = 0;

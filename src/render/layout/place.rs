@@ -68,10 +68,7 @@ pub(super) fn layer_tops(g: &Layered, layers: &[Vec<usize>], x: &[f64]) -> Vec<(
         .map(|(l, layer)| {
             let tallest = layer.iter().map(|&v| g.nodes[v].height).fold(0.0, f64::max);
             let h = if l % 2 == 1 { tallest.max(MIN_LABEL_LAYER) } else { tallest };
-            let sideways = layer
-                .iter()
-                .flat_map(|&v| g.down[v].iter().map(move |&(w, _)| (x[v] - x[w]).abs()))
-                .fold(0.0, f64::max);
+            let sideways = layer.iter().flat_map(|&v| g.down[v].iter().map(move |&(w, _)| (x[v] - x[w]).abs())).fold(0.0, f64::max);
             let top = y;
             y += h + (sideways * SLOPE).clamp(LAYER_GAP, MAX_LAYER_GAP);
             (top, h)
@@ -127,8 +124,7 @@ fn wish(g: &Layered, v: usize, x: &[f64], towards: Towards) -> Option<(f64, f64)
         Towards::Below => &[&g.down],
         Towards::Both => &[&g.up, &g.down],
     };
-    let (sum, weight) =
-        sides.iter().flat_map(|adj| adj[v].iter()).fold((0.0, 0.0), |(s, w), &(n, wt)| (s + wt * x[n], w + wt));
+    let (sum, weight) = sides.iter().flat_map(|adj| adj[v].iter()).fold((0.0, 0.0), |(s, w), &(n, wt)| (s + wt * x[n], w + wt));
     (weight > 0.0).then(|| (sum / weight, weight))
 }
 

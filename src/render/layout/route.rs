@@ -76,14 +76,7 @@ fn outermost(count: usize) -> f64 {
 }
 
 /// Puts boxes and arrows at their coordinates.
-pub(super) fn finish(
-    g: &Layered,
-    xs: &[f64],
-    rows: &[(f64, f64)],
-    boxes: &[Size],
-    edges: &[EdgeIn],
-    loops: &Loops,
-) -> Layout {
+pub(super) fn finish(g: &Layered, xs: &[f64], rows: &[(f64, f64)], boxes: &[Size], edges: &[EdgeIn], loops: &Loops) -> Layout {
     let rects: Vec<Rect> = boxes
         .iter()
         .enumerate()
