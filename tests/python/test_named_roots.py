@@ -76,7 +76,11 @@ def test_a_failed_layout_check_falls_back_to_generic_labels():
     finally:
         _native._override_layout()
     notes = json.loads(snap.meta)["notes"]
-    assert any("layout check failed" in n and "interp.modules" in n for n in notes), notes
+    if sys.version_info >= (3, 13):
+        # The interpreter's own debug offsets catch the wrong offset first.
+        assert any("_Py_DebugOffsets refuses" in n and "imports_modules" in n for n in notes), notes
+    else:
+        assert any("layout check failed" in n and "interp.modules" in n for n in notes), notes
     roots = [p[0].root for p in snap.root_paths(before_fork_fallback)]
     assert any(r == "held from outside the heap (1 ref)" for r in roots), roots
     assert not any(r.startswith("os.register_at_fork") for r in roots)
