@@ -28,7 +28,7 @@
 //! class's shared keys two more, which callers should read once per class per
 //! capture.
 
-use super::mem::{bytes, word, words};
+use super::mem::{Checked, Memory};
 use super::{Layout, LayoutError};
 
 /// No class has this many attributes; a larger count means a bad read.
@@ -62,8 +62,8 @@ pub struct ValuesArray {
 impl ValuesArray {
     /// The first `n` slots (at most `capacity`), in shared-keys order; 0 where
     /// the attribute is unset. One read.
-    pub fn read(&self, n: usize) -> Result<Vec<usize>, LayoutError> {
-        words(self.addr, n.min(self.capacity).min(MAX_ENTRIES), "managed dict values")
+    pub fn read(&self, m: &impl Memory, n: usize) -> Result<Vec<usize>, LayoutError> {
+        m.words(self.addr, n.min(self.capacity).min(MAX_ENTRIES), "managed dict values")
     }
 }
 
@@ -77,19 +77,25 @@ fn before(obj: usize, off: usize, what: &'static str) -> Result<usize, LayoutErr
 /// values invalid. `tp_flags` and `tp_basicsize` are those of `Py_TYPE(obj)`
 /// (3.13 refuses inline values anywhere but right after a bare object header,
 /// the only place its headers put them).
-pub fn values_array(l: &Layout, obj: usize, tp_flags: u64, tp_basicsize: usize) -> Result<Option<ValuesArray>, LayoutError> {
+pub fn values_array_in(
+    m: &impl Memory,
+    l: &Layout,
+    obj: usize,
+    tp_flags: u64,
+    tp_basicsize: usize,
+) -> Result<Option<ValuesArray>, LayoutError> {
     if !l.has_managed_dict(tp_flags) {
         return Ok(None);
     }
     let values_at = l.need(l.dict_values_values, "PyDictValues.values")?;
     if let Some(off) = l.preheader_values {
         // 3.11: a plain pointer, NULL once the dict exists.
-        let values = word(before(obj, off, "managed values pointer")?, "managed values pointer")?;
+        let values = m.word(before(obj, off, "managed values pointer")?, "managed values pointer")?;
         return Ok((values != 0).then_some(ValuesArray { addr: values + values_at, capacity: usize::MAX }));
     }
     if let Some(off) = l.preheader_dict_or_values {
         // 3.12: odd = values - 1.
-        let tagged = word(before(obj, off, "managed dict-or-values")?, "managed dict-or-values")?;
+        let tagged = m.word(before(obj, off, "managed dict-or-values")?, "managed dict-or-values")?;
         return Ok((tagged & 1 == 1).then_some(ValuesArray { addr: tagged + 1 + values_at, capacity: usize::MAX }));
     }
     if let Some(at) = l.inline_values_at {
@@ -106,7 +112,7 @@ pub fn values_array(l: &Layout, obj: usize, tp_flags: u64, tp_basicsize: usize) 
             ));
         }
         let values = obj + at;
-        let header = bytes(values, values_at, "inline values header")?;
+        let header = m.bytes(values, values_at, "inline values header")?;
         let capacity = usize::from(header[l.need(l.dict_values_capacity, "PyDictValues.capacity")?]);
         let valid = header[l.need(l.dict_values_valid, "PyDictValues.valid")?];
         return Ok((valid != 0).then_some(ValuesArray { addr: values + values_at, capacity }));
@@ -117,16 +123,16 @@ pub fn values_array(l: &Layout, obj: usize, tp_flags: u64, tp_basicsize: usize) 
 /// The dict object of an instance with a managed dict, if it has been
 /// created (`None` while the attributes are only in the values array, and
 /// for types without a managed dict).
-pub fn managed_dict(l: &Layout, obj: usize, tp_flags: u64) -> Result<Option<usize>, LayoutError> {
+pub fn managed_dict_in(m: &impl Memory, l: &Layout, obj: usize, tp_flags: u64) -> Result<Option<usize>, LayoutError> {
     if !l.has_managed_dict(tp_flags) {
         return Ok(None);
     }
     if let Some(off) = l.preheader_dict_or_values {
-        let tagged = word(before(obj, off, "managed dict-or-values")?, "managed dict-or-values")?;
+        let tagged = m.word(before(obj, off, "managed dict-or-values")?, "managed dict-or-values")?;
         return Ok((tagged != 0 && tagged & 1 == 0).then_some(tagged));
     }
     let off = l.need(l.preheader_dict, "managed dict pointer")?;
-    let dict = word(before(obj, off, "managed dict pointer")?, "managed dict pointer")?;
+    let dict = m.word(before(obj, off, "managed dict pointer")?, "managed dict pointer")?;
     Ok((dict != 0).then_some(dict))
 }
 
@@ -134,12 +140,12 @@ pub fn managed_dict(l: &Layout, obj: usize, tp_flags: u64) -> Result<Option<usiz
 /// `ht_cached_keys`), in slot order: `keys[i]` names slot `i` of every
 /// instance's [`ValuesArray`]. Empty for NULL; an error for anything that is
 /// not a split table of sane size. One read for the header, one for the entries.
-pub fn shared_keys(l: &Layout, keys: usize) -> Result<Vec<usize>, LayoutError> {
+pub fn shared_keys_in(m: &impl Memory, l: &Layout, keys: usize) -> Result<Vec<usize>, LayoutError> {
     if keys == 0 {
         return Ok(Vec::new());
     }
     let indices = l.need(l.dk_indices, "PyDictKeysObject.dk_indices")?;
-    let header = bytes(keys, indices, "shared keys header")?;
+    let header = m.bytes(keys, indices, "shared keys header")?;
     let kind = header[l.need(l.dk_kind, "dk_kind")?];
     let split = l.need(l.dict_keys_split, "DICT_KEYS_SPLIT")?;
     if usize::from(kind) != split {
@@ -165,13 +171,44 @@ pub fn shared_keys(l: &Layout, keys: usize) -> Result<Vec<usize>, LayoutError> {
         return Err(LayoutError::mismatch("PyDictUnicodeEntry layout", keys, "8-byte aligned me_key inside the entry", key));
     }
     let entries = keys + indices + (1usize << log2_index_bytes);
-    let all = words(entries, n as usize * (entry / 8), "shared keys entries")?;
+    let all = m.words(entries, n as usize * (entry / 8), "shared keys entries")?;
     Ok(all.chunks_exact(entry / 8).map(|e| e[key / 8]).collect())
 }
 
 /// `(key, value)` of every set attribute of an instance without a dict
 /// object, given its class's [`shared_keys`]; empty when it has a dict object
 /// (or no managed dict). Two reads per instance.
+pub fn managed_attributes_in(
+    m: &impl Memory,
+    l: &Layout,
+    obj: usize,
+    tp_flags: u64,
+    tp_basicsize: usize,
+    keys: &[usize],
+) -> Result<Vec<(usize, usize)>, LayoutError> {
+    let Some(values) = values_array_in(m, l, obj, tp_flags, tp_basicsize)? else {
+        return Ok(Vec::new());
+    };
+    let values = values.read(m, keys.len())?;
+    Ok(keys.iter().zip(values).filter(|&(&k, v)| k != 0 && v != 0).map(|(&k, v)| (k, v)).collect())
+}
+
+/// [`values_array_in`], every read checked.
+pub fn values_array(l: &Layout, obj: usize, tp_flags: u64, tp_basicsize: usize) -> Result<Option<ValuesArray>, LayoutError> {
+    values_array_in(&Checked, l, obj, tp_flags, tp_basicsize)
+}
+
+/// [`managed_dict_in`], every read checked.
+pub fn managed_dict(l: &Layout, obj: usize, tp_flags: u64) -> Result<Option<usize>, LayoutError> {
+    managed_dict_in(&Checked, l, obj, tp_flags)
+}
+
+/// [`shared_keys_in`], every read checked.
+pub fn shared_keys(l: &Layout, keys: usize) -> Result<Vec<usize>, LayoutError> {
+    shared_keys_in(&Checked, l, keys)
+}
+
+/// [`managed_attributes_in`], every read checked.
 pub fn managed_attributes(
     l: &Layout,
     obj: usize,
@@ -179,11 +216,7 @@ pub fn managed_attributes(
     tp_basicsize: usize,
     keys: &[usize],
 ) -> Result<Vec<(usize, usize)>, LayoutError> {
-    let Some(values) = values_array(l, obj, tp_flags, tp_basicsize)? else {
-        return Ok(Vec::new());
-    };
-    let values = values.read(keys.len())?;
-    Ok(keys.iter().zip(values).filter(|&(&k, v)| k != 0 && v != 0).map(|(&k, v)| (k, v)).collect())
+    managed_attributes_in(&Checked, l, obj, tp_flags, tp_basicsize, keys)
 }
 
 #[cfg(test)]
@@ -234,7 +267,7 @@ mod tests {
         fake.put_usize(obj - l.preheader_values.unwrap(), values);
         let va = values_array(l, obj, flags, 24).unwrap().unwrap();
         assert_eq!(va, ValuesArray { addr: values, capacity: usize::MAX });
-        assert_eq!(va.read(3).unwrap(), vec![0x1111_0000, 0, 0x3333_0000]);
+        assert_eq!(va.read(&Checked, 3).unwrap(), vec![0x1111_0000, 0, 0x3333_0000]);
         let keys = shared_keys(l, keys).unwrap();
         assert_eq!(managed_attributes(l, obj, flags, 24, &keys).unwrap(), vec![(NAME_A, 0x1111_0000), (NAME_C, 0x3333_0000)]);
         assert_eq!(managed_dict(l, obj, flags).unwrap(), None);
@@ -289,7 +322,7 @@ mod tests {
         fake.put_usize(slots + 16, 0x3333_0000); // beyond capacity 2: not read
         let va = values_array(l, obj, flags, 16).unwrap().unwrap();
         assert_eq!(va, ValuesArray { addr: slots, capacity: 2 });
-        assert_eq!(va.read(3).unwrap(), vec![0x1111_0000, 0x2222_0000]);
+        assert_eq!(va.read(&Checked, 3).unwrap(), vec![0x1111_0000, 0x2222_0000]);
         assert_eq!(managed_attributes(l, obj, flags, 16, &keys).unwrap(), vec![(NAME_A, 0x1111_0000), (NAME_B, 0x2222_0000)]);
         // Invalidated (the dict took the values over), or no inline values at all.
         fake.put_u8(header + l.dict_values_valid.unwrap(), 0);
@@ -327,7 +360,7 @@ mod tests {
                 let off = l.preheader_values.or(l.preheader_dict_or_values).unwrap();
                 fake.put_usize(obj - off, 0x21);
                 let va = values_array(l, obj, flags, 16).unwrap().unwrap();
-                assert!(matches!(va.read(1), Err(LayoutError::Unreadable { .. })), "{minor}");
+                assert!(matches!(va.read(&Checked, 1), Err(LayoutError::Unreadable { .. })), "{minor}");
             }
         }
         // No managed dicts before 3.11.

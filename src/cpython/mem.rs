@@ -220,9 +220,91 @@ pub fn bytes(addr: usize, len: usize, what: &'static str) -> Result<Vec<u8>, Lay
     Ok(b)
 }
 
+/// Where a reader's bytes come from: [`Checked`] copies them through the
+/// kernel (a bad address is an error), [`InPlace`] loads them directly, for
+/// memory that is known to belong to live objects.
+pub trait Memory {
+    /// Copies `buf.len()` bytes from `addr`, all or nothing.
+    fn read(&self, addr: usize, buf: &mut [u8]) -> Result<(), MemError>;
+
+    /// A pointer-sized word.
+    fn word(&self, addr: usize, what: &'static str) -> Result<usize, LayoutError> {
+        let mut b = [0u8; 8];
+        named(self.read(addr, &mut b), addr, what)?;
+        Ok(usize::from_ne_bytes(b))
+    }
+
+    /// `n` consecutive words.
+    fn words(&self, addr: usize, n: usize, what: &'static str) -> Result<Vec<usize>, LayoutError> {
+        let b = self.bytes(addr, n.checked_mul(8).ok_or(LayoutError::Unreadable { what, addr })?, what)?;
+        Ok(b.chunks_exact(8).map(|c| usize::from_ne_bytes(c.try_into().unwrap_or([0; 8]))).collect())
+    }
+
+    fn bytes(&self, addr: usize, len: usize, what: &'static str) -> Result<Vec<u8>, LayoutError> {
+        let mut b = vec![0u8; len];
+        named(self.read(addr, &mut b), addr, what)?;
+        Ok(b)
+    }
+}
+
+/// Reads through [`read_bytes`]: every read is checked by the kernel.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Checked;
+
+impl Memory for Checked {
+    fn read(&self, addr: usize, buf: &mut [u8]) -> Result<(), MemError> {
+        read_bytes(addr, buf)
+    }
+}
+
+/// Reads by loading the bytes directly: a system call less per read (a
+/// checked read costs 1.3-1.5 µs, a load nanoseconds), for the capture's
+/// reads of live objects' own memory (the words before an instance, its
+/// values array, its class's shared keys), once a checked read has
+/// confirmed the layout they follow.
+#[derive(Debug)]
+pub struct InPlace {
+    _private: (),
+}
+
+impl InPlace {
+    /// # Safety
+    /// Every address read through it, for its whole life, lies inside memory
+    /// that stays allocated and unchanged meanwhile (the GIL held, no Python
+    /// code running): the fields of live objects, found with a layout that
+    /// was checked against this interpreter.
+    pub unsafe fn new() -> InPlace {
+        InPlace { _private: () }
+    }
+}
+
+impl Memory for InPlace {
+    fn read(&self, addr: usize, buf: &mut [u8]) -> Result<(), MemError> {
+        if addr < 4096 || addr.checked_add(buf.len()).is_none() {
+            return Err(MemError::Unreadable { addr, len: buf.len() });
+        }
+        // SAFETY: `InPlace::new`'s contract: the range is live memory that
+        // nothing writes while the reader exists.
+        unsafe { std::ptr::copy_nonoverlapping(addr as *const u8, buf.as_mut_ptr(), buf.len()) };
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_memories_read_the_same_bytes_and_refuse_the_first_page() {
+        let arr = [7usize, 8, 9];
+        let at = arr.as_ptr() as usize;
+        // SAFETY: only `arr`, alive for the whole test, is read.
+        let direct = unsafe { InPlace::new() };
+        assert_eq!(direct.words(at, 3, "arr").unwrap(), Checked.words(at, 3, "arr").unwrap());
+        assert_eq!(direct.word(at + 8, "arr[1]").unwrap(), 8);
+        assert!(matches!(direct.word(8, "null + 8"), Err(LayoutError::Unreadable { what: "null + 8", addr: 8 })));
+        assert!(Checked.word(8, "null + 8").is_err());
+    }
 
     #[test]
     fn reads_our_own_memory() {

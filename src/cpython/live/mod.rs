@@ -32,6 +32,7 @@ use crate::capture::source::{
 };
 
 use super::check::{checked_layout, Checked, ManagedProbe, Part, PublicTypes, PublicValues};
+use super::mem::{InPlace, Memory};
 use super::types::TypeFields;
 use super::{interp, managed_dict, InterpChecks, Layout};
 
@@ -71,6 +72,9 @@ pub struct LiveHeap<'a> {
     notes: Vec<String>,
     /// Each class's shared attribute names (3.11+), read once per capture.
     shared_keys: RefCell<rustc_hash::FxHashMap<usize, Vec<usize>>>,
+    /// Reads of the words beside live instances (3.11+ managed dicts), once
+    /// their layout passed its check: in place, not a system call each.
+    in_place: InPlace,
 }
 
 impl<'a> LiveHeap<'a> {
@@ -110,7 +114,12 @@ impl<'a> LiveHeap<'a> {
         // Checked once per process (cached), then at every capture for free.
         let checked = checked_layout(k.version, &values);
         let notes = checked.notes.clone();
-        LiveHeap { types, checked, public, notes, shared_keys: RefCell::default() }
+        // SAFETY: `in_place` reads only the memory of live objects (the
+        // words before an instance and its values array, its class's shared
+        // keys), with the managed-dict layout that `checked` confirmed, while
+        // the caller's contract keeps every object alive and unchanged.
+        let in_place = unsafe { InPlace::new() };
+        LiveHeap { types, checked, public, notes, shared_keys: RefCell::default(), in_place }
     }
 
     fn layout(&self, part: Part) -> Option<&Layout> {
@@ -122,17 +131,18 @@ impl<'a> LiveHeap<'a> {
         InterpChecks { modules: self.public.modules, atexit_count: self.public.atexit_count, list_type: k.list, dict_type: k.dict }
     }
 
-    /// The class's shared attribute names, read through the checked reader
-    /// once per class and capture.
-    fn shared_keys_of(&self, l: &Layout, tp: *mut ffi::PyTypeObject) -> Option<Vec<usize>> {
+    /// Calls `f` with the class's shared attribute names, read once per
+    /// class and capture.
+    fn with_shared_keys<T>(&self, l: &Layout, tp: *mut ffi::PyTypeObject, f: impl FnOnce(&[usize]) -> T) -> Option<T> {
         let ty = tp as usize;
         if let Some(keys) = self.shared_keys.borrow().get(&ty) {
-            return Some(keys.clone());
+            return Some(f(keys));
         }
-        let table = l.ht_cached_keys.and_then(|off| super::mem::word(ty + off, "ht_cached_keys").ok())?;
-        let keys = managed_dict::shared_keys(l, table).ok()?;
-        self.shared_keys.borrow_mut().insert(ty, keys.clone());
-        Some(keys)
+        let table = l.ht_cached_keys.and_then(|off| self.in_place.word(ty + off, "ht_cached_keys").ok())?;
+        let keys = managed_dict::shared_keys_in(&self.in_place, l, table).ok()?;
+        let out = f(&keys);
+        self.shared_keys.borrow_mut().insert(ty, keys);
+        Some(out)
     }
 }
 
@@ -487,7 +497,7 @@ impl LiveHeap<'_> {
                 // 3.11+: in the words before the object, read through the
                 // checked reader with the generated layout.
                 let l = self.layout(Part::ManagedDict)?;
-                return managed_dict::managed_dict(l, o, flags).ok().flatten();
+                return managed_dict::managed_dict_in(&self.in_place, l, o, flags).ok().flatten();
             }
             let off = (*tp).tp_dictoffset;
             if off > 0 {
@@ -516,11 +526,10 @@ impl LiveHeap<'_> {
     /// `o` is a live instance of `tp`, whose flags say it has a managed dict.
     unsafe fn managed_values(&self, o: Addr, tp: *mut ffi::PyTypeObject, f: &mut impl FnMut(Addr, Field<'_>)) {
         let Some(l) = self.layout(Part::ManagedDict) else { return };
-        let Some(keys) = self.shared_keys_of(l, tp) else { return };
         // SAFETY: the caller's contract: the type's own flags and size.
         let (flags, basicsize) = unsafe { ((*tp).tp_flags, (*tp).tp_basicsize.max(0) as usize) };
-        let Ok(attrs) = managed_dict::managed_attributes(l, o, flags, basicsize, &keys) else { return };
-        for (key, value) in attrs {
+        let attrs = self.with_shared_keys(l, tp, |keys| managed_dict::managed_attributes_in(&self.in_place, l, o, flags, basicsize, keys));
+        for (key, value) in attrs.and_then(Result::ok).unwrap_or_default() {
             f(value, Field::Attr(key));
         }
     }
