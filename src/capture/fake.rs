@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use super::source::{Addr, Facts, Field, FrameData, HeapSource, Kind, Names, RefCount, Str, Text, ThreadFrames, Tracked, TypeInfo};
+use super::source::{Addr, Facts, Field, FrameData, HeapSource, Kind, Names, RefCount, Shape, Str, Text, ThreadFrames, Tracked};
 
 /// What an object is made of.
 #[derive(Clone, Debug)]
@@ -54,7 +54,7 @@ struct Obj {
 /// The test's heap. Addresses grow from a base, 64 bytes apart.
 pub(crate) struct FakeHeap {
     objects: BTreeMap<Addr, Obj>,
-    types: BTreeMap<Addr, TypeInfo>,
+    types: BTreeMap<Addr, (String, Shape)>,
     next: Addr,
     pub threads: Vec<ThreadFrames>,
     pub holders: Vec<(Addr, String)>,
@@ -94,13 +94,13 @@ impl FakeHeap {
         let a = self.alloc();
         let ty = self.type_type;
         self.objects.insert(a, Obj { ty, body: Body::Type, tracked: true, immortal: false, outside: 1 });
-        self.types.insert(a, TypeInfo { name: name.to_string(), kind, exact: true, heap_type });
+        self.types.insert(a, (name.to_string(), Shape { kind, exact: true, heap_type }));
         a
     }
 
     /// The type with this name, made on first use.
     pub fn ty(&mut self, name: &str, kind: Kind) -> Addr {
-        match self.types.iter().find(|(_, t)| t.name == name) {
+        match self.types.iter().find(|(_, t)| t.0 == name) {
             Some((&a, _)) => a,
             None => self.new_type(name, kind, false),
         }
@@ -183,7 +183,7 @@ impl FakeHeap {
             }
             Body::Str(_) | Body::Int(_) | Body::None | Body::Type => {}
         }
-        if self.types.get(&o.ty).is_some_and(|t| t.heap_type) {
+        if self.types.get(&o.ty).is_some_and(|t| t.1.heap_type) {
             out.push(o.ty);
         }
         out
@@ -241,8 +241,12 @@ impl HeapSource for FakeHeap {
         self.obj(o).ty
     }
 
-    unsafe fn type_info(&self, ty: Addr) -> TypeInfo {
-        self.types[&ty].clone()
+    unsafe fn shape(&self, ty: Addr) -> Shape {
+        self.types[&ty].1
+    }
+
+    unsafe fn type_name(&self, ty: Addr) -> String {
+        self.types[&ty].0.clone()
     }
 
     unsafe fn refcount(&self, o: Addr) -> RefCount {

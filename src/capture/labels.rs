@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 
 use crate::graph::{EdgeKind, EdgeLabel, HeapBuilder, NodeIx};
 
-use super::source::{Addr, Field, HeapSource, Kind, Names, Text, TypeInfo};
+use super::source::{Addr, Field, HeapSource, Kind, Names, Shape, Text};
 
 /// Longest text kept from a str for its label.
 pub(crate) const STR_LABEL_CHARS: usize = 60;
@@ -81,8 +81,8 @@ impl<S: HeapSource> Labeller<'_, S> {
 /// Writes the safe short label of `o` into `out` (which is empty).
 ///
 /// # Safety
-/// `o` was reported by the source and `info` describes its type.
-pub(crate) unsafe fn node_label<S: HeapSource>(s: &S, o: Addr, info: &TypeInfo, out: &mut String) {
+/// `o` was reported by the source and `info` is its type's shape.
+pub(crate) unsafe fn node_label<S: HeapSource>(s: &S, o: Addr, info: Shape, out: &mut String) {
     let exact = info.exact;
     // SAFETY (whole body): `o` is a reported object of `info`'s kind, which
     // is what each source method below requires.
@@ -109,7 +109,7 @@ pub(crate) unsafe fn node_label<S: HeapSource>(s: &S, o: Addr, info: &TypeInfo, 
             }
             Kind::List | Kind::Tuple | Kind::Set | Kind::FrozenSet | Kind::Bytes if exact => drop(write!(out, "len={}", s.len(o))),
             Kind::Module | Kind::Function | Kind::Method | Kind::BuiltinFunction | Kind::Code => push_names(s.names(o, info.kind), out),
-            Kind::Type => out.push_str(&s.type_info(o).name),
+            Kind::Type => out.push_str(&s.type_name(o)),
             _ => {}
         }
     }
@@ -293,7 +293,7 @@ pub(crate) unsafe fn edge_labels<S: HeapSource>(
     l: &mut Labeller<'_, S>,
     o: Addr,
     ty: Addr,
-    info: &TypeInfo,
+    info: Shape,
     out: &mut Vec<(Addr, EdgeLabel)>,
     key_node: &mut impl FnMut(Addr) -> NodeIx,
 ) {

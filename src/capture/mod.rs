@@ -41,7 +41,7 @@ pub use cores::Spawn;
 use cores::{on_second_core, prefetch, seconds_since, ToIndex};
 use frames::Frame;
 use labels::{EdgeBuffers, EdgeNames, Labeller};
-use source::{Addr, HeapSource, RefCount, TypeInfo};
+use source::{Addr, HeapSource, RefCount, Shape};
 
 /// What the caller of refgraph holds while a capture runs.
 #[derive(Clone, Debug, Default)]
@@ -92,7 +92,7 @@ const PREFETCH_AHEAD: usize = 8;
 /// A type met during the capture: its interned id and what it is.
 struct TypeEntry {
     id: u32,
-    info: TypeInfo,
+    shape: Shape,
 }
 
 /// Capture state shared by the walk and the node pass.
@@ -187,8 +187,8 @@ impl<'a, S: HeapSource> Walker<'a, S> {
         let ty = unsafe { self.source.type_of(o) };
         let entry = self.types.entry(ty).or_insert_with(|| {
             // SAFETY: `ty` came from `type_of`.
-            let info = unsafe { self.source.type_info(ty) };
-            TypeEntry { id: self.builder.type_id(&info.name), info }
+            let (name, shape) = unsafe { (self.source.type_name(ty), self.source.shape(ty)) };
+            TypeEntry { id: self.builder.type_id(&name), shape }
         });
         (ty, entry)
     }
@@ -203,7 +203,7 @@ impl<'a, S: HeapSource> Walker<'a, S> {
         // which is all each of these source methods asks.
         let (ty, type_id, raw, size) = unsafe {
             let (ty, entry) = self.type_entry(o);
-            let (type_id, kind) = (entry.id, entry.info.kind);
+            let (type_id, kind) = (entry.id, entry.shape.kind);
             (ty, type_id, source.refcount(o), source.shallow_size(o, ty, kind))
         };
         let mut flags = if tracked { NodeFlags::TRACKED } else { 0 };
@@ -221,7 +221,7 @@ impl<'a, S: HeapSource> Walker<'a, S> {
         let mut label = std::mem::take(&mut self.label_buf);
         label.clear();
         // SAFETY: as above; the type entry describes `o`'s type.
-        unsafe { labels::node_label(source, o, &self.types[&ty].info, &mut label) };
+        unsafe { labels::node_label(source, o, self.types[&ty].shape, &mut label) };
         let ix = self.builder.append_node(o as u64, type_id, size, refcount, NodeFlags(flags), &label);
         self.label_buf = label;
         ix
@@ -278,9 +278,12 @@ impl<'a, S: HeapSource> Walker<'a, S> {
         // SAFETY: `o` was reported by the source (this function's contract).
         unsafe { source.traverse(o, &mut buf.referents) };
         if !buf.referents.is_empty() {
-            // SAFETY: as above.
-            let (ty, _) = unsafe { self.type_entry(o) };
-            let info = &self.types[&ty].info;
+            // SAFETY: as above; the walk needs the type's shape only, not
+            // its entry (a lookup in a table of every type, 10^5 of them).
+            let (ty, info) = unsafe {
+                let ty = source.type_of(o);
+                (ty, source.shape(ty))
+            };
             let mut l = Labeller { source, builder: &mut self.builder, names: &mut self.names, scratch: &mut self.name_buf };
             let (members, full, raw) = (&mut self.members, &mut self.full_chunks, &mut self.raw);
             // A stand-in for the node of a dict key or attribute name until

@@ -50,11 +50,10 @@ pub enum Kind {
     Other,
 }
 
-/// What a capture needs to know about a type, asked once per type.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TypeInfo {
-    /// Qualified name: `dict`, `logging.Logger`, `_io.TextIOWrapper`.
-    pub name: String,
+/// What the capture needs to know of a type to read its instances: cheap
+/// to ask, asked once per object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
     pub kind: Kind,
     /// The type is exactly the built-in of its kind, not a subclass of it
     /// (only dicts, lists, tuples and types have subclass kinds).
@@ -262,11 +261,17 @@ pub trait HeapSource {
     /// # Safety
     /// `o` was reported by this source (see the module doc).
     unsafe fn type_of(&self, o: Addr) -> Addr;
-    /// What the capture needs to know about type `ty`.
+    /// What instances of type `ty` are (asked once per object: cheap).
     ///
     /// # Safety
     /// `ty` came from [`HeapSource::type_of`].
-    unsafe fn type_info(&self, ty: Addr) -> TypeInfo;
+    unsafe fn shape(&self, ty: Addr) -> Shape;
+    /// The qualified name of type `ty`: `dict`, `logging.Logger`,
+    /// `_io.TextIOWrapper` (asked once per type).
+    ///
+    /// # Safety
+    /// `ty` came from [`HeapSource::type_of`].
+    unsafe fn type_name(&self, ty: Addr) -> String;
     /// # Safety
     /// As [`HeapSource::type_of`].
     unsafe fn refcount(&self, o: Addr) -> RefCount;

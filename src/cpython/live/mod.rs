@@ -4,8 +4,10 @@
 //! This is the one part of `cpython` that uses the C API (through pyo3's
 //! `ffi` declarations; no pyo3 runtime types): `tp_traverse`, `PyDict_Next`,
 //! the object header macros. Everything version-specific it needs beyond
-//! that (frames, interpreter state, managed dicts) goes through the
-//! verified readers of this module's parent.
+//! that goes through the readers of this module's parent, with the layout
+//! `check::checked_layout` confirmed: frames and interpreter state through
+//! the checked reader, managed dicts (the memory of live instances, read
+//! per instance) in place.
 //!
 //! A [`LiveHeap`] exists only while its maker holds the GIL, has paused the
 //! collector and runs no Python code: then no object can be freed or moved,
@@ -28,7 +30,7 @@ use std::os::raw::{c_int, c_void};
 use pyo3::ffi;
 
 use crate::capture::source::{
-    dict_get_str, Addr, Facts, Field, HeapSource, Kind, Names, RefCount, Str, Text, ThreadFrames, Tracked, TypeInfo,
+    dict_get_str, Addr, Facts, Field, HeapSource, Kind, Names, RefCount, Shape, Str, Text, ThreadFrames, Tracked,
 };
 
 use super::check::{checked_layout, Checked, ManagedProbe, Part, PublicTypes, PublicValues};
@@ -285,9 +287,14 @@ impl HeapSource for LiveHeap<'_> {
         unsafe { ffi::Py_TYPE(obj(o)) as usize }
     }
 
-    unsafe fn type_info(&self, ty: Addr) -> TypeInfo {
+    unsafe fn shape(&self, ty: Addr) -> Shape {
         // SAFETY: `ty` is a live type object.
-        unsafe { types::info(self, self.types, ty as *mut ffi::PyTypeObject) }
+        unsafe { self.types.shape(ty as *mut ffi::PyTypeObject) }
+    }
+
+    unsafe fn type_name(&self, ty: Addr) -> String {
+        // SAFETY: `ty` is a live type object.
+        unsafe { types::type_name(self, ty as *mut ffi::PyTypeObject) }
     }
 
     unsafe fn refcount(&self, o: Addr) -> RefCount {

@@ -9,7 +9,7 @@ use std::ffi::CStr;
 use pyo3::ffi;
 
 use super::LiveHeap;
-use crate::capture::source::{dict_get_str, HeapSource, Kind, TypeInfo};
+use crate::capture::source::{dict_get_str, HeapSource, Kind, Shape};
 use crate::cpython::Layout;
 
 /// Type objects compared by identity during a capture, as addresses.
@@ -71,12 +71,19 @@ impl KnownTypes {
         }
     }
 
-    /// The kind of instances of `tp`: exact built-ins by identity, then
-    /// the subclasses of dict, list, tuple and type by their flags.
+    /// What instances of `tp` are: exact built-ins by identity, then the
+    /// subclasses of dict, list, tuple, type and str by their flags.
     ///
     /// # Safety
     /// `tp` is a live type object.
-    unsafe fn kind(&self, tp: *mut ffi::PyTypeObject) -> (Kind, bool) {
+    pub(crate) unsafe fn shape(&self, tp: *mut ffi::PyTypeObject) -> Shape {
+        // SAFETY: the caller's contract: the flags are the type's own.
+        let flags = unsafe { (*tp).tp_flags };
+        let (kind, exact) = self.kind(tp, flags);
+        Shape { kind, exact, heap_type: flags & ffi::Py_TPFLAGS_HEAPTYPE != 0 }
+    }
+
+    fn kind(&self, tp: *mut ffi::PyTypeObject, flags: u64) -> (Kind, bool) {
         let t = tp as usize;
         let exact = [
             (self.str_, Kind::Str),
@@ -105,8 +112,6 @@ impl KnownTypes {
         if let Some(&(_, kind)) = exact.iter().find(|(a, _)| *a == t && t != 0) {
             return (kind, true);
         }
-        // SAFETY: the caller's contract: the flags are the type's own.
-        let flags = unsafe { (*tp).tp_flags };
         let sub = [
             (ffi::Py_TPFLAGS_DICT_SUBCLASS, Kind::Dict),
             (ffi::Py_TPFLAGS_LIST_SUBCLASS, Kind::List),
@@ -121,24 +126,11 @@ impl KnownTypes {
     }
 }
 
-/// What the capture needs to know about `tp`.
-///
-/// # Safety
-/// `tp` is a live type object, and a capture is under way (the GIL is held
-/// and no Python code runs).
-pub(crate) unsafe fn info(heap: &LiveHeap<'_>, k: &KnownTypes, tp: *mut ffi::PyTypeObject) -> TypeInfo {
-    // SAFETY: the caller's contract.
-    unsafe {
-        let (kind, exact) = k.kind(tp);
-        TypeInfo { name: type_name(heap, tp), kind, exact, heap_type: (*tp).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE != 0 }
-    }
-}
-
 /// The qualified name of a type: `dict`, `logging.Logger`, `_io.TextIOWrapper`.
 ///
 /// # Safety
 /// `tp` is a live type object, during a capture.
-unsafe fn type_name(heap: &LiveHeap<'_>, tp: *mut ffi::PyTypeObject) -> String {
+pub(crate) unsafe fn type_name(heap: &LiveHeap<'_>, tp: *mut ffi::PyTypeObject) -> String {
     // SAFETY: the caller's contract: the name is the type's own C string,
     // its qualname and `__module__` its own objects.
     unsafe {
