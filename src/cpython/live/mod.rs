@@ -77,6 +77,8 @@ pub struct LiveHeap<'a> {
     /// Reads of the words beside live instances (3.11+ managed dicts), once
     /// their layout passed its check: in place, not a system call each.
     in_place: InPlace,
+    /// `sizeof(PyASCIIObject)`, from the checked layout where there is one.
+    ascii_size: usize,
 }
 
 impl<'a> LiveHeap<'a> {
@@ -121,7 +123,8 @@ impl<'a> LiveHeap<'a> {
         // keys), with the managed-dict layout that `checked` confirmed, while
         // the caller's contract keeps every object alive and unchanged.
         let in_place = unsafe { InPlace::new() };
-        LiveHeap { types, checked, public, notes, shared_keys: RefCell::default(), in_place }
+        let ascii_size = checked.layout_for(Part::Objects).and_then(|l| l.str_ascii_size).unwrap_or(size_of::<ffi::PyASCIIObject>());
+        LiveHeap { types, checked, public, notes, shared_keys: RefCell::default(), in_place, ascii_size }
     }
 
     fn layout(&self, part: Part) -> Option<&Layout> {
@@ -173,10 +176,12 @@ unsafe fn field(o: Addr, offset: usize) -> Addr {
 
 /// The characters of a str, borrowed from the object; never touches the
 /// UTF-8 cache (`PyUnicode_AsUTF8` would allocate one and change the object).
+/// `ascii_size` is `sizeof(PyASCIIObject)`: a compact ASCII str's
+/// characters start right after it (and any other str's do not).
 ///
 /// # Safety
 /// `o` is a live str.
-unsafe fn str_text<'s>(o: *mut ffi::PyObject) -> Option<Text<'s>> {
+unsafe fn str_text<'s>(o: *mut ffi::PyObject, ascii_size: usize) -> Option<Text<'s>> {
     // SAFETY: `o` is a live str: its length, kind and data are its own.
     unsafe {
         #[cfg(not(Py_3_12))]
@@ -189,7 +194,7 @@ unsafe fn str_text<'s>(o: *mut ffi::PyObject) -> Option<Text<'s>> {
             return None;
         }
         Some(match ffi::PyUnicode_KIND(o) {
-            1 if ffi::PyUnicode_IS_COMPACT_ASCII(o) != 0 => Text::Ascii(std::slice::from_raw_parts(data as *const u8, len)),
+            1 if data as usize == o as usize + ascii_size => Text::Ascii(std::slice::from_raw_parts(data as *const u8, len)),
             1 => Text::Latin1(std::slice::from_raw_parts(data as *const u8, len)),
             2 => Text::Ucs2(std::slice::from_raw_parts(data as *const u16, len)),
             4 => Text::Ucs4(std::slice::from_raw_parts(data as *const u32, len)),
@@ -330,7 +335,7 @@ impl HeapSource for LiveHeap<'_> {
                 return None;
             }
             let exact = ffi::PyUnicode_CheckExact(obj(o)) != 0;
-            str_text(obj(o)).map(|text| Str { text, exact })
+            str_text(obj(o), self.ascii_size).map(|text| Str { text, exact })
         }
     }
 
@@ -695,7 +700,7 @@ pub unsafe fn argv() -> Vec<String> {
         (0..ffi::PyList_GET_SIZE(list))
             .map(|i| ffi::PyList_GET_ITEM(list, i))
             .filter(|&s| ffi::PyUnicode_Check(s) != 0)
-            .filter_map(|s| str_text(s).map(|t| t.to_string_max(200)))
+            .filter_map(|s| str_text(s, size_of::<ffi::PyASCIIObject>()).map(|t| t.to_string_max(200)))
             .collect()
     }
 }
