@@ -45,6 +45,13 @@ fn argv(_py: Python<'_>) -> Vec<String> {
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // A free-threaded build has no GIL to keep the heap still while it is
+    // read (docs/python-versions.md says what supporting it would take).
+    #[cfg(Py_GIL_DISABLED)]
+    return Err(pyo3::exceptions::PyImportError::new_err(
+        "refgraph's in-process capture needs the GIL, and this is a free-threaded build: \
+         use `refgraph run --collector python` (see docs/python-versions.md)",
+    ));
     let py = m.py();
     known_types(py)?;
     let version: String = py.import("sys")?.getattr("version")?.extract()?;
