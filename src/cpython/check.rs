@@ -17,7 +17,8 @@
 //! 4. the current thread state ([`verify_thread_state`]): its `interp` must be
 //!    the interpreter, its `thread_id` `threading.get_ident()` (if given), it
 //!    must be on the interpreter's thread list (when 3. passed), and its frame
-//!    chain must read with every type check passing ([`thread_frames`]).
+//!    chain must read with every type check passing ([`thread_frames`]; on
+//!    3.15 it must also end at the thread's base frame).
 //! 5. 3.11+ managed dicts: if the caller passes a probe instance, its one
 //!    attribute must be found, under its name, with its value.
 //! 6. the fields of `staticmethod`, `classmethod`, `property` and
@@ -108,7 +109,7 @@ pub struct PublicValues {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
     /// Object headers, tuple/list/str fields, bound-method fields, GC and
-    /// pre-header sizes: public headers, confirmed by 3.13's debug table.
+    /// pre-header sizes: public headers, confirmed by 3.13+'s debug table.
     Objects,
     /// Type objects and member tables: [`super::types`], and the
     /// `staticmethod`/`classmethod`/`property`/`partial` fields.
@@ -126,7 +127,7 @@ pub enum Part {
 #[derive(Clone, Debug)]
 pub struct Checked {
     pub version: (u32, u32),
-    /// The layout, unless there is none for this version or 3.13's debug
+    /// The layout, unless there is none for this version or 3.13+'s debug
     /// table refused it. Use [`Checked::layout_for`] to get it for one part.
     pub layout: Option<Layout>,
     pub types: bool,
@@ -217,9 +218,11 @@ pub fn checked_layout(version: (u32, u32), public: &PublicValues) -> Checked {
 pub fn check_layout(version: (u32, u32), public: &PublicValues, runtime: Option<usize>) -> Checked {
     let mut c = Checked::nothing(version);
     let Some(l) = layout_for(version.0, version.1) else {
+        let known: Vec<_> = super::supported_versions().collect();
+        let (first, last) = (known[0], known[known.len() - 1]);
         c.notes.push(format!(
-            "no layout for Python {}.{} (refgraph has 3.9-3.13): {NO_FRAMES}; {NO_INTERP}; {NO_MANAGED}; {NO_TYPES}",
-            version.0, version.1
+            "no layout for Python {}.{} (refgraph has {}.{}-{}.{}): {NO_FRAMES}; {NO_INTERP}; {NO_MANAGED}; {NO_TYPES}",
+            version.0, version.1, first.0, first.1, last.0, last.1
         ));
         return c;
     };
@@ -431,7 +434,7 @@ mod tests {
     use super::*;
 
     /// A fake interpreter with one thread (no frames), public types, a probe
-    /// instance (3.11+), and a fake `_PyRuntime` (3.13).
+    /// instance (3.11+), a base frame (3.15), and a fake `_PyRuntime` (3.13+).
     struct World {
         fake: Fake,
         public: PublicValues,
@@ -478,7 +481,15 @@ mod tests {
         let interp = fake.alloc(l.interp_size.unwrap());
         let modules = fake.object(48, types.dict);
         fake.put_usize(interp + l.interp_modules.unwrap(), modules);
-        let tstate = fake.alloc(l.ts_size.unwrap());
+        // 3.15: room for the base frame that follows the public thread state,
+        // which is also where the (empty) chain starts and ends.
+        let tstate = fake.alloc(l.ts_impl_base_frame.map_or(l.ts_size.unwrap(), |at| at + l.iframe_size.unwrap()));
+        if let Some(off) = l.ts_base_frame {
+            let base = tstate + l.ts_impl_base_frame.unwrap();
+            fake.put_usize(tstate + off, base);
+            fake.put_usize(tstate + l.ts_current_frame.unwrap(), base);
+            fake.put_u8(base + l.iframe_owner.unwrap(), l.owner_interpreter.unwrap() as u8);
+        }
         fake.put_usize(tstate + l.ts_interp.unwrap(), interp);
         fake.put_usize(tstate + l.ts_thread_id.unwrap(), 4242);
         fake.put_usize(interp + l.interp_threads_head.unwrap(), tstate);
@@ -520,13 +531,19 @@ mod tests {
             let end = l.debug_checks.iter().map(|c| c.at + 8).max().unwrap();
             let rt = fake.alloc(end);
             fake.put(rt, COOKIE);
-            fake.put_u64(rt + 8, 0x030d_00f0);
+            fake.put_u64(rt + 8, 0x0300_00f0 | u64::from(minor) << 16);
             for c in l.debug_checks {
                 fake.put_u64(rt + c.at, (c.ours)(l).unwrap() as u64);
             }
             rt
         });
         World { fake, public, runtime }
+    }
+
+    impl World {
+        fn fake_u64(&self, addr: usize) -> u64 {
+            super::super::mem::read_u64(addr).unwrap()
+        }
     }
 
     /// What a test compares of two outcomes (a `Layout` holds function pointers).
@@ -537,7 +554,7 @@ mod tests {
     #[test]
     fn a_consistent_process_passes_every_check() {
         let _serial = test_lock();
-        for minor in 9..=13 {
+        for minor in 9..=15 {
             let w = world(minor);
             let c = check_layout((3, minor), &w.public, w.runtime);
             assert!(c.layout.is_some() && c.types && c.frames && c.interp && c.managed_dict, "3.{minor}: {:?}", c.notes);
@@ -626,35 +643,66 @@ mod tests {
         assert!(!c.types && !c.interp && !c.frames && c.managed_dict && c.layout.is_some());
         assert_eq!(c.notes.len(), 4, "{:?}", c.notes);
         // No layout at all.
-        let c = check_layout((3, 14), &w.public, None);
+        let c = check_layout((3, 16), &w.public, None);
         assert!(c.layout.is_none() && c.layout_for(Part::Objects).is_none());
-        assert!(c.notes[0].starts_with("no layout for Python 3.14"));
+        assert!(c.notes[0].starts_with("no layout for Python 3.16 (refgraph has 3.9-3.15)"), "{:?}", c.notes);
     }
 
     #[test]
-    fn the_313_debug_table_can_refuse_everything() {
+    fn the_debug_table_can_refuse_everything() {
         let _serial = test_lock();
-        let l = generated_layout(3, 13).unwrap();
-        let mut w = world(13);
-        let rt = w.runtime.unwrap();
-        let c = check_layout((3, 13), &w.public, Some(rt));
-        assert!(c.notes.is_empty(), "{:?}", c.notes);
-        // No _PyRuntime: the public-value checks still decide, with a note.
-        let c = check_layout((3, 13), &w.public, None);
-        assert!(c.frames && c.interp && c.types);
-        assert!(c.notes[0].starts_with("_PyRuntime is not exported here"), "{:?}", c.notes);
-        // An offset the interpreter disagrees with: no layout at all.
-        let at = l.debug_checks.iter().find(|d| d.what == "thread_state.interp").unwrap().at;
-        w.fake.put_u64(rt + at, 24);
-        let c = check_layout((3, 13), &w.public, Some(rt));
-        assert!(c.layout.is_none() && !c.frames && !c.interp && c.staticmethod.is_none());
-        assert!(c.notes[0].contains("thread_state.interp") && c.notes[0].contains(NO_INTERP), "{:?}", c.notes);
-        // A free-threaded build, and a runtime address that leads nowhere.
-        w.fake.put_u64(rt + at, l.ts_interp.unwrap() as u64);
-        w.fake.put_u64(rt + 16, 1);
-        assert!(check_layout((3, 13), &w.public, Some(rt)).notes[0].contains("free_threaded"));
-        let c = check_layout((3, 13), &w.public, Some(0x30));
-        assert!(c.layout.is_none() && c.notes[0].contains("cannot read _Py_DebugOffsets.cookie at 0x30"), "{:?}", c.notes);
+        // 3.13-3.15, each with its own table, and in it a field only it has.
+        for (minor, own_field) in
+            [(13, "code_object.co_code_adaptive"), (14, "interpreter_frame.stackpointer"), (15, "thread_state.base_frame")]
+        {
+            let l = generated_layout(3, minor).unwrap();
+            let mut w = world(minor);
+            let rt = w.runtime.unwrap();
+            let c = check_layout((3, minor), &w.public, Some(rt));
+            assert!(c.notes.is_empty(), "3.{minor}: {:?}", c.notes);
+            let n = l.debug_checks.len();
+            assert!(c.confirmed[0] == format!("_Py_DebugOffsets: version, GIL build and {n} offsets"), "{:?}", c.confirmed);
+            // No _PyRuntime: the public-value checks still decide, with a note.
+            let c = check_layout((3, minor), &w.public, None);
+            assert!(c.frames && c.interp && c.types);
+            assert!(c.notes[0].starts_with("_PyRuntime is not exported here"), "{:?}", c.notes);
+            // An offset the interpreter disagrees with: no layout at all.
+            for what in ["thread_state.interp", own_field] {
+                let at = l.debug_checks.iter().find(|d| d.what == what).unwrap().at;
+                let good = w.fake_u64(rt + at);
+                w.fake.put_u64(rt + at, good + 8);
+                let c = check_layout((3, minor), &w.public, Some(rt));
+                assert!(c.layout.is_none() && !c.frames && !c.interp && c.staticmethod.is_none());
+                assert!(c.notes[0].contains(what) && c.notes[0].contains(NO_INTERP), "{:?}", c.notes);
+                w.fake.put_u64(rt + at, good);
+            }
+            // Another version's table (its version says so first).
+            let other = if minor == 15 { 14 } else { minor + 1 };
+            let c = check_layout((3, other), &w.public, Some(rt));
+            assert!(c.layout.is_none() && c.notes[0].contains("_Py_DebugOffsets.version"), "{:?}", c.notes);
+            // A free-threaded build, and a runtime address that leads nowhere.
+            w.fake.put_u64(rt + 16, 1);
+            assert!(check_layout((3, minor), &w.public, Some(rt)).notes[0].contains("free_threaded"));
+            let c = check_layout((3, minor), &w.public, Some(0x30));
+            assert!(c.layout.is_none() && c.notes[0].contains("cannot read _Py_DebugOffsets.cookie at 0x30"), "{:?}", c.notes);
+        }
+    }
+
+    /// 3.15: a thread state whose base frame is not where the layout puts it
+    /// turns the frames off, and only them.
+    #[test]
+    fn a_misplaced_315_base_frame_turns_the_frames_off() {
+        let _serial = test_lock();
+        let l = generated_layout(3, 15).unwrap();
+        let w = world(15);
+        let mut fake = w.fake;
+        let at = w.public.tstate + l.ts_base_frame.unwrap();
+        fake.put_usize(at, w.public.tstate + 8);
+        let c = check_layout((3, 15), &w.public, w.runtime);
+        assert!(!c.frames && c.interp && c.types && c.managed_dict && c.layout.is_some(), "{:?}", c.notes);
+        assert_eq!(c.notes.len(), 1, "{:?}", c.notes);
+        assert!(c.notes[0].starts_with("thread state layout check failed (PyThreadState.base_frame at "), "{:?}", c.notes);
+        assert!(c.notes[0].ends_with(NO_FRAMES));
     }
 
     #[test]

@@ -7,15 +7,18 @@
 //! Where they live, by version:
 //! - `modules`: `interp->modules` (3.9-3.11), `interp->imports.modules` (3.12+);
 //! - codecs: `interp->codec_search_path` / `_cache` / `codec_error_registry`
-//!   (3.9-3.12), `interp->codecs.search_path` / ... (3.13);
+//!   (3.9-3.12), `interp->codecs.search_path` / ... (3.13+);
 //! - fork handlers: `interp->before_forkers`, `after_forkers_parent`,
 //!   `after_forkers_child` (lists, NULL until the first registration);
 //! - atexit: 3.9 `atexitmodule_state` of `Modules/atexitmodule.c`
 //!   (`{atexit_callback **atexit_callbacks; int ncallbacks; int callback_len}`),
 //!   3.10/3.11 `interp->atexit.{callbacks, ncallbacks}` with `atexit_callback`
-//!   records, 3.12+ the same fields holding `atexit_py_callback` records (the
-//!   name `atexit_callback` now means the C-level `{func, data, next}` list).
-//!   Every record is `{func, args, kwargs}`; an unregistered slot is NULL.
+//!   records, 3.12/3.13 the same fields holding `atexit_py_callback` records
+//!   (the name `atexit_callback` now means the C-level `{func, data, next}`
+//!   list). Every record is `{func, args, kwargs}`; an unregistered slot is
+//!   NULL. 3.14+: `interp->atexit.callbacks` is a Python list of
+//!   `(func, args, kwargs)` tuples, newest first (`atexit.register` inserts at
+//!   0), `kwargs` None when none were given; `unregister` removes items.
 //! - threads: `interp->tstate_head` (3.9/3.10), `interp->threads.head` (3.11+).
 //!
 //! Everything is read through `mem` and believed only after the checks below
@@ -24,7 +27,8 @@
 //! Python, never allocates Python objects.
 
 use super::mem::{i32_at, word, words};
-use super::objects::expect_type;
+use super::objects::{expect_type, list_items, ob_type, tuple_items};
+use super::types::expect_type_named;
 use super::{Layout, LayoutError};
 
 /// What the caller knows from public APIs, to check the layout against.
@@ -46,7 +50,7 @@ pub struct AtexitCallback {
     pub func: usize,
     /// The positional arguments tuple (never NULL for a live record).
     pub args: usize,
-    /// The keyword arguments dict, or 0.
+    /// The keyword arguments dict, or 0 (3.14+: where the tuple holds None).
     pub kwargs: usize,
 }
 
@@ -64,8 +68,13 @@ pub struct InterpHolders {
     pub fork_after_in_parent: usize,
     pub fork_after_in_child: usize,
     /// 3.10+, in registration order; 3.9 keeps them in the atexit module (see
-    /// [`atexit_callbacks_from_module_state`]), so `None` there.
+    /// [`atexit_callbacks_from_module_state`]), so `None` there. On 3.14+ the
+    /// three references of each are the items of a tuple in `atexit_list`
+    /// (which `tp_traverse` reports), not of a C record.
     pub atexit: Option<Vec<AtexitCallback>>,
+    /// 3.14+: the list `atexit.callbacks` (type-checked), which holds one
+    /// `(func, args, kwargs)` tuple per callback, newest first; 0 before 3.14.
+    pub atexit_list: usize,
 }
 
 /// No program registers more atexit callbacks; more means a bad read.
@@ -140,6 +149,13 @@ pub fn interp_threads(l: &Layout, interp: usize) -> Result<Vec<usize>, LayoutErr
 /// atexit count against `checks.atexit_count`.
 pub fn interp_holders(l: &Layout, interp: usize, checks: &InterpChecks) -> Result<InterpHolders, LayoutError> {
     verify_interp(l, interp, checks.modules, None)?;
+    let (atexit_list, atexit) = match l.interp_atexit_list {
+        Some(_) => {
+            let (list, callbacks) = interp_atexit_list(l, interp, checks)?;
+            (list, Some(callbacks))
+        }
+        None => (0, interp_atexit_callbacks(l, interp, checks.atexit_count)?),
+    };
     let h = InterpHolders {
         modules: checks.modules,
         sysdict: slot(interp, l.interp_sysdict, "interp.sysdict")?,
@@ -150,7 +166,8 @@ pub fn interp_holders(l: &Layout, interp: usize, checks: &InterpChecks) -> Resul
         fork_before: slot(interp, l.interp_before_forkers, "before_forkers")?,
         fork_after_in_parent: slot(interp, l.interp_after_forkers_parent, "after_forkers_parent")?,
         fork_after_in_child: slot(interp, l.interp_after_forkers_child, "after_forkers_child")?,
-        atexit: interp_atexit_callbacks(l, interp, checks.atexit_count)?,
+        atexit,
+        atexit_list,
     };
     for (obj, what, expected, ty) in [
         (h.sysdict, "interp.sysdict", "dict", checks.dict_type),
@@ -195,6 +212,60 @@ fn interp_atexit_callbacks(l: &Layout, interp: usize, expected: Option<usize>) -
     let n = checked_count(n, len, expected, "atexit.ncallbacks", interp + n_off)?;
     let arr = word(interp + arr_off, "atexit.callbacks")?;
     read_callbacks(l, arr, n).map(Some)
+}
+
+/// 3.14+: the list `atexit.callbacks` and the callbacks in it, in
+/// registration order (the list is newest first). The list must be a list
+/// holding `atexit._ncallbacks()` items (when given), each a tuple of three:
+/// a callable (non-NULL), a tuple of arguments, and a dict of keyword
+/// arguments or None (reported as 0). The tuple type is recognised by its
+/// `tp_name` and must be the same for every tuple (the caller passes no
+/// tuple type here).
+fn interp_atexit_list(l: &Layout, interp: usize, checks: &InterpChecks) -> Result<(usize, Vec<AtexitCallback>), LayoutError> {
+    let off = l.need(l.interp_atexit_list, "atexit.callbacks")?;
+    let list = word(interp + off, "atexit.callbacks")?;
+    let items = if list == 0 { Vec::new() } else { list_items(list, checks.list_type)? };
+    if items.len() > MAX_CALLBACKS {
+        return Err(LayoutError::TooMany { what: "atexit callbacks", limit: MAX_CALLBACKS });
+    }
+    if let Some(expected) = checks.atexit_count.filter(|&n| n != items.len()) {
+        return Err(LayoutError::mismatch(
+            "atexit.callbacks",
+            list,
+            format!("a list of atexit._ncallbacks() = {expected} items"),
+            items.len(),
+        ));
+    }
+    let mut tuple_type = 0;
+    let mut none_type = 0;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items.into_iter().rev() {
+        if tuple_type == 0 {
+            let ty = ob_type(item)?;
+            expect_type_named(l, ty, "tuple", "atexit callback")?;
+            tuple_type = ty;
+        }
+        let t = tuple_items(l, item, tuple_type)?;
+        let &[func, args, kwargs] = t.as_slice() else {
+            return Err(LayoutError::mismatch("atexit callback", item, "a tuple (func, args, kwargs)", t.len()));
+        };
+        if func == 0 {
+            return Err(LayoutError::mismatch("atexit callback func", item, "a callable", 0));
+        }
+        expect_type(args, tuple_type, "atexit callback args", "tuple")?;
+        let kwargs = if kwargs == 0 || ob_type(kwargs)? == checks.dict_type {
+            kwargs
+        } else if none_type != 0 && ob_type(kwargs)? == none_type {
+            0
+        } else {
+            let ty = ob_type(kwargs)?;
+            expect_type_named(l, ty, "NoneType", "atexit callback kwargs (a dict or None)")?;
+            none_type = ty;
+            0
+        };
+        out.push(AtexitCallback { func, args, kwargs });
+    }
+    Ok((list, out))
 }
 
 /// An array of `n` pointers to `{func, args, kwargs}` records (NULL entries
@@ -300,6 +371,82 @@ mod tests {
             };
             assert!(matches!(over, Some(LayoutError::Mismatch { .. })), "{minor}");
             drop(buf);
+        }
+    }
+
+    /// 3.14+: `atexit.callbacks` is a list of `(func, args, kwargs)` tuples,
+    /// newest first; the callbacks come back in registration order.
+    #[test]
+    fn atexit_list_of_tuples_is_read_and_checked() {
+        use super::super::fake::Fake;
+        use super::super::types::tests::fake_type;
+        for minor in [14, 15] {
+            let l = generated_layout(3, minor).unwrap();
+            let mut fake = Fake::new();
+            let named = |fake: &mut Fake, name: &str| fake_type(fake, l, name, 16, &[], 0);
+            let (list_type, dict_type, tuple_type, none_type) =
+                (named(&mut fake, "list"), named(&mut fake, "dict"), named(&mut fake, "tuple"), named(&mut fake, "NoneType"));
+            let at = l.tuple_items.unwrap();
+            assert_eq!(at, 32);
+            let tuple = |fake: &mut Fake, ty: usize, items: &[usize]| {
+                let t = fake.object(at + 8 * items.len(), ty);
+                fake.put_isize(t + 16, items.len() as isize);
+                for (i, &it) in items.iter().enumerate() {
+                    fake.put_usize(t + at + 8 * i, it);
+                }
+                t
+            };
+            let list = |fake: &mut Fake, items: &[usize]| {
+                let arr = fake.alloc(8 * items.len());
+                for (i, &it) in items.iter().enumerate() {
+                    fake.put_usize(arr + 8 * i, it);
+                }
+                let o = fake.object(40, list_type);
+                fake.put_isize(o + 16, items.len() as isize);
+                fake.put_usize(o + 24, arr);
+                o
+            };
+            let (f, g) = (fake.object(16, dict_type), fake.object(16, dict_type)); // any objects
+            let none = fake.object(16, none_type);
+            let kwargs = fake.object(48, dict_type);
+            let one = fake.object(16, dict_type);
+            let (args_f, args_g) = (tuple(&mut fake, tuple_type, &[one]), tuple(&mut fake, tuple_type, &[]));
+            // atexit.register(f, 1, k=2); atexit.register(g)
+            let cb_f = tuple(&mut fake, tuple_type, &[f, args_f, kwargs]);
+            let cb_g = tuple(&mut fake, tuple_type, &[g, args_g, none]);
+            let callbacks = list(&mut fake, &[cb_g, cb_f]);
+            let interp = fake.alloc(l.interp_size.unwrap());
+            let modules = fake.object(48, dict_type);
+            fake.put_usize(interp + l.interp_modules.unwrap(), modules);
+            let off = l.interp_atexit_list.unwrap();
+            fake.put_usize(interp + off, callbacks);
+            let checks = InterpChecks { modules, atexit_count: Some(2), list_type, dict_type };
+            let h = interp_holders(l, interp, &checks).unwrap();
+            assert_eq!(h.atexit_list, callbacks);
+            let expected = vec![AtexitCallback { func: f, args: args_f, kwargs }, AtexitCallback { func: g, args: args_g, kwargs: 0 }];
+            assert_eq!(h.atexit, Some(expected.clone()));
+            // Without a public count it is read all the same; with another, refused.
+            assert_eq!(interp_holders(l, interp, &InterpChecks { atexit_count: None, ..checks }).unwrap().atexit, Some(expected));
+            let err = interp_holders(l, interp, &InterpChecks { atexit_count: Some(3), ..checks }).unwrap_err();
+            assert!(matches!(err, LayoutError::Mismatch { what: "atexit.callbacks", found: 2, .. }), "{err}");
+            // Not a list; an item that is no tuple; a tuple of two; kwargs
+            // that are neither a dict nor None; args that are no tuple.
+            let bad_items = [&[f, args_f][..], &[f, args_f, callbacks], &[f, kwargs, none], &[0, args_f, none]];
+            let mut bad_lists = vec![kwargs, list(&mut fake, &[cb_g, kwargs])];
+            for items in bad_items {
+                let t = tuple(&mut fake, tuple_type, items);
+                bad_lists.push(list(&mut fake, &[t]));
+            }
+            for bad in bad_lists {
+                fake.put_usize(interp + off, bad);
+                let err = interp_holders(l, interp, &InterpChecks { atexit_count: None, ..checks }).unwrap_err();
+                assert!(matches!(err, LayoutError::Mismatch { .. }), "{err}");
+            }
+            // A list not created yet is empty, which the count must say too.
+            fake.put_usize(interp + off, 0);
+            let h = interp_holders(l, interp, &InterpChecks { atexit_count: Some(0), ..checks }).unwrap();
+            assert_eq!((h.atexit, h.atexit_list), (Some(vec![]), 0));
+            assert!(interp_holders(l, interp, &checks).is_err());
         }
     }
 }

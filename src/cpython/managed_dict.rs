@@ -14,11 +14,11 @@
 //!   three words before; `PyDictValues` is a bare array of `PyObject *`;
 //! - 3.12: one tagged word three words before the object: odd = values
 //!   pointer minus one, even = the dict (or NULL);
-//! - 3.13: the dict pointer three words before; the values inline right after
+//! - 3.13+: the dict pointer three words before; the values inline right after
 //!   the object header (`Py_TPFLAGS_INLINE_VALUES`), a 4-byte header
 //!   (`capacity`, `size`, `embedded`, `valid`) then the array.
 //!
-//! The shared keys (`PyDictKeysObject`, the same on 3.11–3.13 without
+//! The shared keys (`PyDictKeysObject`, the same on 3.11–3.15 without
 //! free-threading): `dk_log2_index_bytes`, `dk_kind`, `dk_nentries`, the index
 //! table `dk_indices`, then `PyDictUnicodeEntry {me_key, me_value}` entries.
 //! Only split tables (`DICT_KEYS_SPLIT`) are read.
@@ -304,40 +304,43 @@ mod tests {
         assert_eq!(managed_dict(l, obj, flags).unwrap(), None);
     }
 
+    /// 3.13-3.15 keep the values inline, after a bare object header.
     #[test]
     fn reads_313_inline_values() {
-        let l = generated_layout(3, 13).unwrap();
-        let managed = l.tpflags_managed_dict.unwrap() as u64;
-        let flags = managed | l.tpflags_inline_values.unwrap() as u64;
-        let mut fake = Fake::new();
-        let keys = fake_keys(&mut fake, l, &[NAME_A, NAME_B, NAME_C]);
-        let keys = shared_keys(l, keys).unwrap();
-        let obj = fake_instance(&mut fake);
-        let header = obj + l.inline_values_at.unwrap();
-        fake.put_u8(header + l.dict_values_capacity.unwrap(), 2);
-        fake.put_u8(header + l.dict_values_valid.unwrap(), 1);
-        let slots = header + l.dict_values_values.unwrap();
-        fake.put_usize(slots, 0x1111_0000);
-        fake.put_usize(slots + 8, 0x2222_0000);
-        fake.put_usize(slots + 16, 0x3333_0000); // beyond capacity 2: not read
-        let va = values_array(l, obj, flags, 16).unwrap().unwrap();
-        assert_eq!(va, ValuesArray { addr: slots, capacity: 2 });
-        assert_eq!(va.read(&Checked, 3).unwrap(), vec![0x1111_0000, 0x2222_0000]);
-        assert_eq!(managed_attributes(l, obj, flags, 16, &keys).unwrap(), vec![(NAME_A, 0x1111_0000), (NAME_B, 0x2222_0000)]);
-        // Invalidated (the dict took the values over), or no inline values at all.
-        fake.put_u8(header + l.dict_values_valid.unwrap(), 0);
-        assert_eq!(values_array(l, obj, flags, 16).unwrap(), None);
-        assert_eq!(values_array(l, obj, managed, 16).unwrap(), None);
-        // Inline values anywhere but after a bare header are refused, not guessed.
-        assert!(matches!(values_array(l, obj, flags, 24), Err(LayoutError::Mismatch { .. })));
-        // The dict pointer, untagged.
-        fake.put_usize(obj - l.preheader_dict.unwrap(), 0x7777_0000);
-        assert_eq!(managed_dict(l, obj, managed).unwrap(), Some(0x7777_0000));
+        for minor in 13..=15 {
+            let l = generated_layout(3, minor).unwrap();
+            let managed = l.tpflags_managed_dict.unwrap() as u64;
+            let flags = managed | l.tpflags_inline_values.unwrap() as u64;
+            let mut fake = Fake::new();
+            let keys = fake_keys(&mut fake, l, &[NAME_A, NAME_B, NAME_C]);
+            let keys = shared_keys(l, keys).unwrap();
+            let obj = fake_instance(&mut fake);
+            let header = obj + l.inline_values_at.unwrap();
+            fake.put_u8(header + l.dict_values_capacity.unwrap(), 2);
+            fake.put_u8(header + l.dict_values_valid.unwrap(), 1);
+            let slots = header + l.dict_values_values.unwrap();
+            fake.put_usize(slots, 0x1111_0000);
+            fake.put_usize(slots + 8, 0x2222_0000);
+            fake.put_usize(slots + 16, 0x3333_0000); // beyond capacity 2: not read
+            let va = values_array(l, obj, flags, 16).unwrap().unwrap();
+            assert_eq!(va, ValuesArray { addr: slots, capacity: 2 });
+            assert_eq!(va.read(&Checked, 3).unwrap(), vec![0x1111_0000, 0x2222_0000]);
+            assert_eq!(managed_attributes(l, obj, flags, 16, &keys).unwrap(), vec![(NAME_A, 0x1111_0000), (NAME_B, 0x2222_0000)]);
+            // Invalidated (the dict took the values over), or no inline values at all.
+            fake.put_u8(header + l.dict_values_valid.unwrap(), 0);
+            assert_eq!(values_array(l, obj, flags, 16).unwrap(), None);
+            assert_eq!(values_array(l, obj, managed, 16).unwrap(), None);
+            // Inline values anywhere but after a bare header are refused, not guessed.
+            assert!(matches!(values_array(l, obj, flags, 24), Err(LayoutError::Mismatch { .. })));
+            // The dict pointer, untagged.
+            fake.put_usize(obj - l.preheader_dict.unwrap(), 0x7777_0000);
+            assert_eq!(managed_dict(l, obj, managed).unwrap(), Some(0x7777_0000));
+        }
     }
 
     #[test]
     fn bad_tables_and_pointers_are_errors() {
-        for minor in 11..=13 {
+        for minor in 11..=15 {
             let l = generated_layout(3, minor).unwrap();
             let flags = (l.tpflags_managed_dict.unwrap() | l.tpflags_inline_values.unwrap_or(0)) as u64;
             let mut fake = Fake::new();

@@ -1,24 +1,34 @@
-//! `_PyRuntime`, the interpreter's global state, and on 3.13 the
+//! `_PyRuntime`, the interpreter's global state, and on 3.13+ the
 //! `_Py_DebugOffsets` table at its start, which records, for out-of-process
 //! debuggers, the offsets of the interpreter's key fields as its own compiler
 //! laid them out. Comparing that table with the offsets compiled into refgraph
 //! confirms at run time that the interpreter in this process was built with
-//! the headers `scripts/gen-layouts` measured (same minor version, no
-//! free-threading, no unexpected build option).
+//! the headers (and build flags) `scripts/gen-layouts` measured: same minor
+//! version, no free-threading, no unexpected build option.
 //!
-//! What 3.13's table can confirm (see `DEBUG_CHECKS` in the generator):
-//! `PyInterpreterState` size, `next`, `threads.head`, `imports.modules`,
-//! `sysdict`, `builtins`; `PyThreadState` size, `next`, `interp`,
-//! `current_frame`, `thread_id`; `_PyInterpreterFrame` size, `previous`,
-//! `f_executable`, `instr_ptr`, `localsplus`, `owner`; `PyCodeObject` size,
-//! `co_filename`, `co_name`, `co_qualname`, `co_firstlineno`,
-//! `co_localsplusnames`, `co_localspluskinds`; `ob_type`, tuple and list
-//! `ob_item`/`ob_size`, and `PyASCIIObject` `state`, `length`, size.
+//! The table grows with each version, and each layout carries the checks its
+//! own table allows (`DEBUG_CHECKS` in the generator, positions measured in
+//! that version's struct): 3.13 40 offsets, 3.14 41, 3.15 47.
+//! - every version: `PyInterpreterState` size, `next`, `threads.head`,
+//!   `imports.modules`, `sysdict`, `builtins`; `PyThreadState` size, `next`,
+//!   `interp`, `current_frame`, `thread_id`; `_PyInterpreterFrame` size,
+//!   `previous`, `f_executable`, `instr_ptr`, `localsplus`, `owner`;
+//!   `PyCodeObject` size, `co_filename`, `co_name`, `co_qualname`,
+//!   `co_firstlineno`, `co_localsplusnames`, `co_localspluskinds`,
+//!   `co_code_adaptive` (the code type's `tp_basicsize`); `sizeof(PyObject)`,
+//!   `ob_type`; tuple and list `ob_item`/`ob_size`; the sizes of `list`,
+//!   `dict` and `str`; `PyASCIIObject` `state`, `length` and size;
+//!   `PyTypeObject` size, `tp_name`, `tp_flags`;
+//! - 3.14+: `_PyInterpreterFrame.stackpointer`;
+//! - 3.15: `PyThreadState.base_frame`, `tp_basicsize`, `tp_dictoffset`,
+//!   `sizeof(PyHeapTypeObject)`, `ht_cached_keys`,
+//!   `sizeof(PyCompactUnicodeObject)`.
+//!
 //! What it cannot: `f_funcobj`, `f_globals`, `f_locals`, `frame_obj`,
 //! `stacktop`, `co_nlocalsplus`, `co_stacksize`, the codec, fork-handler and
-//! atexit fields; those are confirmed by the checks against public values
-//! instead (`verify_interp`, the counts and types in `interp_holders`, the
-//! type checks in `thread_frames`).
+//! atexit fields, the `_PyStackRef` tags; those are confirmed by the checks
+//! against public values instead (`verify_interp`, the counts and types in
+//! `interp_holders`, the type checks in `thread_frames`).
 //!
 //! Never writes, never calls Python; `dlsym` only looks a name up.
 
@@ -84,29 +94,35 @@ mod tests {
     use super::super::generated_layout;
     use super::*;
 
-    /// A fake `_PyRuntime` built from the generated layout must pass; one
-    /// wrong offset must be named.
+    /// A fake `_PyRuntime` built from each generated layout (3.13-3.15, each
+    /// with its own table) must pass; one wrong offset must be named.
     #[test]
     fn debug_table_is_compared_field_by_field() {
-        let l = generated_layout(3, 13).unwrap();
-        let end = l.debug_checks.iter().map(|c| c.at + 8).max().unwrap();
-        let mut rt = vec![0u64; end / 8 + 1];
-        rt[0] = u64::from_ne_bytes(*COOKIE);
-        rt[1] = 0x030d_00f0;
-        for c in l.debug_checks {
-            rt[c.at / 8] = (c.ours)(l).unwrap() as u64;
+        for (minor, hex, fields) in [(13, 0x030d_00f0, 40), (14, 0x030e_0af0, 41), (15, 0x030f_02f0, 47)] {
+            let l = generated_layout(3, minor).unwrap();
+            let end = l.debug_checks.iter().map(|c| c.at + 8).max().unwrap();
+            let mut rt = vec![0u64; end / 8 + 1];
+            rt[0] = u64::from_ne_bytes(*COOKIE);
+            rt[1] = hex;
+            for c in l.debug_checks {
+                rt[c.at / 8] = (c.ours)(l).unwrap() as u64;
+            }
+            let base = rt.as_ptr() as usize;
+            let ok = debug_offsets_check(l, base).unwrap();
+            assert!(ok.contains(&"thread_state.current_frame") && ok.len() == l.debug_checks.len() && ok.len() == fields);
+            assert_eq!(ok.contains(&"interpreter_frame.stackpointer"), minor >= 14);
+            assert_eq!(ok.contains(&"thread_state.base_frame"), minor >= 15);
+            for what in ["interpreter_frame.owner", "tuple_object.ob_item", "code_object.co_code_adaptive"] {
+                let c = l.debug_checks.iter().find(|c| c.what == what).unwrap();
+                rt[c.at / 8] += 1;
+                let err = debug_offsets_check(l, rt.as_ptr() as usize).unwrap_err();
+                assert!(matches!(err, LayoutError::Mismatch { what: w, .. } if w == what), "{err}");
+                rt[c.at / 8] -= 1;
+            }
+            rt[1] = hex - 0x0001_0000;
+            assert!(debug_offsets_check(l, rt.as_ptr() as usize).is_err());
         }
-        let base = rt.as_ptr() as usize;
-        let ok = debug_offsets_check(l, base).unwrap();
-        assert!(ok.contains(&"thread_state.current_frame") && ok.len() == l.debug_checks.len());
-        let c = l.debug_checks.iter().find(|c| c.what == "interpreter_frame.owner").unwrap();
-        rt[c.at / 8] += 1;
-        let err = debug_offsets_check(l, rt.as_ptr() as usize).unwrap_err();
-        assert!(matches!(err, LayoutError::Mismatch { what: "interpreter_frame.owner", .. }), "{err}");
-        rt[c.at / 8] -= 1;
-        rt[1] = 0x030c_01f0;
-        assert!(debug_offsets_check(l, rt.as_ptr() as usize).is_err());
-        assert!(matches!(debug_offsets_check(generated_layout(3, 12).unwrap(), base), Err(LayoutError::Missing(3, 12, _))));
+        assert!(matches!(debug_offsets_check(generated_layout(3, 12).unwrap(), 0x1000), Err(LayoutError::Missing(3, 12, _))));
     }
 
     /// `_PyRuntime` is found exactly when an interpreter is loaded into the

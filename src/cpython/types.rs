@@ -251,7 +251,7 @@ pub(crate) mod tests {
 
     #[test]
     fn finds_members_and_dict_offset_of_a_private_struct() {
-        for minor in 9..=13 {
+        for minor in 9..=15 {
             let l = generated_layout(3, minor).unwrap();
             let (obj, obj_ex) = (l.member_t_object.unwrap(), l.member_t_object_ex.unwrap());
             let mut fake = Fake::new();
