@@ -67,17 +67,24 @@ fn function_name(heap: &LiveHeap<'_>, layout: &Layout, code: usize) -> String {
     text.unwrap_or_else(|| "?".to_string())
 }
 
+/// What a frame that is no object holds. A borrowed reference (3.14+'s
+/// tagged stack references: `LOAD_FAST_BORROW` pushes a local the frame
+/// already holds) adds nothing to a count, so it is no reference here:
+/// counting it would make the caller's subtraction, and any surplus, wrong.
 fn frame(heap: &LiveHeap<'_>, layout: &Layout, r: FrameRecord, depth: u32) -> FrameData {
     let function = function_name(heap, layout, r.code);
     let mut refs = Vec::new();
     if !r.is_object {
+        let owned = |v: usize, borrowed: Option<&bool>| v != 0 && !borrowed.copied().unwrap_or(false);
         for (i, &v) in r.localsplus.iter().enumerate() {
-            if v != 0 {
+            if owned(v, r.localsplus_borrowed.get(i)) {
                 refs.push((v, Field::Local(r.local_names.get(i).copied().unwrap_or(0))));
             }
         }
-        refs.push((r.code, Field::Name("f_code")));
-        if let Some(f) = r.func {
+        if owned(r.code, Some(&r.code_borrowed)) {
+            refs.push((r.code, Field::Name("f_code")));
+        }
+        if let Some(f) = r.func.filter(|&f| owned(f, Some(&r.func_borrowed))) {
             refs.push((f, Field::Name("f_func")));
         }
         if let Some(l) = r.locals {
@@ -87,7 +94,9 @@ fn frame(heap: &LiveHeap<'_>, layout: &Layout, r: FrameRecord, depth: u32) -> Fr
             refs.push((fo, Field::Name("frame object")));
         }
         for (j, &v) in r.stack.iter().flatten().enumerate() {
-            refs.push((v, Field::Stack(j as u32)));
+            if owned(v, r.stack_borrowed.get(j)) {
+                refs.push((v, Field::Stack(j as u32)));
+            }
         }
     }
     FrameData { depth, addr: r.addr, object: r.is_object.then_some(r.addr), frame_object: r.frame_obj, refs, function }

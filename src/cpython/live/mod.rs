@@ -249,10 +249,21 @@ impl HeapSource for LiveHeap<'_> {
                 add(s.fork_before, "os.register_at_fork(before)".into());
                 add(s.fork_after_in_parent, "os.register_at_fork(after_in_parent)".into());
                 add(s.fork_after_in_child, "os.register_at_fork(after_in_child)".into());
-                for (i, cb) in s.atexit.iter().flatten().enumerate() {
-                    add(cb.func, format!("atexit callback #{}", i + 1));
-                    add(cb.args, format!("atexit callback #{} args", i + 1));
-                    add(cb.kwargs, format!("atexit callback #{} kwargs", i + 1));
+                if s.atexit_list != 0 {
+                    // 3.14+: a list of `(func, args, kwargs)` records, newest
+                    // first; the list is what C state holds, and each
+                    // record is named after its place in registration order.
+                    add(s.atexit_list, "atexit callbacks".into());
+                    let records = super::objects::list_items(s.atexit_list, self.types.list).unwrap_or_default();
+                    for (i, &record) in records.iter().rev().enumerate() {
+                        add(record, format!("atexit callback #{}", i + 1));
+                    }
+                } else {
+                    for (i, cb) in s.atexit.iter().flatten().enumerate() {
+                        add(cb.func, format!("atexit callback #{}", i + 1));
+                        add(cb.args, format!("atexit callback #{} args", i + 1));
+                        add(cb.kwargs, format!("atexit callback #{} kwargs", i + 1));
+                    }
                 }
             }
             Err(e) => self
