@@ -16,21 +16,34 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "refgraph")
 
 
+# --interpreter VERSION=PATH (scripts/bench passes what find_python found)
+INTERPRETERS = {}
+
+
 def python_for(version):
+    if version in INTERPRETERS:
+        return INTERPRETERS[version]
     root = subprocess.check_output(["pyenv", "root"], universal_newlines=True).strip()
     found = sorted(v for v in os.listdir(os.path.join(root, "versions")) if v.startswith(version + "."))
     return os.path.join(root, "versions", found[-1], "bin", "python")
 
 
 def bench_venv(version):
-    """A venv with the peers (objgraph, guppy3) for this Python."""
+    """A venv with the peers (objgraph, guppy3) for this Python. A peer that
+    does not install (guppy3 on a Python too new for it) is reported, and its
+    column says "error"."""
     tag = "cp" + version.replace(".", "")
     venv = os.path.join(ROOT, "target", "bench", "venv-" + tag)
     py = os.path.join(venv, "bin", "python")
-    if not os.path.exists(os.path.join(venv, ".ready")):
-        subprocess.check_call([python_for(version), "-m", "venv", venv])
-        subprocess.check_call([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "objgraph", "guppy3"])
-        open(os.path.join(venv, ".ready"), "w").close()
+    base = python_for(version)
+    ready = os.path.join(venv, ".ready")
+    if not os.path.exists(ready) or open(ready).read().strip() != base:
+        subprocess.check_call([base, "-m", "venv", "--clear", venv])
+        for peer in ("objgraph", "guppy3"):
+            if subprocess.call([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", peer]) != 0:
+                sys.stderr.write("bench: %s does not install on Python %s; its column will say error\n" % (peer, version))
+        with open(ready, "w") as f:
+            f.write(base + "\n")
     return py, tag
 
 
@@ -136,7 +149,12 @@ def main():
     ap.add_argument("--pythons", default="3.11 3.13")
     ap.add_argument("--peers-timeout", type=int, default=300)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--interpreter", action="append", default=[], metavar="VERSION=PATH",
+                    help="the interpreter for a version of --pythons (default: pyenv's newest)")
     a = ap.parse_args()
+    for spec in a.interpreter:
+        version, _, path = spec.partition("=")
+        INTERPRETERS[version] = path
     results = []
     for version in a.pythons.split():
         if version == "2.7":
