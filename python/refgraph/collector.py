@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """The pure-Python collector: captures the heap of this interpreter into an
 .rgs snapshot with the standard library only, for interpreters the Rust
-extension does not serve (CPython 2.7 and 3.6-3.8). Runs on 2.7 and 3.x.
+extension does not serve (CPython 2.7 and 3.6-3.8, newer ones before the
+extension knows them) and on request. Runs on 2.7 and 3.x.
 
 It keeps the rules of the fast collector:
 - no Python code of user objects runs: types are read with type(o), names
@@ -10,6 +11,9 @@ It keeps the rules of the fast collector:
   a user object;
 - its own objects (the object list, its tables, its frames and the caller's)
   appear nowhere, and the references they hold are subtracted from counts;
+- what reading a count costs (the list's entry, the call's own references)
+  is measured at run time on objects made for it, never assumed: it changed
+  in 3.14, where a borrowed argument is no longer counted;
 - edge labels come from structure (dict keys, indexes, function fields).
 
 The snapshot is written in the documented .rgs format (docs/snapshot-format.md);
@@ -434,8 +438,17 @@ def _dump(path, observer_frames, started):
     frame_nodes = [(tid, depth, c.index[id(f)], _native_str(f.f_code.co_name)) for tid, depth, f in other_frames]
     del objects, tracked, other_frames, entry
     counts, count_cost = _counts(c.objs)
+    # 3.14+ says which objects are immortal (their counts are a fixed marker,
+    # 3 << 30, that says nothing about who holds them); they are stored as
+    # the format wants them, flagged, with the largest count.
+    is_immortal = getattr(sys, "_is_immortal", None)
+    immortal = list(map(is_immortal, c.objs)) if is_immortal is not None else None
     refcounts = []
     for i, n in enumerate(counts):
+        if immortal is not None and immortal[i]:
+            c.flags[i] |= IMMORTAL
+            refcounts.append(0xFFFFFFFF)
+            continue
         # Tracked objects were also in the gc list when it existed; it is gone.
         refcounts.append(max(0, n - observer_refs.get(c.addr[i], 0)))
     roots = []
