@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """The pure-Python collector: captures the heap of this interpreter into an
 .rgs snapshot with the standard library only, for interpreters the Rust
-extension does not serve (CPython 2.7 and 3.6-3.8). Runs on 2.7 and 3.x.
+extension does not serve (CPython 2.7 and 3.6-3.8, newer ones before the
+extension knows them) and on request. Runs on 2.7 and 3.x.
 
 It keeps the rules of the fast collector:
 - no Python code of user objects runs: types are read with type(o), names
@@ -10,6 +11,9 @@ It keeps the rules of the fast collector:
   a user object;
 - its own objects (the object list, its tables, its frames and the caller's)
   appear nowhere, and the references they hold are subtracted from counts;
+- what reading a count costs (the list's entry, the call's own references)
+  is measured at run time on objects made for it, never assumed: it changed
+  in 3.14, where a borrowed argument is no longer counted;
 - edge labels come from structure (dict keys, indexes, function fields).
 
 The snapshot is written in the documented .rgs format (docs/snapshot-format.md);
@@ -350,8 +354,31 @@ def _builtins_dict():
 
 
 def _counts(objs):
-    # Each count includes the list, the loop variable and the argument.
-    return [sys.getrefcount(o) - 3 for o in objs]
+    """The reference counts of `objs`, less what counting costs: the entry in
+    `objs` and whatever the interpreter holds while sys.getrefcount reads an
+    object. That cost is measured here, never assumed: it is a property of
+    the interpreter (a comprehension's argument was a counted reference up to
+    3.13, 3.14 loads it borrowed and it counts no more). Two objects made for
+    the purpose go through the same call, first and last: one with no
+    reference but its entry, one with a single other reference; their counts
+    give the cost, and must agree. Returns (counts, cost)."""
+    known = [object()]  # the last probe's one reference besides its entry
+    objs.insert(0, object())
+    objs.append(known[0])
+    try:
+        # map() calls sys.getrefcount from C: no bytecode between the list
+        # and the call whose references could change with the compiler.
+        raw = list(map(sys.getrefcount, objs))
+    finally:
+        objs.pop()
+        del objs[0]
+    cost = raw[0]
+    if raw[-1] - 1 != cost:
+        raise RuntimeError("refgraph: sys.getrefcount is inconsistent: a probe with no reference counts %d, "
+                           "one with a single reference %d" % (raw[0], raw[-1]))
+    del known, raw[0]
+    raw.pop()
+    return [n - cost for n in raw], cost
 
 
 def dump(path, observer_frames=1):
@@ -410,9 +437,18 @@ def _dump(path, observer_frames, started):
     # Nothing of ours but c.objs may hold a captured object while counting.
     frame_nodes = [(tid, depth, c.index[id(f)], _native_str(f.f_code.co_name)) for tid, depth, f in other_frames]
     del objects, tracked, other_frames, entry
-    counts = _counts(c.objs)
+    counts, count_cost = _counts(c.objs)
+    # 3.14+ says which objects are immortal (their counts are a fixed marker,
+    # 3 << 30, that says nothing about who holds them); they are stored as
+    # the format wants them, flagged, with the largest count.
+    is_immortal = getattr(sys, "_is_immortal", None)
+    immortal = list(map(is_immortal, c.objs)) if is_immortal is not None else None
     refcounts = []
     for i, n in enumerate(counts):
+        if immortal is not None and immortal[i]:
+            c.flags[i] |= IMMORTAL
+            refcounts.append(0xFFFFFFFF)
+            continue
         # Tracked objects were also in the gc list when it existed; it is gone.
         refcounts.append(max(0, n - observer_refs.get(c.addr[i], 0)))
     roots = []
@@ -440,6 +476,8 @@ def _dump(path, observer_frames, started):
         "argv": [_native_str(a) for a in sys.argv],
         "observer_refs": sum(observer_refs.values()),
         "observer_objects": len(skip),
+        # What holding an object costs while its count is read (measured).
+        "count_cost": count_cost,
         "notes": ["sizes are the types' basic sizes (the pure-Python collector reads no object lengths)"],
     }
     _write(path, c, sources, refcounts, roots, meta)
