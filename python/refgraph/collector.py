@@ -54,6 +54,8 @@ _list_len = list.__len__
 _tuple_len = tuple.__len__
 _dict_len = dict.__len__
 HEAPTYPE = 1 << 9
+# Py_TPFLAGS_MANAGED_DICT: instances keep attributes without a dict (3.11+).
+MANAGED_DICT = (1 << 4) if sys.version_info >= (3, 11) else 0
 
 FunctionType = type(lambda: None)
 CellType = type((lambda x: lambda: x)(0).__closure__[0])
@@ -68,6 +70,12 @@ for _name in ("__globals__", "__closure__", "__code__", "__defaults__", "__name_
     if _name in FunctionType.__dict__:
         _func_get[_name] = FunctionType.__dict__[_name].__get__
 _module_dict = ModuleType.__dict__["__dict__"].__get__
+try:
+    from functools import partial as _partial
+except ImportError:  # pragma: no cover - Python 2.6
+    _partial = None
+_partial_get = [(label, _partial.__dict__[name].__get__) for name, label in (("func", ".func"), ("args", ".args"), ("keywords", ".keywords"))
+                if _partial is not None and name in _partial.__dict__]
 _cell_get = CellType.__dict__["cell_contents"].__get__
 
 
@@ -301,6 +309,12 @@ class _Collector(object):
                 out.append((id(_cell_get(o)), self.name("cell_contents")))
             except ValueError:
                 pass
+        elif t is _partial:
+            # Its members, read through the type's own descriptors (an exact
+            # partial runs no user code for them); labelled as the fast
+            # collector labels them.
+            for name, get in _partial_get:
+                out.append((id(get(o)), self.name(name)))
         elif t is ModuleType:
             out.append((id(_module_dict(o)), self.name("__dict__")))
         elif t is MethodType:
@@ -319,14 +333,25 @@ class _Collector(object):
 
     def edges(self, o, referents, skip):
         t = type(o)
+        pairs = self.structure(o, t)
+        if isinstance(o, dict) and len(referents) == len(o):
+            # A dict whose keys are all str reports its values only (as the
+            # fast collector's labels assume): a key that is also a value
+            # must not take the value's label.
+            pairs = [(d, l) for d, l in pairs if l != TAG_KEY]
         described = {}
-        for d, l in self.structure(o, t):
+        for d, l in pairs:
             described.setdefault(d, []).append(l)
         start = len(self.targets)
         # An instance's attribute dict is the last exact dict it reports
-        # (tp_traverse of a class visits slots first, the dict last).
+        # (tp_traverse of a class visits slots first, the dict last). Not
+        # where 3.11+ keeps attributes without a dict (a managed dict): there
+        # the values themselves are reported, and a dict among them is an
+        # attribute's value, which cannot be told from a made dict without
+        # making one.
         dict_at = -1
-        if _type_flags(t) & HEAPTYPE and _dictoffset(t) != 0 and not _is_type(o):
+        managed = MANAGED_DICT and _type_flags(t) & MANAGED_DICT
+        if _type_flags(t) & HEAPTYPE and _dictoffset(t) != 0 and not managed and not _is_type(o):
             for j, r in enumerate(referents):
                 if type(r) is dict:
                     dict_at = j

@@ -270,8 +270,23 @@ def test_both_collectors_agree(tmp_path):
     collector.dump(python_path)
     na, nb = refgraph.load(native_path), refgraph.load(python_path)
     a, b = set(na.select("~")), set(nb.select("~"))
+    # On 3.11+ a running function's frame is no object until asked for: the
+    # fast collector reads the interpreter's frame records in place (nodes of
+    # size 0), the pure one has Python make frame objects for them.
+    records = {x for x in a if na.node(x).type == "frame" and na.size(x) == 0}
+    assert bool(records) == (sys.version_info >= (3, 11)), len(records)
+    a -= records
+    # On 3.11+ an attribute kept without a dict is labelled with its name,
+    # a str that only the class's shared keys hold: the fast collector makes
+    # it a node (the label points at it), the pure one cannot see the keys
+    # without making the dict.
+    names = {x for x in a - b if na.node(x).type == "str" and not na.referrers(x)}
+    assert not names or sys.version_info >= (3, 11), [na.node(x).label for x in names]
+    a -= names
     assert a <= b
     extra = collections.Counter(nb.node(x).type for x in b - a)
+    made_frames = extra.pop("frame", 0)
+    assert made_frames <= len(records), (made_frames, len(records))
     assert sum(extra.values()) <= 5 and set(extra) <= {"cell", "set", "list", "dict", "tuple"}, extra
     # Its own frames hold the builtins namespace (f_builtins) and a cell of
     # its own closure while it counts.
@@ -295,10 +310,17 @@ def test_both_collectors_agree(tmp_path):
         own_cell = n1.type == "cell" and na.refcount(x) == 0
         if n1.type not in exempt_types and not n1.label.startswith(ownership) and x not in own_code and not own_cell:
             if na.refcount(x) != nb.refcount(x):
-                count_diffs.append((n1.type, n1.label, na.refcount(x), nb.refcount(x)))
+                count_diffs.append((n1.type, n1.label, na.refcount(x), nb.refcount(x), x))
+    # On 3.11+ the pure collector cannot read this function's locals (asking
+    # for them makes them a dict), so what they hold keeps the frame's
+    # reference there; the fast collector subtracts it, as from any caller.
+    if sys.version_info >= (3, 11):
+        mine = sys._getframe()
+        held = {id(v) for v in mine.f_locals.values()} | {id(mine.f_code)}
+        count_diffs = [d for d in count_diffs if not (d[4] in held and d[2] + 1 == d[3])]
     # The descriptors it reads types and functions through are bound while
     # it runs. Beyond those, at most a couple of objects its frames touch in
     # passing (seen: one argument tuple under pytest) may differ by one.
-    assert len(count_diffs) <= 2 and all(abs(a - b) == 1 for _, _, a, b in count_diffs), count_diffs
+    assert len(count_diffs) <= 2 and all(abs(a - b) == 1 for _, _, a, b, _ in count_diffs), count_diffs
     modules = lambda s: sorted((addr, text) for addr, text in s.roots() if text.startswith("sys.modules["))
     assert modules(na) == modules(nb)
