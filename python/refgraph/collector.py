@@ -54,6 +54,8 @@ _list_len = list.__len__
 _tuple_len = tuple.__len__
 _dict_len = dict.__len__
 HEAPTYPE = 1 << 9
+# Py_TPFLAGS_DICT_SUBCLASS: read from the type, so no __class__ of the object is asked.
+DICT_SUBCLASS = 1 << 29
 # Py_TPFLAGS_MANAGED_DICT: instances keep attributes without a dict (3.11+).
 MANAGED_DICT = (1 << 4) if sys.version_info >= (3, 11) else 0
 
@@ -334,7 +336,7 @@ class _Collector(object):
     def edges(self, o, referents, skip):
         t = type(o)
         pairs = self.structure(o, t)
-        if isinstance(o, dict) and len(referents) == len(o):
+        if _type_flags(t) & DICT_SUBCLASS and len(referents) == dict.__len__(o):
             # A dict whose keys are all str reports its values only (as the
             # fast collector's labels assume): a key that is also a value
             # must not take the value's label.
