@@ -559,6 +559,18 @@ mod tests {
         TypeChecks { code: fake.obj(1), frame: fake.obj(1), tuple: fake.obj(1), dict: fake.obj(1), function: fake.obj(1) }
     }
 
+    /// A code object with `nlocalsplus` locals named by the strs `names`
+    /// and room for `stacksize` stack entries.
+    fn fake_code(fake: &mut Fake, l: &Layout, tc: &TypeChecks, names: &[usize], nlocalsplus: i32, stacksize: i32) -> usize {
+        let names_tuple = fake.tuple(l, tc.tuple, names);
+        let code = fake.obj(l.code_size.unwrap() / 8 + 1);
+        fake.set(code + 8, tc.code);
+        fake.set_i32(code + l.code_nlocalsplus.unwrap(), nlocalsplus);
+        fake.set_i32(code + l.code_stacksize.unwrap(), stacksize);
+        fake.set(code + l.code_localsplusnames.unwrap(), names_tuple);
+        code
+    }
+
     /// Builds a 3.12 thread: newest first, [running A] -> shim -> [B, called
     /// A from C] -> [generator frame] -> [C, sent to the generator inline].
     #[test]
@@ -567,12 +579,7 @@ mod tests {
         let mut fake = Fake::new();
         let tc = checks(&mut fake);
         let names = [fake.obj(2), fake.obj(2)];
-        let names_tuple = fake.tuple(l, tc.tuple, &names);
-        let code = fake.obj(l.code_size.unwrap() / 8 + 1);
-        fake.set(code + 8, tc.code);
-        fake.set_i32(code + l.code_nlocalsplus.unwrap(), 2);
-        fake.set_i32(code + l.code_stacksize.unwrap(), 4);
-        fake.set(code + l.code_localsplusnames.unwrap(), names_tuple);
+        let code = fake_code(&mut fake, l, &tc, &names, 2, 4);
         let globals = fake.obj(2);
         fake.set(globals + 8, tc.dict);
         let func = fake.obj(2);
@@ -647,11 +654,7 @@ mod tests {
         let l = generated_layout(3, 11).unwrap();
         let mut fake = Fake::new();
         let tc = checks(&mut fake);
-        let names_tuple = fake.tuple(l, tc.tuple, &[]);
-        let code = fake.obj(l.code_size.unwrap() / 8 + 1);
-        fake.set(code + 8, tc.code);
-        fake.set_i32(code + l.code_stacksize.unwrap(), 2);
-        fake.set(code + l.code_localsplusnames.unwrap(), names_tuple);
+        let code = fake_code(&mut fake, l, &tc, &[], 0, 2);
         let globals = fake.obj(2);
         fake.set(globals + 8, tc.dict);
         let words = l.iframe_localsplus.unwrap() / 8 + 4;
@@ -707,12 +710,7 @@ mod tests {
             let mut fake = Fake::new();
             let tc = checks(&mut fake);
             let names = [fake.obj(2), fake.obj(2)];
-            let names_tuple = fake.tuple(l, tc.tuple, &names);
-            let code = fake.obj(l.code_size.unwrap() / 8 + 1);
-            fake.set(code + 8, tc.code);
-            fake.set_i32(code + l.code_nlocalsplus.unwrap(), 2);
-            fake.set_i32(code + l.code_stacksize.unwrap(), 4);
-            fake.set(code + l.code_localsplusnames.unwrap(), names_tuple);
+            let code = fake_code(&mut fake, l, &tc, &names, 2, 4);
             let func = fake.obj(2);
             fake.set(func + 8, tc.function);
             Thread314 { l, fake, tc, code, func, names }
