@@ -207,7 +207,9 @@ unsafe fn str_text<'s>(o: *mut ffi::PyObject, ascii_size: usize) -> Option<Text<
 /// `p` is null or a NUL-terminated string that outlives the capture.
 unsafe fn c_text<'s>(p: *const std::os::raw::c_char) -> Option<Text<'s>> {
     // SAFETY: the caller's contract.
-    (!p.is_null()).then(|| Text::Utf8(unsafe { CStr::from_ptr(p) }.to_bytes()))
+    let bytes = (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_bytes())?;
+    // C names are nearly always ASCII, which needs no decoding.
+    Some(if bytes.is_ascii() { Text::Ascii(bytes) } else { Text::Utf8(bytes) })
 }
 
 impl HeapSource for LiveHeap<'_> {
