@@ -411,8 +411,8 @@ fn check_managed(l: &Layout, probe: ManagedProbe, str_type: usize) -> Result<(),
         return Err(LayoutError::mismatch("tp_flags of the probe's type", tp, "Py_TPFLAGS_MANAGED_DICT set", info.flags as usize));
     }
     let keys = word(tp + l.need(l.ht_cached_keys, "ht_cached_keys")?, "ht_cached_keys")?;
-    let keys = shared_keys(l, keys)?;
-    let attrs = managed_attributes(l, probe.obj, info.flags, info.basicsize, &keys)?;
+    let keys = shared_keys(&super::mem::Checked, l, keys)?;
+    let attrs = managed_attributes(&super::mem::Checked, l, probe.obj, info.flags, info.basicsize, &keys)?;
     let named = |k: usize| str_type == 0 || matches!(ascii_str(l, k, str_type), Ok(Some(s)) if s == probe.name);
     if attrs.iter().any(|&(k, v)| v == probe.value && named(k)) {
         return Ok(());

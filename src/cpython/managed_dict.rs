@@ -28,7 +28,7 @@
 //! class's shared keys two more, which callers should read once per class per
 //! capture.
 
-use super::mem::{Checked, Memory};
+use super::mem::Memory;
 use super::{Layout, LayoutError};
 
 /// No class has this many attributes; a larger count means a bad read.
@@ -77,7 +77,7 @@ fn before(obj: usize, off: usize, what: &'static str) -> Result<usize, LayoutErr
 /// values invalid. `tp_flags` and `tp_basicsize` are those of `Py_TYPE(obj)`
 /// (3.13 refuses inline values anywhere but right after a bare object header,
 /// the only place its headers put them).
-pub fn values_array_in(
+pub fn values_array(
     m: &impl Memory,
     l: &Layout,
     obj: usize,
@@ -123,7 +123,7 @@ pub fn values_array_in(
 /// The dict object of an instance with a managed dict, if it has been
 /// created (`None` while the attributes are only in the values array, and
 /// for types without a managed dict).
-pub fn managed_dict_in(m: &impl Memory, l: &Layout, obj: usize, tp_flags: u64) -> Result<Option<usize>, LayoutError> {
+pub fn managed_dict(m: &impl Memory, l: &Layout, obj: usize, tp_flags: u64) -> Result<Option<usize>, LayoutError> {
     if !l.has_managed_dict(tp_flags) {
         return Ok(None);
     }
@@ -140,7 +140,7 @@ pub fn managed_dict_in(m: &impl Memory, l: &Layout, obj: usize, tp_flags: u64) -
 /// `ht_cached_keys`), in slot order: `keys[i]` names slot `i` of every
 /// instance's [`ValuesArray`]. Empty for NULL; an error for anything that is
 /// not a split table of sane size. One read for the header, one for the entries.
-pub fn shared_keys_in(m: &impl Memory, l: &Layout, keys: usize) -> Result<Vec<usize>, LayoutError> {
+pub fn shared_keys(m: &impl Memory, l: &Layout, keys: usize) -> Result<Vec<usize>, LayoutError> {
     if keys == 0 {
         return Ok(Vec::new());
     }
@@ -178,7 +178,7 @@ pub fn shared_keys_in(m: &impl Memory, l: &Layout, keys: usize) -> Result<Vec<us
 /// `(key, value)` of every set attribute of an instance without a dict
 /// object, given its class's [`shared_keys`]; empty when it has a dict object
 /// (or no managed dict). Two reads per instance.
-pub fn managed_attributes_in(
+pub fn managed_attributes(
     m: &impl Memory,
     l: &Layout,
     obj: usize,
@@ -186,43 +186,18 @@ pub fn managed_attributes_in(
     tp_basicsize: usize,
     keys: &[usize],
 ) -> Result<Vec<(usize, usize)>, LayoutError> {
-    let Some(values) = values_array_in(m, l, obj, tp_flags, tp_basicsize)? else {
+    let Some(values) = values_array(m, l, obj, tp_flags, tp_basicsize)? else {
         return Ok(Vec::new());
     };
     let values = values.read(m, keys.len())?;
     Ok(keys.iter().zip(values).filter(|&(&k, v)| k != 0 && v != 0).map(|(&k, v)| (k, v)).collect())
 }
 
-/// [`values_array_in`], every read checked.
-pub fn values_array(l: &Layout, obj: usize, tp_flags: u64, tp_basicsize: usize) -> Result<Option<ValuesArray>, LayoutError> {
-    values_array_in(&Checked, l, obj, tp_flags, tp_basicsize)
-}
-
-/// [`managed_dict_in`], every read checked.
-pub fn managed_dict(l: &Layout, obj: usize, tp_flags: u64) -> Result<Option<usize>, LayoutError> {
-    managed_dict_in(&Checked, l, obj, tp_flags)
-}
-
-/// [`shared_keys_in`], every read checked.
-pub fn shared_keys(l: &Layout, keys: usize) -> Result<Vec<usize>, LayoutError> {
-    shared_keys_in(&Checked, l, keys)
-}
-
-/// [`managed_attributes_in`], every read checked.
-pub fn managed_attributes(
-    l: &Layout,
-    obj: usize,
-    tp_flags: u64,
-    tp_basicsize: usize,
-    keys: &[usize],
-) -> Result<Vec<(usize, usize)>, LayoutError> {
-    managed_attributes_in(&Checked, l, obj, tp_flags, tp_basicsize, keys)
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::fake::Fake;
     use super::super::generated_layout;
+    use super::super::mem::Checked;
     use super::*;
 
     /// A class's shared keys table with these key objects, laid out as `l` says.
@@ -259,27 +234,27 @@ mod tests {
         let flags = l.tpflags_managed_dict.unwrap() as u64;
         let mut fake = Fake::new();
         let keys = fake_keys(&mut fake, l, &[NAME_A, NAME_B, NAME_C]);
-        assert_eq!(shared_keys(l, keys).unwrap(), vec![NAME_A, NAME_B, NAME_C]);
+        assert_eq!(shared_keys(&Checked, l, keys).unwrap(), vec![NAME_A, NAME_B, NAME_C]);
         let obj = fake_instance(&mut fake);
         let values = fake.alloc(3 * 8);
         fake.put_usize(values, 0x1111_0000);
         fake.put_usize(values + 16, 0x3333_0000);
         fake.put_usize(obj - l.preheader_values.unwrap(), values);
-        let va = values_array(l, obj, flags, 24).unwrap().unwrap();
+        let va = values_array(&Checked, l, obj, flags, 24).unwrap().unwrap();
         assert_eq!(va, ValuesArray { addr: values, capacity: usize::MAX });
         assert_eq!(va.read(&Checked, 3).unwrap(), vec![0x1111_0000, 0, 0x3333_0000]);
-        let keys = shared_keys(l, keys).unwrap();
-        assert_eq!(managed_attributes(l, obj, flags, 24, &keys).unwrap(), vec![(NAME_A, 0x1111_0000), (NAME_C, 0x3333_0000)]);
-        assert_eq!(managed_dict(l, obj, flags).unwrap(), None);
+        let keys = shared_keys(&Checked, l, keys).unwrap();
+        assert_eq!(managed_attributes(&Checked, l, obj, flags, 24, &keys).unwrap(), vec![(NAME_A, 0x1111_0000), (NAME_C, 0x3333_0000)]);
+        assert_eq!(managed_dict(&Checked, l, obj, flags).unwrap(), None);
         // Once the dict exists, the values pointer is NULL.
         fake.put_usize(obj - l.preheader_values.unwrap(), 0);
         fake.put_usize(obj - l.preheader_dict.unwrap(), 0x7777_0000);
-        assert_eq!(values_array(l, obj, flags, 24).unwrap(), None);
-        assert_eq!(managed_dict(l, obj, flags).unwrap(), Some(0x7777_0000));
-        assert!(managed_attributes(l, obj, flags, 24, &keys).unwrap().is_empty());
+        assert_eq!(values_array(&Checked, l, obj, flags, 24).unwrap(), None);
+        assert_eq!(managed_dict(&Checked, l, obj, flags).unwrap(), Some(0x7777_0000));
+        assert!(managed_attributes(&Checked, l, obj, flags, 24, &keys).unwrap().is_empty());
         // No managed dict flag: nothing to read.
-        assert_eq!(values_array(l, obj, 0, 24).unwrap(), None);
-        assert_eq!(managed_dict(l, obj, 0).unwrap(), None);
+        assert_eq!(values_array(&Checked, l, obj, 0, 24).unwrap(), None);
+        assert_eq!(managed_dict(&Checked, l, obj, 0).unwrap(), None);
     }
 
     #[test]
@@ -288,20 +263,20 @@ mod tests {
         let flags = l.tpflags_managed_dict.unwrap() as u64;
         let mut fake = Fake::new();
         let keys = fake_keys(&mut fake, l, &[NAME_A, NAME_B]);
-        let keys = shared_keys(l, keys).unwrap();
+        let keys = shared_keys(&Checked, l, keys).unwrap();
         let obj = fake_instance(&mut fake);
         let values = fake.alloc(2 * 8);
         fake.put_usize(values + 8, 0x2222_0000);
         fake.put_usize(obj - l.preheader_dict_or_values.unwrap(), values - 1);
-        assert_eq!(values_array(l, obj, flags, 16).unwrap(), Some(ValuesArray { addr: values, capacity: usize::MAX }));
-        assert_eq!(managed_attributes(l, obj, flags, 16, &keys).unwrap(), vec![(NAME_B, 0x2222_0000)]);
-        assert_eq!(managed_dict(l, obj, flags).unwrap(), None);
+        assert_eq!(values_array(&Checked, l, obj, flags, 16).unwrap(), Some(ValuesArray { addr: values, capacity: usize::MAX }));
+        assert_eq!(managed_attributes(&Checked, l, obj, flags, 16, &keys).unwrap(), vec![(NAME_B, 0x2222_0000)]);
+        assert_eq!(managed_dict(&Checked, l, obj, flags).unwrap(), None);
         // Even: the dict.
         fake.put_usize(obj - l.preheader_dict_or_values.unwrap(), 0x7777_0000);
-        assert_eq!(values_array(l, obj, flags, 16).unwrap(), None);
-        assert_eq!(managed_dict(l, obj, flags).unwrap(), Some(0x7777_0000));
+        assert_eq!(values_array(&Checked, l, obj, flags, 16).unwrap(), None);
+        assert_eq!(managed_dict(&Checked, l, obj, flags).unwrap(), Some(0x7777_0000));
         fake.put_usize(obj - l.preheader_dict_or_values.unwrap(), 0);
-        assert_eq!(managed_dict(l, obj, flags).unwrap(), None);
+        assert_eq!(managed_dict(&Checked, l, obj, flags).unwrap(), None);
     }
 
     /// 3.13-3.15 keep the values inline, after a bare object header.
@@ -313,7 +288,7 @@ mod tests {
             let flags = managed | l.tpflags_inline_values.unwrap() as u64;
             let mut fake = Fake::new();
             let keys = fake_keys(&mut fake, l, &[NAME_A, NAME_B, NAME_C]);
-            let keys = shared_keys(l, keys).unwrap();
+            let keys = shared_keys(&Checked, l, keys).unwrap();
             let obj = fake_instance(&mut fake);
             let header = obj + l.inline_values_at.unwrap();
             fake.put_u8(header + l.dict_values_capacity.unwrap(), 2);
@@ -322,19 +297,19 @@ mod tests {
             fake.put_usize(slots, 0x1111_0000);
             fake.put_usize(slots + 8, 0x2222_0000);
             fake.put_usize(slots + 16, 0x3333_0000); // beyond capacity 2: not read
-            let va = values_array(l, obj, flags, 16).unwrap().unwrap();
+            let va = values_array(&Checked, l, obj, flags, 16).unwrap().unwrap();
             assert_eq!(va, ValuesArray { addr: slots, capacity: 2 });
             assert_eq!(va.read(&Checked, 3).unwrap(), vec![0x1111_0000, 0x2222_0000]);
-            assert_eq!(managed_attributes(l, obj, flags, 16, &keys).unwrap(), vec![(NAME_A, 0x1111_0000), (NAME_B, 0x2222_0000)]);
+            assert_eq!(managed_attributes(&Checked, l, obj, flags, 16, &keys).unwrap(), vec![(NAME_A, 0x1111_0000), (NAME_B, 0x2222_0000)]);
             // Invalidated (the dict took the values over), or no inline values at all.
             fake.put_u8(header + l.dict_values_valid.unwrap(), 0);
-            assert_eq!(values_array(l, obj, flags, 16).unwrap(), None);
-            assert_eq!(values_array(l, obj, managed, 16).unwrap(), None);
+            assert_eq!(values_array(&Checked, l, obj, flags, 16).unwrap(), None);
+            assert_eq!(values_array(&Checked, l, obj, managed, 16).unwrap(), None);
             // Inline values anywhere but after a bare header are refused, not guessed.
-            assert!(matches!(values_array(l, obj, flags, 24), Err(LayoutError::Mismatch { .. })));
+            assert!(matches!(values_array(&Checked, l, obj, flags, 24), Err(LayoutError::Mismatch { .. })));
             // The dict pointer, untagged.
             fake.put_usize(obj - l.preheader_dict.unwrap(), 0x7777_0000);
-            assert_eq!(managed_dict(l, obj, managed).unwrap(), Some(0x7777_0000));
+            assert_eq!(managed_dict(&Checked, l, obj, managed).unwrap(), Some(0x7777_0000));
         }
     }
 
@@ -345,31 +320,34 @@ mod tests {
             let flags = (l.tpflags_managed_dict.unwrap() | l.tpflags_inline_values.unwrap_or(0)) as u64;
             let mut fake = Fake::new();
             let keys = fake_keys(&mut fake, l, &[NAME_A]);
-            assert_eq!(shared_keys(l, 0).unwrap(), Vec::<usize>::new());
+            assert_eq!(shared_keys(&Checked, l, 0).unwrap(), Vec::<usize>::new());
             fake.put_u8(keys + l.dk_kind.unwrap(), 1);
-            assert!(matches!(shared_keys(l, keys), Err(LayoutError::Mismatch { what: "shared keys dk_kind", .. })), "{minor}");
+            assert!(matches!(shared_keys(&Checked, l, keys), Err(LayoutError::Mismatch { what: "shared keys dk_kind", .. })), "{minor}");
             fake.put_u8(keys + l.dk_kind.unwrap(), 2);
             fake.put_isize(keys + l.dk_nentries.unwrap(), -1);
-            assert!(matches!(shared_keys(l, keys), Err(LayoutError::Mismatch { what: "shared keys dk_nentries", .. })), "{minor}");
+            assert!(
+                matches!(shared_keys(&Checked, l, keys), Err(LayoutError::Mismatch { what: "shared keys dk_nentries", .. })),
+                "{minor}"
+            );
             fake.put_isize(keys + l.dk_nentries.unwrap(), 1);
             fake.put_u8(keys + l.dk_log2_index_bytes.unwrap(), 60);
-            assert!(shared_keys(l, keys).is_err(), "{minor}");
-            assert!(matches!(shared_keys(l, 0x18), Err(LayoutError::Unreadable { .. })), "{minor}");
+            assert!(shared_keys(&Checked, l, keys).is_err(), "{minor}");
+            assert!(matches!(shared_keys(&Checked, l, 0x18), Err(LayoutError::Unreadable { .. })), "{minor}");
             // An object near address 0, and one whose values pointer leads nowhere.
-            assert!(matches!(values_array(l, 0x10, flags, 16), Err(LayoutError::Unreadable { .. })), "{minor}");
-            assert!(matches!(managed_dict(l, 0x10, flags), Err(LayoutError::Unreadable { .. })), "{minor}");
+            assert!(matches!(values_array(&Checked, l, 0x10, flags, 16), Err(LayoutError::Unreadable { .. })), "{minor}");
+            assert!(matches!(managed_dict(&Checked, l, 0x10, flags), Err(LayoutError::Unreadable { .. })), "{minor}");
             if minor < 13 {
                 let obj = fake_instance(&mut fake);
                 let off = l.preheader_values.or(l.preheader_dict_or_values).unwrap();
                 fake.put_usize(obj - off, 0x21);
-                let va = values_array(l, obj, flags, 16).unwrap().unwrap();
+                let va = values_array(&Checked, l, obj, flags, 16).unwrap().unwrap();
                 assert!(matches!(va.read(&Checked, 1), Err(LayoutError::Unreadable { .. })), "{minor}");
             }
         }
         // No managed dicts before 3.11.
         let l = generated_layout(3, 10).unwrap();
         assert!(!l.has_managed_dict(u64::MAX));
-        assert_eq!(values_array(l, 0x10, u64::MAX, 16).unwrap(), None);
+        assert_eq!(values_array(&Checked, l, 0x10, u64::MAX, 16).unwrap(), None);
         assert!(!has_managed_dict((3, 10), 1 << 4));
         assert!(has_managed_dict((3, 12), 1 << 4));
     }

@@ -144,7 +144,7 @@ impl<'a> LiveHeap<'a> {
             return Some(f(keys));
         }
         let table = l.ht_cached_keys.and_then(|off| self.in_place.word(ty + off, "ht_cached_keys").ok())?;
-        let keys = managed_dict::shared_keys_in(&self.in_place, l, table).ok()?;
+        let keys = managed_dict::shared_keys(&self.in_place, l, table).ok()?;
         let out = f(&keys);
         self.shared_keys.borrow_mut().insert(ty, keys);
         Some(out)
@@ -522,7 +522,7 @@ impl LiveHeap<'_> {
                 // 3.11+: in the words before the object, read through the
                 // checked reader with the generated layout.
                 let l = self.layout(Part::ManagedDict)?;
-                return managed_dict::managed_dict_in(&self.in_place, l, o, flags).ok().flatten();
+                return managed_dict::managed_dict(&self.in_place, l, o, flags).ok().flatten();
             }
             let off = (*tp).tp_dictoffset;
             if off > 0 {
@@ -553,7 +553,7 @@ impl LiveHeap<'_> {
         let Some(l) = self.layout(Part::ManagedDict) else { return };
         // SAFETY: the caller's contract: the type's own flags and size.
         let (flags, basicsize) = unsafe { ((*tp).tp_flags, (*tp).tp_basicsize.max(0) as usize) };
-        let attrs = self.with_shared_keys(l, tp, |keys| managed_dict::managed_attributes_in(&self.in_place, l, o, flags, basicsize, keys));
+        let attrs = self.with_shared_keys(l, tp, |keys| managed_dict::managed_attributes(&self.in_place, l, o, flags, basicsize, keys));
         for (key, value) in attrs.and_then(Result::ok).unwrap_or_default() {
             f(value, Field::Attr(key));
         }
