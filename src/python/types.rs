@@ -37,6 +37,6 @@ pub(crate) fn load(py: Python<'_>) -> PyResult<KnownTypes> {
         classmethod: get(&builtins, "classmethod")?,
         property: get(&builtins, "property")?,
         partial: get(&functools, "partial")?,
-        ..KnownTypes::for_version(version)
+        version,
     })
 }

@@ -42,35 +42,6 @@ pub struct KnownTypes {
 }
 
 impl KnownTypes {
-    /// No type known yet: the front end fills them in.
-    pub fn for_version(version: (u32, u32)) -> KnownTypes {
-        KnownTypes {
-            dict: 0,
-            list: 0,
-            tuple: 0,
-            set: 0,
-            frozenset: 0,
-            str_: 0,
-            bytes: 0,
-            int: 0,
-            bool_: 0,
-            float: 0,
-            none: 0,
-            function: 0,
-            cfunction: 0,
-            method: 0,
-            cell: 0,
-            module: 0,
-            code: 0,
-            frame: 0,
-            staticmethod: 0,
-            classmethod: 0,
-            property: 0,
-            partial: 0,
-            version,
-        }
-    }
-
     /// What instances of `tp` are: exact built-ins by identity, then the
     /// subclasses of dict, list, tuple, type and str by their flags.
     ///
