@@ -577,18 +577,29 @@ fn draw(
     }
     let path = match filename {
         Some(p) => p,
-        None => tempfile::Builder::new()
-            .prefix("refgraph-")
-            .suffix(".svg")
-            .tempfile()
-            .and_then(|f| f.keep().map_err(|e| e.error))
-            .map(|(_, p)| p)
-            .map_err(|e| PyOSError::new_err(format!("cannot create a temporary file: {e}")))?,
+        // Refused before the temporary file exists, so none is left behind.
+        None => render::check_size(&view).map_err(render_error).and_then(|()| {
+            tempfile::Builder::new()
+                .prefix("refgraph-")
+                .suffix(".svg")
+                .tempfile()
+                .and_then(|f| f.keep().map_err(|e| e.error))
+                .map(|(_, p)| p)
+                .map_err(|e| PyOSError::new_err(format!("cannot create a temporary file: {e}")))
+        })?,
     };
-    let renderer = render::render_to_file(&view, &path, Engine::Auto).map_err(|e| PyOSError::new_err(e.to_string()))?;
+    let renderer = render::render_to_file(&view, &path, Engine::Auto).map_err(render_error)?;
     let msg = format!("Graph written to {} ({} nodes, {renderer})\n", path.display(), view.nodes.len());
     py.import("sys")?.getattr("stdout")?.call_method1("write", (msg,))?;
     Ok(())
+}
+
+/// A drawing too big to read is the caller's request, not the file system's fault.
+fn render_error(e: render::RenderError) -> PyErr {
+    match e {
+        render::RenderError::TooBig { .. } => PyValueError::new_err(e.to_string()),
+        e => PyOSError::new_err(e.to_string()),
+    }
 }
 
 /// `show_backrefs` and `show_refs` have objgraph's signature and differ only

@@ -6,6 +6,10 @@
 //! Parts: `style` decides colours and texts for both renderers, `dot` writes
 //! DOT, `graphviz` runs `dot`, `layout` places boxes and routes arrows, `svg`
 //! draws the built-in picture.
+//!
+//! Pictures are bounded ([`MAX_BOXES`], [`MAX_ARROWS`]): a bigger one could
+//! not be read, and drawing it would only cost the caller's process time
+//! and memory. DOT text, which is linear in the graph, has no bound.
 
 #![forbid(unsafe_code)]
 
@@ -21,6 +25,15 @@ use std::path::Path;
 
 pub use dot::to_dot;
 pub use view::{Role, View, ViewEdge, ViewNode};
+
+/// The most boxes a picture (SVG, PNG) may have. Boxes are 25 to 40 pixels
+/// tall and arrive in rows, so even a compact drawing of 5,000 boxes is
+/// tens of thousands of pixels along one side: far past what a screen or
+/// a reader can follow, while the built-in layout still draws it in well
+/// under a second and some tens of megabytes.
+pub const MAX_BOXES: usize = 5_000;
+/// The most arrows a picture may have (four per box).
+pub const MAX_ARROWS: usize = 4 * MAX_BOXES;
 
 /// What to write, chosen by the file's extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +103,12 @@ pub enum RenderError {
     GraphvizMissing,
     #[error("Graphviz `dot` failed ({status}): {stderr}")]
     GraphvizFailed { status: String, stderr: String },
+    #[error(
+        "the drawing would have {boxes} boxes and {arrows} arrows, more than the {max_boxes} boxes and {max_arrows} arrows \
+         a readable picture can hold; narrow it: a smaller max_depth (--max-depth) or too_many (--too-many), a filter that \
+         hides or stops at what you don't need (filter=, --filter, --hide), or fewer targets; or write .dot to get the whole graph as text"
+    )]
+    TooBig { boxes: usize, arrows: usize, max_boxes: usize, max_arrows: usize },
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -109,6 +128,7 @@ pub fn render(view: &View, format: Format, engine: Engine) -> Result<(Vec<u8>, R
     if format == Format::Dot {
         return Ok((to_dot(view).into_bytes(), Renderer::DotText));
     }
+    check_size(view)?;
     let dot = match engine {
         Engine::BuiltIn => None,
         Engine::Graphviz => Some(graphviz::find_dot().ok_or(RenderError::GraphvizMissing)?),
@@ -119,6 +139,15 @@ pub fn render(view: &View, format: Format, engine: Engine) -> Result<(Vec<u8>, R
         (None, Format::Svg) => Ok((svg::to_svg(view).into_bytes(), Renderer::BuiltIn)),
         (None, _) => Err(RenderError::PngNeedsGraphviz),
     }
+}
+
+/// Refuses a picture too big to read (see [`MAX_BOXES`]).
+pub fn check_size(view: &View) -> Result<(), RenderError> {
+    let (boxes, arrows) = (view.nodes.len(), view.edges.len());
+    if boxes > MAX_BOXES || arrows > MAX_ARROWS {
+        return Err(RenderError::TooBig { boxes, arrows, max_boxes: MAX_BOXES, max_arrows: MAX_ARROWS });
+    }
+    Ok(())
 }
 
 /// Renders a view to `path` (format from its extension). The drawing is made

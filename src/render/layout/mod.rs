@@ -11,8 +11,20 @@
 //! layer to reduce crossings; `place` gives x and y; `route` turns each
 //! arrow's chain into curves with an arrowhead.
 //!
+//! Arrows that would need more bend points than a budget linear in the
+//! graph's size run in lanes instead (`lanes`), so the layered graph has
+//! O(V + E) nodes and steps whatever the arrows' lengths.
+//!
+//! Cost, with V boxes, E arrows and N = O(V + E) layered nodes: ranking is
+//! O((V + E) log V) plus at most 64 linear balancing passes; ordering at
+//! most 24 sweeps of O(N log N) sorting and crossing counting; placement 11
+//! linear sweeps; routing O(E log E) for the ports. So O(N log N) overall,
+//! with fixed iteration caps, and memory O(N). [`super::MAX_BOXES`] keeps N
+//! to drawings that can still be read.
+//!
 //! Everything is deterministic: no hashing, ties broken by input order.
 
+mod lanes;
 mod order;
 mod place;
 mod rank;
@@ -88,6 +100,9 @@ enum Kind {
 struct LNode {
     kind: Kind,
     layer: usize,
+    /// For the two bend points of an arrow drawn in a lane: the lane. They
+    /// go to the right end of their layers, in lane order.
+    lane: Option<usize>,
     left: f64,
     right: f64,
     height: f64,
@@ -105,6 +120,8 @@ struct Layered {
     /// self-loop), and whether it runs against its arrow.
     chains: Vec<Vec<usize>>,
     reversed: Vec<bool>,
+    /// Per input edge: its lane, if it runs in one (see `lanes`).
+    lanes: Vec<Option<usize>>,
 }
 
 /// Lays out `boxes` and `edges`. Indices out of range must have been
@@ -128,25 +145,41 @@ fn build(boxes: &[Size], edges: &[EdgeIn], loops: &route::Loops) -> Layered {
         nodes: boxes
             .iter()
             .enumerate()
-            .map(|(i, s)| LNode { kind: Kind::Box, layer: 2 * ranks[i], left: s.w / 2.0, right: s.w / 2.0 + loops.reach(i), height: s.h })
+            .map(|(i, s)| LNode {
+                kind: Kind::Box,
+                layer: 2 * ranks[i],
+                lane: None,
+                left: s.w / 2.0,
+                right: s.w / 2.0 + loops.reach(i),
+                height: s.h,
+            })
             .collect(),
         up: vec![Vec::new(); boxes.len()],
         down: vec![Vec::new(); boxes.len()],
         layer_count: ranks.iter().max().map_or(0, |r| 2 * r + 1),
         chains: Vec::with_capacity(edges.len()),
         reversed: Vec::with_capacity(edges.len()),
+        lanes: Vec::with_capacity(edges.len()),
     };
+    let spans: Vec<(usize, usize)> = oriented.iter().map(|&(a, b)| (2 * ranks[a], 2 * ranks[b])).collect();
+    let lanes = lanes::plan(&spans, boxes.len());
     let mut next_link = 0;
     for e in edges {
         if e.from == e.to {
             g.chains.push(Vec::new());
             g.reversed.push(false);
+            g.lanes.push(None);
             continue;
         }
         let (upper, lower) = oriented[next_link];
+        let lane = lanes[next_link];
         g.reversed.push(flipped[next_link]);
+        g.lanes.push(lane);
         next_link += 1;
-        let chain = g.chain(upper, lower, e.label);
+        let chain = match lane {
+            Some(k) => g.lane_chain(upper, lower, e.label, k),
+            None => g.chain(upper, lower, e.label),
+        };
         g.chains.push(chain);
     }
     g
@@ -161,20 +194,38 @@ impl Layered {
         let label_layer = top + 1 + 2 * (steps.saturating_sub(1) / 2);
         let mut chain = vec![upper];
         for layer in top + 1..bottom {
-            let node = match label {
-                Some(s) if layer == label_layer => LNode { kind: Kind::Label, layer, left: 1.0, right: 1.0 + LABEL_GAP + s.w, height: s.h },
-                _ => LNode { kind: Kind::Bend, layer, left: 1.0, right: 1.0, height: 0.0 },
-            };
+            let node = bend_point(layer, label.filter(|_| layer == label_layer), None);
             chain.push(self.add(node));
         }
         chain.push(lower);
         for pair in chain.windows(2) {
-            // Long arrows should run straight; a box may sit between them.
-            let weight = if self.is_box(pair[0]) || self.is_box(pair[1]) { 1.0 } else { 8.0 };
-            self.down[pair[0]].push((pair[1], weight));
-            self.up[pair[1]].push((pair[0], weight));
+            self.step(pair[0], pair[1]);
         }
         chain
+    }
+
+    /// Adds the two bend points of an arrow drawn in lane `lane`: one just
+    /// below `upper` with the label, one just above `lower`. Nothing joins
+    /// them in the layered graph; `route` draws the lane between them.
+    fn lane_chain(&mut self, upper: usize, lower: usize, label: Option<Size>, lane: usize) -> Vec<usize> {
+        let (top, bottom) = (self.nodes[upper].layer, self.nodes[lower].layer);
+        let first = self.add(bend_point(top + 1, label, Some(lane)));
+        let last = self.add(bend_point(bottom - 1, None, Some(lane)));
+        self.step(upper, first);
+        self.step(last, lower);
+        vec![upper, first, last, lower]
+    }
+
+    fn step(&mut self, a: usize, b: usize) {
+        // Long arrows should run straight; a box may sit between them.
+        let weight = if self.is_box(a) || self.is_box(b) { 1.0 } else { 8.0 };
+        self.down[a].push((b, weight));
+        self.up[b].push((a, weight));
+    }
+
+    /// How many lanes there are.
+    fn lane_count(&self) -> usize {
+        self.lanes.iter().flatten().max().map_or(0, |k| k + 1)
     }
 
     fn add(&mut self, node: LNode) -> usize {
@@ -186,6 +237,14 @@ impl Layered {
 
     fn is_box(&self, n: usize) -> bool {
         matches!(self.nodes[n].kind, Kind::Box)
+    }
+}
+
+/// A bend point on `layer`, as wide as its label if it carries one.
+fn bend_point(layer: usize, label: Option<Size>, lane: Option<usize>) -> LNode {
+    match label {
+        Some(s) => LNode { kind: Kind::Label, layer, lane, left: 1.0, right: 1.0 + LABEL_GAP + s.w, height: s.h },
+        None => LNode { kind: Kind::Bend, layer, lane, left: 1.0, right: 1.0, height: 0.0 },
     }
 }
 
@@ -241,6 +300,39 @@ mod tests {
         let mut row: Vec<&Rect> = l.boxes[1..].iter().collect();
         row.sort_by(|a, b| a.x.total_cmp(&b.x));
         assert!(row.windows(2).all(|p| p[0].x + p[0].w <= p[1].x));
+    }
+
+    /// Box 0 holds every box of the chain 1 -> 2 -> ... -> n.
+    fn fan_out_over_a_chain(n: usize) -> (Vec<Size>, Vec<EdgeIn>) {
+        let mut edges: Vec<EdgeIn> = (1..=n).map(|i| edge(0, i)).collect();
+        edges.extend((1..n).map(|i| edge(i, i + 1)));
+        (vec![sz(); n + 1], edges)
+    }
+
+    #[test]
+    fn a_fan_out_over_a_long_chain_has_linearly_many_bend_points() {
+        let (boxes, edges) = fan_out_over_a_chain(3000);
+        let loops = route::self_loops(boxes.len(), &edges);
+        let g = build(&boxes, &edges, &loops);
+        // A chain per arrow would be 3000² = 9 million bend points.
+        let size = boxes.len() + edges.len();
+        assert!(g.nodes.len() <= boxes.len() + 10_000 + 6 * size, "{} layered nodes", g.nodes.len());
+        assert!(g.lane_count() > 0);
+    }
+
+    #[test]
+    fn arrows_in_lanes_run_right_of_every_box() {
+        let (boxes, edges) = fan_out_over_a_chain(600);
+        let l = layout(&boxes, &edges);
+        assert!(finite(&l));
+        assert_eq!(l.edges.len(), edges.len());
+        let right = l.boxes.iter().map(|b| b.x + b.w).fold(0.0, f64::max);
+        assert!(l.width > right);
+        // The longest arrow (to the bottom of the chain) is one of the lanes.
+        let longest = &l.edges[599];
+        assert!(longest.points().iter().any(|p| p.x > right), "{longest:?}");
+        // Still top to bottom: the chain runs down the page.
+        assert!(l.boxes.windows(2).skip(1).all(|p| p[0].y < p[1].y));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The order of nodes within each layer: a depth-first first guess, then
 //! barycentre sweeps down and up (each node goes to the mean position of
 //! its neighbours in the layer just fixed), keeping the best order seen by
-//! an exact crossing count.
+//! an exact crossing count. The two bend points of an arrow drawn in a
+//! lane keep to the right end of their layers, in lane order, so that the
+//! arrow leaves towards its lane without crossing the layer's other lines.
 
 use super::Layered;
 
@@ -23,11 +25,11 @@ pub(super) fn order(g: &Layered) -> Vec<Vec<usize>> {
         }
         if sweep % 2 == 0 {
             for layer in layers.iter_mut().skip(1) {
-                sort_layer(layer, &g.up, &mut pos);
+                sort_layer(g, layer, &g.up, &mut pos);
             }
         } else {
             for layer in layers.iter_mut().rev().skip(1) {
-                sort_layer(layer, &g.down, &mut pos);
+                sort_layer(g, layer, &g.down, &mut pos);
             }
         }
         let c = crossings(g, &layers, &pos);
@@ -66,6 +68,10 @@ fn first_guess(g: &Layered) -> Vec<Vec<usize>> {
             }
         }
     }
+    for layer in &mut layers {
+        // Stable: the others keep the depth-first order.
+        layer.sort_by_key(|&v| g.nodes[v].lane.map_or((0, 0), |k| (1, k)));
+    }
     layers
 }
 
@@ -81,10 +87,13 @@ fn positions(g: &Layered, layers: &[Vec<usize>]) -> Vec<usize> {
 
 /// Reorders one layer by the mean position of each node's neighbours in
 /// `adj` (the layer above or below); a node without any keeps its place.
-fn sort_layer(layer: &mut [usize], adj: &[Vec<(usize, f64)>], pos: &mut [usize]) {
+fn sort_layer(g: &Layered, layer: &mut [usize], adj: &[Vec<(usize, f64)>], pos: &mut [usize]) {
     let key = |v: usize| -> f64 {
         let n = &adj[v];
-        if n.is_empty() {
+        if let Some(lane) = g.nodes[v].lane {
+            // Past every position any neighbour can have.
+            (g.nodes.len() + lane) as f64
+        } else if n.is_empty() {
             pos[v] as f64
         } else {
             n.iter().map(|&(w, _)| pos[w] as f64).sum::<f64>() / n.len() as f64
@@ -138,7 +147,7 @@ mod tests {
     /// Two boxes over two boxes, joined crosswise: one crossing, which
     /// the sweeps remove.
     fn crossed() -> Layered {
-        let node = |layer| LNode { kind: Kind::Box, layer, left: 1.0, right: 1.0, height: 1.0 };
+        let node = |layer| LNode { kind: Kind::Box, layer, lane: None, left: 1.0, right: 1.0, height: 1.0 };
         let mut g = Layered {
             nodes: vec![node(0), node(0), node(2), node(2), node(1), node(1)],
             up: vec![Vec::new(); 6],
@@ -146,6 +155,7 @@ mod tests {
             layer_count: 3,
             chains: Vec::new(),
             reversed: Vec::new(),
+            lanes: Vec::new(),
         };
         for (a, b) in [(0, 5), (5, 3), (1, 4), (4, 2)] {
             g.down[a].push((b, 1.0));

@@ -3,7 +3,9 @@
 //! bends between layers with S-shaped cubic curves that are vertical at
 //! both ends, so it never cuts through a box it passes. Several arrows on
 //! one side of a box get ports spread along that side. A self-loop is a
-//! curl on the right of its box, with room kept for it in `place`.
+//! curl on the right of its box, with room kept for it in `place`. An
+//! arrow drawn in a lane (see `lanes`) goes from its first bend point out to
+//! its lane right of the drawing, straight down, and back in to its last.
 
 use super::{EdgeIn, Kind, Layered, Layout, Pt, Rect, Size, LABEL_GAP, MARGIN};
 
@@ -20,6 +22,9 @@ const PORT_INSET: f64 = 8.0;
 /// How far the first self-loop reaches out of its box, and each next one further.
 const LOOP_OUT: f64 = 24.0;
 const LOOP_STEP: f64 = 12.0;
+/// Space between the drawing and the first lane, and between lanes.
+const LANE_GAP: f64 = 16.0;
+const LANE_STEP: f64 = 8.0;
 
 /// One arrow's drawing: a chain of cubic curves from `start`, the
 /// arrowhead, and where its label's top-left corner goes.
@@ -86,13 +91,15 @@ pub(super) fn finish(g: &Layered, xs: &[f64], rows: &[(f64, f64)], boxes: &[Size
         })
         .collect();
     let ports = Ports::assign(g, xs, &rects);
+    let lanes_at = rightmost(g, xs) + LANE_GAP;
     let mut routes = Vec::with_capacity(edges.len());
     for (i, e) in edges.iter().enumerate() {
         let route = if e.from == e.to {
             let k = loops.per_box[e.from].iter().position(|&(j, _)| j == i).unwrap_or(0);
             self_loop(&rects[e.from], k, &loops.per_box[e.from])
         } else {
-            arrow(g, i, xs, rows, &rects, &ports)
+            let lane_x = g.lanes[i].map(|k| lanes_at + LANE_STEP * k as f64);
+            arrow(g, i, xs, rows, &rects, &ports, lane_x)
         };
         routes.push(route);
     }
@@ -142,14 +149,23 @@ fn spread(side: &mut [(f64, usize)], rect: &Rect, port_x: &mut [f64]) {
     }
 }
 
-/// The route of arrow `e` through its chain of bend points.
-fn arrow(g: &Layered, e: usize, xs: &[f64], rows: &[(f64, f64)], rects: &[Rect], ports: &Ports) -> Route {
+/// The route of arrow `e` through its chain of bend points, and through
+/// its lane at `lane_x` between them if it has one.
+fn arrow(g: &Layered, e: usize, xs: &[f64], rows: &[(f64, f64)], rects: &[Rect], ports: &Ports, lane_x: Option<f64>) -> Route {
     let chain = &g.chains[e];
     let (upper, lower) = (chain[0], chain[chain.len() - 1]);
     let mut points = vec![Pt::new(ports.out_x[e], rects[upper].y + rects[upper].h)];
     let mut label = None;
+    let mut previous: Option<usize> = None;
     for &bend in &chain[1..chain.len() - 1] {
-        let (top, h) = rows[g.nodes[bend].layer];
+        let layer = g.nodes[bend].layer;
+        if let (Some(x), Some(above)) = (lane_x, previous.filter(|&p| p + 1 < layer)) {
+            points.push(Pt::new(x, rows[above + 1].0));
+            let (top, h) = rows[layer - 1];
+            points.push(Pt::new(x, top + h));
+        }
+        previous = Some(layer);
+        let (top, h) = rows[layer];
         let x = xs[bend];
         points.push(Pt::new(x, top));
         if h > 0.0 {
@@ -211,10 +227,19 @@ fn self_loop(rect: &Rect, k: usize, all: &[(usize, Option<Size>)]) -> Route {
     Route { start, curves: vec![curve], head, label }
 }
 
-/// The drawing's width and height: every box, label and loop inside (the
-/// layered nodes' reach covers them all).
+/// How far right the layered nodes reach.
+fn rightmost(g: &Layered, xs: &[f64]) -> f64 {
+    g.nodes.iter().zip(xs).map(|(n, x)| x + n.right).fold(0.0, f64::max)
+}
+
+/// The drawing's width and height: every box, label, loop and lane inside
+/// (the layered nodes' reach covers all but the lanes).
 fn extent(g: &Layered, xs: &[f64], rows: &[(f64, f64)]) -> (f64, f64) {
-    let right = g.nodes.iter().zip(xs).map(|(n, x)| x + n.right).fold(0.0, f64::max);
+    let nodes = rightmost(g, xs);
+    let right = match g.lane_count() {
+        0 => nodes,
+        n => nodes + LANE_GAP + LANE_STEP * (n - 1) as f64,
+    };
     let bottom = rows.last().map_or(0.0, |&(top, h)| top + h);
     (right + MARGIN, bottom + MARGIN)
 }
