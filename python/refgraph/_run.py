@@ -1,8 +1,11 @@
-"""The bootstrap of `refgraph run`: runs a script as __main__, the way
-`python script.py` does, then writes a snapshot of the heap after a full
-collection. Runs on Python 2.7 and 3.x.
+"""The bootstrap of `refgraph run`: runs a program as __main__, the way
+`python script.py`, `python -c CODE` and `python -m MODULE` do, then writes
+a snapshot of the heap after a full collection, also when the program
+raised. Its exit status is the program's. Runs on Python 2.7 and 3.x.
 
-Invoked as: python -c "import refgraph._run as r; r.main()" OUT SCRIPT [ARGS]
+Invoked as: python -c "import refgraph._run as r; r.main()" OUT MODE WHAT [ARGS]
+with MODE one of script, code, module (`refgraph run` checked the script
+and the output's folder before starting it).
 Its own frames are observers: the capture leaves them out.
 """
 
@@ -10,14 +13,27 @@ import gc
 import os
 import sys
 
+# The names the -c bootstrap leaves in __main__; the program starts from these.
+_STANDARD = ("__name__", "__doc__", "__package__", "__loader__", "__spec__", "__builtins__")
+
+
+def _clean_main():
+    namespace = sys.modules["__main__"].__dict__
+    for name in list(namespace):
+        if name not in _STANDARD:
+            del namespace[name]
+    return namespace
+
 
 def _exec_script(path):
-    main = sys.modules["__main__"]
-    namespace = main.__dict__
-    # The -c bootstrap left nothing in __main__ but the standard names.
-    for name in list(namespace):
-        if name not in ("__name__", "__doc__", "__package__", "__loader__", "__spec__", "__builtins__"):
-            del namespace[name]
+    if os.path.isdir(path) or _is_zip(path):
+        # A folder or zip file with __main__.py, as Python runs them.
+        import runpy
+
+        sys.path[0] = path
+        runpy.run_path(path, run_name="__main__")
+        return
+    namespace = _clean_main()
     namespace["__file__"] = path
     namespace["__cached__"] = None
     with open(path, "rb") as f:
@@ -26,40 +42,110 @@ def _exec_script(path):
     exec(code, namespace)
 
 
-def _dump(out):
+def _is_zip(path):
+    import zipfile
+
     try:
-        from refgraph._native import dump
-        return dump(out, observer_frames=3)
-    except ImportError:
-        from refgraph import collector
-        return collector.dump(out, observer_frames=3)
+        return zipfile.is_zipfile(path)
+    except (IOError, OSError):
+        return False
 
 
-def main():
-    out = sys.argv[1]
-    script = sys.argv[2]
-    sys.argv[:] = sys.argv[2:]
-    sys.path[0] = os.path.dirname(os.path.abspath(script))
-    status = 0
+def _exec_code(source):
+    namespace = _clean_main()
+    exec(compile(source, "<string>", "exec"), namespace)
+
+
+def _run_module(name):
+    import runpy
+
+    _clean_main()
+    run_as_main = getattr(runpy, "_run_module_as_main", None)
+    if run_as_main is not None:
+        # What `python -m` itself calls: the module runs in the real __main__.
+        run_as_main(name, True)
+    else:
+        runpy.run_module(name, run_name="__main__", alter_sys=True)
+
+
+def _run(mode, what):
+    """Runs the program; returns (status, interrupted)."""
     try:
-        _exec_script(script)
+        if mode == "script":
+            sys.path[0] = os.path.dirname(os.path.abspath(what))
+            _exec_script(what)
+        elif mode == "code":
+            sys.path[0] = ""
+            _exec_code(what)
+        else:
+            sys.path[0] = os.getcwd() if sys.version_info[0] >= 3 else ""
+            _run_module(what)
     except SystemExit as e:
         code = e.code
         if code is None:
-            status = 0
-        elif isinstance(code, int):
-            status = code
-        else:
-            sys.stderr.write("%s\n" % (code,))
-            status = 1
+            return 0, False
+        if isinstance(code, int):
+            return code, False
+        sys.stderr.write("%s\n" % (code,))
+        return 1, False
+    except KeyboardInterrupt:
+        _print_traceback()
+        return 130, True
     except BaseException:
-        import traceback
-        traceback.print_exc()
-        status = 1
-    del script
+        _print_traceback()
+        return 1, False
+    return 0, False
+
+
+def _print_traceback():
+    """The program's traceback, as Python prints it: without this file's frames."""
+    import traceback
+
+    kind, value, tb = sys.exc_info()
+    while tb is not None and tb.tb_frame.f_code.co_filename == _run.__code__.co_filename:
+        tb = tb.tb_next
+    traceback.print_exception(kind, value, tb)
+
+
+def _dump(out):
+    try:
+        from refgraph._native import dump
+
+        return dump(out, observer_frames=3)
+    except ImportError:
+        from refgraph import collector
+
+        return collector.dump(out, observer_frames=3)
+
+
+def _die_of_sigint():
+    """Ends as Python 3.8+ does after an uncaught KeyboardInterrupt: by
+    SIGINT, so that the shell sees the interrupt (status 130)."""
+    try:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    except Exception:
+        pass
+
+
+def main():
+    out, mode, what = sys.argv[1:4]
+    if mode == "code":
+        sys.argv[:] = ["-c"] + sys.argv[4:]
+    elif mode == "module":
+        # runpy puts the module's file name in place of "-m", as Python does.
+        sys.argv[:] = ["-m"] + sys.argv[4:]
+    else:
+        sys.argv[:] = sys.argv[3:]
+    status, interrupted = _run(mode, what)
+    del what
     gc.collect()
     nodes, edges, seconds = _dump(out)
     sys.stderr.write("refgraph: captured %d objects, %d references in %.2f s\n" % (nodes, edges, seconds))
     sys.stderr.flush()
     sys.stdout.flush()
+    if interrupted and sys.version_info[:2] >= (3, 8):
+        _die_of_sigint()
     sys.exit(status)

@@ -2,8 +2,10 @@
 //! whole cause chain, and exit with status 2.
 
 mod backrefs;
+mod child;
 mod filters;
 mod path;
+mod program;
 mod run;
 mod summary;
 

@@ -1,5 +1,7 @@
 //! `refgraph run`: runs a Python program and writes a snapshot of its heap
-//! when the program ends, after a full collection.
+//! when the program ends, after a full collection. The program is given as
+//! Python takes it (a script, `-c CODE`, `-m MODULE`; see `program`), runs
+//! under `child`'s supervision, and its exit status is refgraph's.
 //!
 //! The target interpreter gets refgraph's Python package on `PYTHONPATH` and
 //! a bootstrap (`refgraph._run`) that runs the script as `__main__`. The
@@ -13,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+
+use super::{child, program};
 
 /// Which collector captures the heap.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -41,7 +45,8 @@ pub(crate) struct Args {
     output: PathBuf,
     #[arg(long, value_enum, default_value_t = Collector::Auto)]
     collector: Collector,
-    /// The interpreter, the script and its arguments: -- python3 script.py ARGS
+    /// The interpreter and the program as Python takes it: -- python3 script.py ARGS, -- python3 -c CODE ARGS,
+    /// -- python3 -m MODULE ARGS (interpreter options such as -u may come before).
     #[arg(required = true, last = true, num_args = 2..)]
     command: Vec<OsString>,
 }
@@ -98,6 +103,10 @@ fn candidate_dirs(tag: &str) -> Vec<PathBuf> {
 
 pub(crate) fn run(a: Args) -> Result<i32> {
     let python = &a.command[0];
+    // Both checked before anything runs: a mistake must not cost a whole run.
+    let program = program::parse(&a.command[1..])?;
+    let output = absolute(&a.output)?;
+    check_output(&output)?;
     let (major, minor) = python_version(python)?;
     let tag = format!("cp{major}{minor}");
     let native_dir = candidate_dirs(&tag).into_iter().find(|d| d.join("refgraph").is_dir());
@@ -116,21 +125,42 @@ pub(crate) fn run(a: Args) -> Result<i32> {
             Some(pure_dir.path().to_path_buf())
         }
     };
-    let output = absolute(&a.output)?;
     let before = modified(&output);
     let mut cmd = Command::new(python);
-    cmd.arg("-c").arg("import refgraph._run as r; r.main()").arg(&output);
-    cmd.args(&a.command[1..]);
+    cmd.args(&program.interpreter_options);
+    let (mode, target) = program.launch.mode_and_target();
+    cmd.arg("-c").arg("import refgraph._run as r; r.main()").arg(&output).arg(mode).arg(target);
+    cmd.args(&program.args);
     if let Some(d) = &dir {
         cmd.env("PYTHONPATH", join_pythonpath(d));
     }
-    let status = cmd.status().with_context(|| format!("cannot start {:?}", python))?;
+    let status = child::run(&mut cmd, &format!("{python:?}"))?;
+    let code = child::shell_status(status);
     // An old file of the same name must not pass for a new snapshot.
     if !output.is_file() || modified(&output) == before {
-        bail!("{:?} ended ({status}) without writing {}", python, output.display());
+        eprintln!("refgraph: {python:?} ended ({status}) without writing {}", output.display());
+        return Ok(if code == 0 { 2 } else { code });
     }
     eprintln!("refgraph: wrote {}", output.display());
-    Ok(status.code().unwrap_or(1))
+    Ok(code)
+}
+
+/// Refuses an output the snapshot could not be written to: a folder, a
+/// file in a folder that does not exist or cannot be written in.
+fn check_output(output: &Path) -> Result<()> {
+    if output.is_dir() {
+        bail!("cannot write {}: it is a folder (nothing was run)", output.display());
+    }
+    let folder = output.parent().unwrap_or(Path::new("/"));
+    if !folder.is_dir() {
+        bail!("cannot write {}: there is no folder {} (nothing was run)", output.display(), folder.display());
+    }
+    // The snapshot is written beside its name first, then renamed.
+    tempfile::Builder::new()
+        .prefix(".refgraph-check-")
+        .tempfile_in(folder)
+        .with_context(|| format!("cannot write {}: cannot create a file in {} (nothing was run)", output.display(), folder.display()))?;
+    Ok(())
 }
 
 /// Writes the pure-Python package into a fresh temporary folder.
