@@ -37,17 +37,18 @@ pub(super) fn x_coords(g: &Layered, layers: &[Vec<usize>]) -> Vec<f64> {
             x[v] = o;
         }
     }
+    let mut scratch = Scratch::default();
     for _ in 0..8 {
         for layer in layers.iter().skip(1) {
-            fit(g, layer, &mut x, Towards::Above);
+            fit(g, layer, &mut x, Towards::Above, &mut scratch);
         }
         for layer in layers.iter().rev().skip(1) {
-            fit(g, layer, &mut x, Towards::Below);
+            fit(g, layer, &mut x, Towards::Below, &mut scratch);
         }
     }
     for _ in 0..3 {
         for layer in layers {
-            fit(g, layer, &mut x, Towards::Both);
+            fit(g, layer, &mut x, Towards::Both, &mut scratch);
         }
     }
     let leftmost = g.nodes.iter().zip(&x).map(|(n, x)| x - n.left).fold(f64::INFINITY, f64::min);
@@ -80,6 +81,12 @@ pub(super) fn layer_tops(g: &Layered, layers: &[Vec<usize>], x: &[f64]) -> Vec<(
 /// the layer as tightly as allowed.
 fn offsets(g: &Layered, layer: &[usize]) -> Vec<f64> {
     let mut out = Vec::with_capacity(layer.len());
+    offsets_into(g, layer, &mut out);
+    out
+}
+
+fn offsets_into(g: &Layered, layer: &[usize], out: &mut Vec<f64>) {
+    out.clear();
     let mut at = 0.0;
     for (i, &v) in layer.iter().enumerate() {
         if i > 0 {
@@ -88,7 +95,6 @@ fn offsets(g: &Layered, layer: &[usize]) -> Vec<f64> {
         }
         out.push(at);
     }
-    out
 }
 
 fn gap(g: &Layered, a: usize, b: usize) -> f64 {
@@ -100,19 +106,31 @@ fn gap(g: &Layered, a: usize, b: usize) -> f64 {
     }
 }
 
+/// Buffers `fit` reuses from layer to layer: thousands of small layers
+/// would otherwise spend more time allocating than fitting.
+#[derive(Default)]
+struct Scratch {
+    offsets: Vec<f64>,
+    targets: Vec<f64>,
+    weights: Vec<f64>,
+    blocks: Vec<(f64, f64, usize)>,
+}
+
 /// Moves one layer's nodes as close to their neighbours as the order and
 /// spacing allow.
-fn fit(g: &Layered, layer: &[usize], x: &mut [f64], towards: Towards) {
-    let offsets = offsets(g, layer);
-    let mut targets = Vec::with_capacity(layer.len());
-    let mut weights = Vec::with_capacity(layer.len());
-    for (&v, o) in layer.iter().zip(&offsets) {
+fn fit(g: &Layered, layer: &[usize], x: &mut [f64], towards: Towards, s: &mut Scratch) {
+    offsets_into(g, layer, &mut s.offsets);
+    s.targets.clear();
+    s.weights.clear();
+    for (&v, o) in layer.iter().zip(&s.offsets) {
         let (want, weight) = wish(g, v, x, towards).unwrap_or((x[v], STAY));
         // With x = y + offset, "no overlap" becomes "y never decreases".
-        targets.push(want - o);
-        weights.push(weight);
+        s.targets.push(want - o);
+        s.weights.push(weight);
     }
-    for ((&v, o), y) in layer.iter().zip(&offsets).zip(monotone_fit(&targets, &weights)) {
+    pool(&s.targets, &s.weights, &mut s.blocks);
+    let fitted = s.blocks.iter().flat_map(|&(w, sum, n)| std::iter::repeat_n(sum / w, n));
+    for ((&v, o), y) in layer.iter().zip(&s.offsets).zip(fitted) {
         x[v] = y + o;
     }
 }
@@ -130,9 +148,16 @@ fn wish(g: &Layered, v: usize, x: &[f64], towards: Towards) -> Option<(f64, f64)
 
 /// Least-squares fit of a non-decreasing sequence to `targets`
 /// (pool adjacent violators).
+#[cfg(test)]
 fn monotone_fit(targets: &[f64], weights: &[f64]) -> Vec<f64> {
-    // Blocks of pooled values: (total weight, weighted sum, length).
-    let mut blocks: Vec<(f64, f64, usize)> = Vec::with_capacity(targets.len());
+    let mut blocks = Vec::new();
+    pool(targets, weights, &mut blocks);
+    blocks.iter().flat_map(|&(w, s, n)| std::iter::repeat_n(s / w, n)).collect()
+}
+
+/// The pooled blocks of the fit: (total weight, weighted sum, length).
+fn pool(targets: &[f64], weights: &[f64], blocks: &mut Vec<(f64, f64, usize)>) {
+    blocks.clear();
     for (&t, &w) in targets.iter().zip(weights) {
         blocks.push((w, w * t, 1));
         while blocks.len() >= 2 {
@@ -145,7 +170,6 @@ fn monotone_fit(targets: &[f64], weights: &[f64]) -> Vec<f64> {
             blocks[last] = (a.0 + b.0, a.1 + b.1, a.2 + b.2);
         }
     }
-    blocks.iter().flat_map(|&(w, s, n)| std::iter::repeat_n(s / w, n)).collect()
 }
 
 #[cfg(test)]
