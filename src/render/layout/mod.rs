@@ -15,12 +15,14 @@
 //! graph's size run in lanes instead (`lanes`), so the layered graph has
 //! O(V + E) nodes and steps whatever the arrows' lengths.
 //!
-//! Cost, with V boxes, E arrows and N = O(V + E) layered nodes: ranking is
-//! O((V + E) log V) plus at most 64 linear balancing passes; ordering at
-//! most 24 sweeps of O(N log N) sorting and crossing counting; placement 11
-//! linear sweeps; routing O(E log E) for the ports. So O(N log N) overall,
-//! with fixed iteration caps, and memory O(N). [`super::MAX_BOXES`] keeps N
-//! to drawings that can still be read.
+//! Cost, with V boxes, E arrows and N = O(V + E) layered nodes and steps
+//! (at most 2,000 + 2(V + E) bend points, see `lanes`): ranking is O(V + E)
+//! plus at most 64 linear balancing passes; ordering at most 24 sweeps of
+//! O(N log N) sorting and crossing counting; placement 19 linear passes;
+//! routing O(E log E) for the ports and O(N) path points. So
+//! O((V + E) log(V + E)) time with fixed iteration caps, and O(V + E)
+//! memory and SVG size. [`super::MAX_BOXES`] keeps V to drawings that can
+//! still be read.
 //!
 //! Everything is deterministic: no hashing, ties broken by input order.
 
