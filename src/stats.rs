@@ -179,11 +179,11 @@ fn group_by<'h>(heap: &'h Heap, scope: Scope, key: impl Fn(NodeRef<'h>) -> Optio
 }
 
 /// Does `name` name type `type_name`? A name with a dot is compared whole
-/// (`logging.Logger`), one without to the part after the last dot
-/// (`Logger`), as objgraph's `by_type` does.
+/// (`logging.Logger`, and `builtins.dict` for `dict`), one without to the
+/// part after the last dot (`Logger`), as objgraph's `by_type` does.
 pub fn type_matches(type_name: &str, name: &str) -> bool {
     if name.contains('.') {
-        type_name == name
+        type_name == name || (!type_name.contains('.') && name.strip_prefix("builtins.") == Some(type_name))
     } else {
         type_name.rsplit('.').next() == Some(name)
     }
@@ -242,6 +242,16 @@ pub fn new_objects(older: &Heap, newer: &Heap, scope: Scope) -> Vec<NodeIx> {
 
 fn had(older: &Heap, n: NodeRef<'_>) -> bool {
     older.find_addr(n.addr()).is_some_and(|o| older.node(o).type_name() == n.type_name())
+}
+
+/// objgraph's "leaking objects": the tracked objects no object refers to
+/// (an object referring only to itself is referred to). Nothing in the
+/// graph keeps them alive: whatever does is outside it (C code, a
+/// reference-counting bug), which is what a held-from-outside root says
+/// with a count; this is the narrower question of objects with no
+/// referrer at all in the graph.
+pub fn unreferenced(heap: &Heap) -> Vec<NodeIx> {
+    heap.nodes().filter(|n| n.flags().tracked() && !n.flags().synthetic() && n.in_degree() == 0).map(|n| n.ix).collect()
 }
 
 /// Reads the names a node carries in the graph: its module and its
@@ -466,6 +476,8 @@ mod tests {
         assert!(!type_matches("logging.Logger", "other.Logger"));
         assert!(type_matches("dict", "dict"));
         assert!(!type_matches("dict", "OrderedDict"));
+        assert!(type_matches("dict", "builtins.dict"));
+        assert!(!type_matches("collections.OrderedDict", "builtins.OrderedDict"));
         let h = logging_heap();
         assert_eq!(by_type(&h, "Logger", Scope::TRACKED).len(), 1);
         assert_eq!(by_type(&h, "dict", Scope::ALL).len(), 4);
@@ -523,6 +535,19 @@ mod tests {
         let h = m.b.finish().unwrap();
         assert_eq!(typestats(&h, By::Type, Scope::ALL), vec![Group { key: "frame".into(), count: 1, size: 400 }]);
         assert_eq!(by_type(&h, "frame", Scope::ALL).len(), 1);
+    }
+
+    #[test]
+    fn unreferenced_objects_are_tracked_ones_nothing_refers_to() {
+        let mut m = Mk::new();
+        let lone = m.at(0x10, "list", 56, "", true);
+        let held = m.at(0x20, "list", 56, "", true);
+        let selfish = m.at(0x30, "list", 56, "", true);
+        m.at(0x40, "str", 50, "x", false);
+        m.b.add_edge(lone, held, EdgeLabel::new(EdgeKind::Index(0)));
+        m.b.add_edge(selfish, selfish, EdgeLabel::new(EdgeKind::Index(0)));
+        let h = m.b.finish().unwrap();
+        assert_eq!(unreferenced(&h), vec![lone], "untracked objects are not asked about");
     }
 
     #[test]

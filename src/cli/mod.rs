@@ -2,10 +2,12 @@
 //! whole cause chain, and exit with status 2.
 
 mod backrefs;
+mod diff;
 mod filters;
 mod path;
 mod run;
 mod summary;
+mod top;
 
 use std::path::Path;
 
@@ -33,6 +35,8 @@ enum Command {
     Path(path::Args),
     Backrefs(backrefs::Args),
     Summary(summary::Args),
+    Top(top::Args),
+    Diff(diff::Args),
     /// Work with filter files (.rgf).
     #[command(subcommand)]
     Filters(filters::FiltersCommand),
@@ -56,6 +60,8 @@ pub fn main() -> i32 {
         Command::Path(a) => path::run(a),
         Command::Backrefs(a) => backrefs::run(a),
         Command::Summary(a) => summary::run(a),
+        Command::Top(a) => top::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Filters(c) => filters::run(c),
     };
     match result {
