@@ -1,0 +1,63 @@
+"""Pictures and tables where the user is: IPython and Jupyter.
+
+A graph call with no file name in IPython or Jupyter returns a ``Graph``,
+which the notebook shows inline as SVG (drawn by refgraph's built-in
+layout: no Graphviz needed). ``Why`` is the answer of ``refgraph.why``: a
+str, with an HTML form for notebooks.
+"""
+
+import html
+import sys
+
+__all__ = ["Graph", "Why", "inline_wanted"]
+
+
+def inline_wanted():
+    """True in a graphical IPython front end (Jupyter, qtconsole): there a
+    graph with no file name is shown inline. Not in the terminal IPython,
+    which cannot show pictures (objgraph draws the same line)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:
+        return False
+    return shell is not None and "TerminalInteractiveShell" not in type(shell).__name__
+
+
+class Graph(object):
+    """A drawn graph: ``svg`` (built-in layout), ``dot`` (the DOT text, for
+    Graphviz) and ``nodes`` (how many objects it shows). IPython and Jupyter
+    display it inline; ``save(path)`` writes the SVG or DOT text."""
+
+    def __init__(self, svg, dot, nodes):
+        self.svg = svg
+        self.dot = dot
+        self.nodes = nodes
+
+    def _repr_svg_(self):
+        return self.svg
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"image/svg+xml": self.svg, "text/plain": repr(self)}
+
+    def __repr__(self):
+        return "<refgraph.Graph %d nodes>" % self.nodes
+
+    def save(self, path):
+        """Writes the drawing: DOT text if ``path`` ends in ``.dot`` or ``.gv``, else the SVG."""
+        text = self.dot if str(path).lower().endswith((".dot", ".gv")) else self.svg
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+
+
+class Why(str):
+    """The text ``refgraph.why`` returns (it is a ``str``), shown in
+    notebooks as a block with each root's chain set out."""
+
+    def _repr_html_(self):
+        return '<pre style="white-space:pre-wrap">%s</pre>' % html.escape(str(self))
+
+    def _repr_pretty_(self, p, cycle):
+        p.text(str(self))
