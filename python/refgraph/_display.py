@@ -9,7 +9,7 @@ str, with an HTML form for notebooks.
 import html
 import sys
 
-__all__ = ["Graph", "Why", "inline_wanted"]
+__all__ = ["Graph", "Paths", "Why", "inline_wanted"]
 
 
 def inline_wanted():
@@ -61,3 +61,26 @@ class Why(str):
 
     def _repr_pretty_(self, p, cycle):
         p.text(str(self))
+
+
+class Paths(list):
+    """The answer of ``root_paths``: a list of paths (each a list of
+    ``Step``, root first), shown in notebooks as one table per root."""
+
+    def __init__(self, paths=()):
+        list.__init__(self, [list(p) for p in paths])
+
+    def _repr_html_(self):
+        if not self:
+            return "<p>no root path</p>"
+        out = []
+        for i, path in enumerate(self, 1):
+            rows = "".join("<tr><td>%s</td></tr>" % html.escape(s._line()) for s in path)
+            out.append("<table><caption style=\"text-align:left\"><b>[%d]</b></caption>%s</table>" % (i, rows))
+        return "<div>%s</div>" % "".join(out)
+
+    def _repr_pretty_(self, p, cycle):
+        if cycle:
+            p.text("[...]")
+            return
+        p.text("\n\n".join("[%d] " % i + "\n    ".join(s._line() for s in path) for i, path in enumerate(self, 1)) or "[]")

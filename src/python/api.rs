@@ -57,6 +57,24 @@ impl From<StepRecord> for Step {
     }
 }
 
+impl Step {
+    /// The step as `why` prints it.
+    fn line(&self) -> String {
+        let mut s = String::new();
+        if let Some(r) = &self.root {
+            s.push_str(&format!("{r}: "));
+        }
+        if let Some(e) = &self.edge {
+            s.push_str(&format!("{e} -> "));
+        }
+        s.push_str(&format!("{} {:#x}", self.type_name, self.address));
+        if !self.label.is_empty() {
+            s.push_str(&format!(" {}", self.label));
+        }
+        s
+    }
+}
+
 #[pymethods]
 impl Step {
     /// The same keys as the JSON of `refgraph path`.
@@ -68,6 +86,20 @@ impl Step {
         d.set_item("edge", &self.edge)?;
         d.set_item("root", &self.root)?;
         Ok(d)
+    }
+
+    /// One line for IPython: `['x'] -> list 0x7f... len=3`, or the root's name.
+    fn _repr_pretty_(&self, p: &Bound<'_, PyAny>, _cycle: bool) -> PyResult<()> {
+        p.call_method1("text", (self.line(),))?;
+        Ok(())
+    }
+
+    fn _repr_html_(&self) -> String {
+        format!("<code>{}</code>", super::stats::escape(&self.line()))
+    }
+
+    fn _line(&self) -> String {
+        self.line()
     }
 
     fn __repr__(&self) -> String {
@@ -184,20 +216,20 @@ impl Snapshot {
     /// The shortest chain from each distinct root that retains the object.
     /// `filter` is a `refgraph.Filter`: hidden objects are no way to a root.
     #[pyo3(signature = (obj, limit = 10, filter = None))]
-    fn root_paths(&self, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Vec<Vec<Step>>> {
+    fn root_paths(&self, py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Py<PyAny>> {
         let target = find(&self.heap, address_of(obj))?;
         let f = filter.as_ref().map(|f| &f.inner);
         let found = crate::filter::root_paths(&self.heap, target, PathOptions { limit, max_depth: None }, f);
-        Ok(steps(&self.heap, &found.paths))
+        displayed(py, "Paths", steps(&self.heap, &found.paths))
     }
 
     /// The root paths as text, one line per step.
     #[pyo3(signature = (obj, limit = 10, filter = None))]
-    fn why(&self, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<String> {
+    fn why(&self, py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Py<PyAny>> {
         let target = find(&self.heap, address_of(obj))?;
         let f = filter.as_ref().map(|f| &f.inner);
         let found = crate::filter::root_paths(&self.heap, target, PathOptions { limit, max_depth: None }, f);
-        Ok(report::why_text(&self.heap, target, &found.paths, found.all_hidden))
+        displayed(py, "Why", report::why_text(&self.heap, target, &found.paths, found.all_hidden))
     }
 
     /// Writes the snapshot to a `.rgs` file.
@@ -491,21 +523,26 @@ pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Snapshot> {
 /// The shortest chain from each distinct root that keeps `obj` alive.
 #[pyfunction]
 #[pyo3(signature = (obj, limit = 10, filter = None))]
-pub fn root_paths(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Vec<Vec<Step>>> {
+pub fn root_paths(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Py<PyAny>> {
     let heap = fresh(py, &observers_for(&[Some(obj)], None, Vec::new()))?;
     let target = find(&heap, obj.as_ptr() as usize as u64)?;
     let found = crate::filter::root_paths(&heap, target, PathOptions { limit, max_depth: None }, filter.as_ref().map(|f| &f.inner));
-    Ok(steps(&heap, &found.paths))
+    displayed(py, "Paths", steps(&heap, &found.paths))
+}
+
+/// `refgraph._display.<class>(value)`: the answer with its notebook display.
+fn displayed<'py>(py: Python<'py>, class: &str, value: impl IntoPyObject<'py>) -> PyResult<Py<PyAny>> {
+    Ok(py.import("refgraph._display")?.getattr(class)?.call1((value,))?.unbind())
 }
 
 /// Why `obj` is alive, as text: one block per root, one line per step.
 #[pyfunction]
 #[pyo3(signature = (obj, limit = 10, filter = None))]
-pub fn why(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<String> {
+pub fn why(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Py<PyAny>> {
     let heap = fresh(py, &observers_for(&[Some(obj)], None, Vec::new()))?;
     let target = find(&heap, obj.as_ptr() as usize as u64)?;
     let found = crate::filter::root_paths(&heap, target, PathOptions { limit, max_depth: None }, filter.as_ref().map(|f| &f.inner));
-    Ok(report::why_text(&heap, target, &found.paths, found.all_hidden))
+    displayed(py, "Why", report::why_text(&heap, target, &found.paths, found.all_hidden))
 }
 
 /// objgraph's `find_backref_chain`: a list of objects from a root (or an

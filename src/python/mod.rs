@@ -8,6 +8,7 @@
 
 mod api;
 mod capture;
+mod ipython;
 mod objgraph;
 mod stats;
 mod types;
