@@ -64,11 +64,12 @@ def _name_of(obj, shortnames):
 
 
 def _tracked_counts(shortnames):
-    """``{type name: count}`` of every object the collector tracks, from a capture."""
-    rows = _native._typestats(frames=_own_frames(), by="type", tracked_only=True)
+    """``{type name: count}`` of every object the collector tracks: one pass
+    in Rust over the collector's objects, reading their types."""
+    rows = _native._type_counts()
     name = _short_name if shortnames else _long_name
     stats = {}
-    for type_name, n, _size in rows:
+    for type_name, n in rows:
         key = name(type_name)
         stats[key] = stats.get(key, 0) + n
     return stats

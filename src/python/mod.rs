@@ -75,6 +75,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<stats::Growth>()?;
     m.add_function(wrap_pyfunction!(api::_snapshot, m)?)?;
     m.add_function(wrap_pyfunction!(objgraph::_typestats, m)?)?;
+    m.add_function(wrap_pyfunction!(objgraph::_type_counts, m)?)?;
     m.add_function(wrap_pyfunction!(objgraph::_by_type, m)?)?;
     m.add_function(wrap_pyfunction!(objgraph::_at_addrs, m)?)?;
     m.add_function(wrap_pyfunction!(objgraph::_leaking, m)?)?;

@@ -85,6 +85,75 @@ pub fn _typestats(py: Python<'_>, frames: usize, by: &str, tracked_only: bool) -
     Ok(stats::typestats(&heap, by, scope).into_iter().map(|g| (g.key, g.count, g.size)).collect())
 }
 
+/// `[(type name, count)]` of the objects the garbage collector tracks: one
+/// pass over the collector's objects reading each one's type, with no graph
+/// (what `typestats`, `count`, `most_common_types` and `growth` need).
+/// Type names are those of a capture (`dict`, `logging.Logger`).
+#[pyfunction]
+pub fn _type_counts(py: Python<'_>) -> PyResult<Vec<(String, u64)>> {
+    let _paused = Paused::new(py)?;
+    let mut counts: rustc_hash::FxHashMap<usize, u64> = Default::default();
+    for_each_tracked(py, |o| {
+        // SAFETY: `o` is a live object the collector listed, the GIL is held.
+        let tp = unsafe { ffi::Py_TYPE(o) } as usize;
+        *counts.entry(tp).or_default() += 1;
+    })?;
+    // The types are alive: each has a live instance, and collection is
+    // paused. Named through `type`'s own descriptors: no metaclass code runs.
+    let ty = py.get_type::<pyo3::types::PyType>();
+    let dict = ty.getattr("__dict__")?;
+    let module_of = dict.get_item("__module__")?;
+    let qualname_of = dict.get_item("__qualname__")?;
+    let mut out = Vec::with_capacity(counts.len());
+    for (tp, n) in counts {
+        // SAFETY: `tp` is the type of a live object (see above); borrowed, and
+        // the Bound takes its own reference.
+        let t = unsafe { Bound::from_borrowed_ptr(py, tp as *mut ffi::PyObject) };
+        let qual: String = qualname_of.call_method1("__get__", (&t,))?.extract().unwrap_or_default();
+        let module: Option<String> = module_of.call_method1("__get__", (&t,)).ok().and_then(|m| m.extract().ok());
+        let name = match module.as_deref() {
+            None | Some("builtins") => qual,
+            Some(m) => format!("{m}.{qual}"),
+        };
+        out.push((name, n));
+    }
+    Ok(out)
+}
+
+/// Calls `f` with every object the garbage collector tracks, reading the
+/// collector's own lists (3.12+) or the list `gc.get_objects()` makes.
+fn for_each_tracked(py: Python<'_>, mut f: impl FnMut(*mut ffi::PyObject)) -> PyResult<()> {
+    #[cfg(Py_3_12)]
+    {
+        let _ = py;
+        extern "C" {
+            fn PyUnstable_GC_VisitObjects(
+                callback: unsafe extern "C" fn(*mut ffi::PyObject, *mut std::ffi::c_void) -> std::ffi::c_int,
+                arg: *mut std::ffi::c_void,
+            );
+        }
+        unsafe extern "C" fn visit(o: *mut ffi::PyObject, arg: *mut std::ffi::c_void) -> std::ffi::c_int {
+            // SAFETY: `arg` is the closure passed below, for the duration of the call.
+            let f = unsafe { &mut *(arg as *mut &mut dyn FnMut(*mut ffi::PyObject)) };
+            f(o);
+            1
+        }
+        let mut dynf: &mut dyn FnMut(*mut ffi::PyObject) = &mut f;
+        // SAFETY: the GIL is held; the callback only counts, running no Python code.
+        unsafe { PyUnstable_GC_VisitObjects(visit, &mut dynf as *mut &mut dyn FnMut(*mut ffi::PyObject) as *mut std::ffi::c_void) };
+        Ok(())
+    }
+    #[cfg(not(Py_3_12))]
+    {
+        let list = py.import("gc")?.call_method0("get_objects")?;
+        let list = list.cast::<PyList>()?;
+        for o in list.iter() {
+            f(o.as_ptr());
+        }
+        Ok(())
+    }
+}
+
 /// The tracked objects whose type `name` names (`MyClass` or `mymodule.MyClass`).
 #[pyfunction]
 #[pyo3(signature = (name, frames = 1))]
