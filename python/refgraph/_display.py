@@ -32,14 +32,17 @@ class Graph(object):
     display it inline; ``save(path)`` writes the SVG or DOT text."""
 
     def __init__(self, svg, dot, nodes):
+        """Made by the graph calls: the SVG text, the DOT text, the object count."""
         self.svg = svg
         self.dot = dot
         self.nodes = nodes
 
     def _repr_svg_(self):
+        """The drawing, for IPython and Jupyter."""
         return self.svg
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        """The drawing as SVG, with a text form for consoles."""
         return {"image/svg+xml": self.svg, "text/plain": repr(self)}
 
     def __repr__(self):
@@ -57,9 +60,11 @@ class Why(str):
     notebooks as a block with each root's chain set out."""
 
     def _repr_html_(self):
+        """The answer as a preformatted block."""
         return '<pre style="white-space:pre-wrap">%s</pre>' % html.escape(str(self))
 
     def _repr_pretty_(self, p, cycle):
+        """The answer as it prints (not quoted, as a str's repr would be)."""
         p.text(str(self))
 
 
@@ -71,6 +76,7 @@ class Paths(list):
         list.__init__(self, [list(p) for p in paths])
 
     def _repr_html_(self):
+        """One table per root path."""
         if not self:
             return "<p>no root path</p>"
         out = []
@@ -80,6 +86,7 @@ class Paths(list):
         return "<div>%s</div>" % "".join(out)
 
     def _repr_pretty_(self, p, cycle):
+        """The paths as ``why`` prints them, numbered."""
         if cycle:
             p.text("[...]")
             return

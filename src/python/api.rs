@@ -39,14 +39,19 @@ impl From<CaptureError> for PyErr {
 #[pyclass(module = "refgraph", frozen)]
 #[derive(Clone)]
 pub struct Step {
+    /// The object's address (`id()`).
     #[pyo3(get)]
     address: u64,
+    /// Its qualified type name.
     #[pyo3(get, name = "type")]
     type_name: String,
+    /// Its short safe label (`len=3`, `logging namespace, 108 items`).
     #[pyo3(get)]
     label: String,
+    /// The reference leading to it (`['key']`, `__dict__`), `None` on a root.
     #[pyo3(get)]
     edge: Option<String>,
+    /// The root's name, on the first step of a path.
     #[pyo3(get)]
     root: Option<String>,
 }
@@ -94,10 +99,12 @@ impl Step {
         Ok(())
     }
 
+    /// HTML for notebooks: the step as `why` prints it.
     fn _repr_html_(&self) -> String {
         format!("<code>{}</code>", super::stats::escape(&self.line()))
     }
 
+    /// The step as `why` prints it (used by the `Paths` display).
     fn _line(&self) -> String {
         self.line()
     }
@@ -287,6 +294,7 @@ impl Snapshot {
         serde_json::to_string(&self.heap.meta).unwrap_or_default()
     }
 
+    /// How many references the snapshot holds.
     #[getter]
     fn edge_count(&self) -> usize {
         self.heap.edge_count()
@@ -345,10 +353,12 @@ impl Snapshot {
         Ok(super::objgraph::new_ids_rows(older, &self.heap))
     }
 
+    /// HTML for notebooks: the sizes and the most common types.
     fn _repr_html_(&self) -> String {
         super::stats::snapshot_html(&self.heap)
     }
 
+    /// IPython's pretty form: the sizes and the most common types.
     fn _repr_pretty_(&self, p: &Bound<'_, PyAny>, _cycle: bool) -> PyResult<()> {
         p.call_method1("text", (super::stats::snapshot_text(&self.heap),))?;
         Ok(())

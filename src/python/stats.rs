@@ -113,6 +113,7 @@ impl Growth {
         format!("{} new objects\n{}{}", self.new.len(), text_table("types", &self.types), text_table("modules", &self.modules))
     }
 
+    /// HTML for notebooks: the new objects and the two tables.
     fn _repr_html_(&self) -> String {
         let head = ["key", "objects", "+objects", "bytes", "+bytes"];
         format!(
@@ -123,6 +124,7 @@ impl Growth {
         )
     }
 
+    /// IPython's pretty form: the new objects and the two tables as text.
     fn _repr_pretty_(&self, p: &Bound<'_, PyAny>, cycle: bool) -> PyResult<()> {
         let text = if cycle { "<refgraph.Growth ...>".to_string() } else { self.__str__() };
         p.call_method1("text", (text.trim_end(),))?;
