@@ -403,7 +403,7 @@ fn graphviz_draws_svg_and_png_or_says_it_is_missing() {
 /// Re-runs this test binary with an empty PATH, so the no-Graphviz paths
 /// are tested even on a machine that has Graphviz.
 #[test]
-fn without_graphviz_on_path_svg_falls_back_and_png_is_refused() {
+fn without_graphviz_on_path_svg_and_png_use_the_builtin_layout() {
     let me = std::env::current_exe().expect("test binary");
     let out = Command::new(me)
         .args(["--ignored", "--exact", "child_without_graphviz", "--test-threads=1"])
@@ -416,7 +416,7 @@ fn without_graphviz_on_path_svg_falls_back_and_png_is_refused() {
 }
 
 #[test]
-#[ignore = "run by without_graphviz_on_path_svg_falls_back_and_png_is_refused, with PATH emptied"]
+#[ignore = "run by without_graphviz_on_path_svg_and_png_use_the_builtin_layout, with PATH emptied"]
 fn child_without_graphviz() {
     assert!(!graphviz_available());
     let view = logging_view();
@@ -424,18 +424,22 @@ fn child_without_graphviz() {
     assert!(matches!(err, RenderError::GraphvizMissing), "{err}");
     let (_, r) = render(&view, Format::Svg, Engine::Auto).expect("falls back");
     assert_eq!(r, Renderer::BuiltIn);
-    let err = render(&view, Format::Png, Engine::Auto).expect_err("PNG needs dot");
-    assert!(matches!(err, RenderError::PngNeedsGraphviz));
+    let (png, r) = render(&view, Format::Png, Engine::Auto).expect("PNG from the built-in layout");
+    assert_eq!(r, Renderer::BuiltIn);
+    assert!(png.starts_with(b"\x89PNG"));
 }
 
 #[test]
-fn png_with_the_builtin_layout_is_refused_and_writes_nothing() {
+fn png_with_the_builtin_layout_is_the_svg_rasterised() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("graph.png");
-    let err = render_to_file(&logging_view(), &path, Engine::BuiltIn).expect_err("no PNG without dot");
-    assert!(matches!(err, RenderError::PngNeedsGraphviz));
-    assert_eq!(err.to_string(), "PNG needs Graphviz `dot`; install graphviz or write .svg");
-    assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0, "nothing left behind");
+    let r = render_to_file(&logging_view(), &path, Engine::BuiltIn).expect("PNG without dot");
+    assert_eq!(r, Renderer::BuiltIn);
+    let png = std::fs::read(&path).expect("written");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG file");
+    // The built-in SVG's size, at 96 dpi: wider and taller than one box.
+    let (w, h) = (u32::from_be_bytes(png[16..20].try_into().unwrap()), u32::from_be_bytes(png[20..24].try_into().unwrap()));
+    assert!(w > 100 && h > 50, "{w}x{h}");
 }
 
 #[test]
@@ -451,7 +455,8 @@ fn a_missing_directory_is_named_and_nothing_is_written() {
 #[test]
 fn a_failed_render_keeps_the_old_file() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("graph.png");
+    // A format nothing draws: the render fails before anything is written.
+    let path = dir.path().join("graph.jpeg");
     std::fs::write(&path, b"old picture").expect("seed file");
     assert!(render_to_file(&logging_view(), &path, Engine::BuiltIn).is_err());
     assert_eq!(std::fs::read(&path).expect("still there"), b"old picture");

@@ -38,6 +38,23 @@ try:
         snapshot,
         why,
     )
+    from ._native import Growth  # noqa: F401
+    from ._display import Graph, Why  # noqa: F401
+    from ._objgraph import (  # noqa: F401
+        at,
+        at_addrs,
+        by_type,
+        count,
+        find_ref_chain,
+        get_leaking_objects,
+        get_new_ids,
+        growth,
+        is_proper_module,
+        most_common_types,
+        show_growth,
+        show_most_common_types,
+        typestats,
+    )
 except ImportError:  # pragma: no cover - interpreters the extension does not serve
     # Where no extension was installed (Python 2.7, 3.6-3.8, or a copy made by
     # `refgraph run` for them) only the pure-Python collector is here; a
@@ -47,6 +64,22 @@ except ImportError:  # pragma: no cover - interpreters the extension does not se
 
 __all__ = [
     "Filter",
+    "Graph",
+    "Growth",
+    "Why",
+    "at",
+    "at_addrs",
+    "by_type",
+    "count",
+    "find_ref_chain",
+    "get_leaking_objects",
+    "get_new_ids",
+    "growth",
+    "is_proper_module",
+    "most_common_types",
+    "show_growth",
+    "show_most_common_types",
+    "typestats",
     "Snapshot",
     "Step",
     "find_backref_chain",

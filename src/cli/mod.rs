@@ -3,11 +3,13 @@
 
 mod backrefs;
 mod child;
+mod diff;
 mod filters;
 mod path;
 mod program;
 mod run;
 mod summary;
+mod top;
 
 use std::path::Path;
 
@@ -35,6 +37,8 @@ enum Command {
     Path(path::Args),
     Backrefs(backrefs::Args),
     Summary(summary::Args),
+    Top(top::Args),
+    Diff(diff::Args),
     /// Work with filter files (.rgf).
     #[command(subcommand)]
     Filters(filters::FiltersCommand),
@@ -58,6 +62,8 @@ pub fn main() -> i32 {
         Command::Path(a) => path::run(a),
         Command::Backrefs(a) => backrefs::run(a),
         Command::Summary(a) => summary::run(a),
+        Command::Top(a) => top::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Filters(c) => filters::run(c),
     };
     match result {

@@ -39,14 +39,19 @@ impl From<CaptureError> for PyErr {
 #[pyclass(module = "refgraph", frozen)]
 #[derive(Clone)]
 pub struct Step {
+    /// The object's address (`id()`).
     #[pyo3(get)]
     address: u64,
+    /// Its qualified type name.
     #[pyo3(get, name = "type")]
     type_name: String,
+    /// Its short safe label (`len=3`, `logging namespace, 108 items`).
     #[pyo3(get)]
     label: String,
+    /// The reference leading to it (`['key']`, `__dict__`), `None` on a root.
     #[pyo3(get)]
     edge: Option<String>,
+    /// The root's name, on the first step of a path.
     #[pyo3(get)]
     root: Option<String>,
 }
@@ -54,6 +59,24 @@ pub struct Step {
 impl From<StepRecord> for Step {
     fn from(r: StepRecord) -> Step {
         Step { address: r.address, type_name: r.type_name, label: r.label, edge: r.edge, root: r.root }
+    }
+}
+
+impl Step {
+    /// The step as `why` prints it.
+    fn line(&self) -> String {
+        let mut s = String::new();
+        if let Some(r) = &self.root {
+            s.push_str(&format!("{r}: "));
+        }
+        if let Some(e) = &self.edge {
+            s.push_str(&format!("{e} -> "));
+        }
+        s.push_str(&format!("{} {:#x}", self.type_name, self.address));
+        if !self.label.is_empty() {
+            s.push_str(&format!(" {}", self.label));
+        }
+        s
     }
 }
 
@@ -68,6 +91,22 @@ impl Step {
         d.set_item("edge", &self.edge)?;
         d.set_item("root", &self.root)?;
         Ok(d)
+    }
+
+    /// One line for IPython: `['x'] -> list 0x7f... len=3`, or the root's name.
+    fn _repr_pretty_(&self, p: &Bound<'_, PyAny>, _cycle: bool) -> PyResult<()> {
+        p.call_method1("text", (self.line(),))?;
+        Ok(())
+    }
+
+    /// HTML for notebooks: the step as `why` prints it.
+    fn _repr_html_(&self) -> String {
+        format!("<code>{}</code>", super::stats::escape(&self.line()))
+    }
+
+    /// The step as `why` prints it (used by the `Paths` display).
+    fn _line(&self) -> String {
+        self.line()
     }
 
     fn __repr__(&self) -> String {
@@ -171,7 +210,7 @@ fn address_of(obj: &Bound<'_, PyAny>) -> u64 {
     obj.as_ptr() as usize as u64
 }
 
-fn find(heap: &Heap, addr: u64) -> PyResult<NodeIx> {
+pub(super) fn find(heap: &Heap, addr: u64) -> PyResult<NodeIx> {
     heap.find_addr(addr).ok_or_else(|| PyValueError::new_err(format!("no object at {addr:#x} in this snapshot")))
 }
 
@@ -184,20 +223,20 @@ impl Snapshot {
     /// The shortest chain from each distinct root that retains the object.
     /// `filter` is a `refgraph.Filter`: hidden objects are no way to a root.
     #[pyo3(signature = (obj, limit = 10, filter = None))]
-    fn root_paths(&self, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Vec<Vec<Step>>> {
+    fn root_paths(&self, py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Py<PyAny>> {
         let target = find(&self.heap, address_of(obj))?;
         let f = filter.as_ref().map(|f| &f.inner);
         let found = crate::filter::root_paths(&self.heap, target, PathOptions { limit, max_depth: None }, f);
-        Ok(steps(&self.heap, &found.paths))
+        displayed(py, "Paths", steps(&self.heap, &found.paths))
     }
 
     /// The root paths as text, one line per step.
     #[pyo3(signature = (obj, limit = 10, filter = None))]
-    fn why(&self, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<String> {
+    fn why(&self, py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Py<PyAny>> {
         let target = find(&self.heap, address_of(obj))?;
         let f = filter.as_ref().map(|f| &f.inner);
         let found = crate::filter::root_paths(&self.heap, target, PathOptions { limit, max_depth: None }, f);
-        Ok(report::why_text(&self.heap, target, &found.paths, found.all_hidden))
+        displayed(py, "Why", report::why_text(&self.heap, target, &found.paths, found.all_hidden))
     }
 
     /// Writes the snapshot to a `.rgs` file.
@@ -255,6 +294,7 @@ impl Snapshot {
         serde_json::to_string(&self.heap.meta).unwrap_or_default()
     }
 
+    /// How many references the snapshot holds.
     #[getter]
     fn edge_count(&self) -> usize {
         self.heap.edge_count()
@@ -277,6 +317,53 @@ impl Snapshot {
         )
     }
 
+    /// Counts and total shallow sizes by `by`: `"type"`, `"module"` (the
+    /// module a module, function, class or namespace dict belongs to),
+    /// `"qualname"` (functions, methods, classes) or `"size"` (types, most
+    /// bytes first). `[(key, count, bytes)]`, most common first.
+    #[pyo3(signature = (by = "type", tracked_only = false))]
+    fn typestats(&self, by: &str, tracked_only: bool) -> PyResult<Vec<(String, u64, u64)>> {
+        super::stats::typestats(&self.heap, by, tracked_only)
+    }
+
+    /// What grew since `older` (a snapshot of the same process): types and
+    /// modules whose counts or sizes grew, and the objects that are new.
+    #[pyo3(signature = (older, tracked_only = false))]
+    fn growth(&self, older: PyRef<'_, Snapshot>, tracked_only: bool) -> super::stats::Growth {
+        super::stats::growth(&older.heap, &self.heap, tracked_only)
+    }
+
+    /// Addresses of the objects whose type `name` names (`Logger` or `logging.Logger`).
+    #[pyo3(signature = (name, tracked_only = false))]
+    fn by_type(&self, name: &str, tracked_only: bool) -> Vec<u64> {
+        super::stats::by_type(&self.heap, name, tracked_only)
+    }
+
+    /// `get_new_ids` rows against an older snapshot: `(type, before, now, [new addresses])`.
+    #[pyo3(signature = (older = None))]
+    fn _new_ids(&self, older: Option<PyRef<'_, Snapshot>>) -> PyResult<Vec<super::objgraph::NewIdsRow>> {
+        let empty;
+        let older: &Heap = match &older {
+            Some(o) => &o.heap,
+            None => {
+                empty = crate::graph::HeapBuilder::new().finish().map_err(|e| PyValueError::new_err(e.to_string()))?;
+                &empty
+            }
+        };
+        Ok(super::objgraph::new_ids_rows(older, &self.heap))
+    }
+
+    /// HTML for notebooks: the sizes and the most common types.
+    fn _repr_html_(&self) -> String {
+        super::stats::snapshot_html(&self.heap)
+    }
+
+    /// IPython's pretty form: the sizes and the most common types.
+    fn _repr_pretty_(&self, p: &Bound<'_, PyAny>, _cycle: bool) -> PyResult<()> {
+        p.call_method1("text", (super::stats::snapshot_text(&self.heap),))?;
+        Ok(())
+    }
+
     /// Draws the referrers of the objects (no Python callables: the objects
     /// of a snapshot may be gone).
     #[pyo3(signature = (objs, max_depth = None, too_many = None, filename = None, refcounts = false, shortnames = true, output = None, chains = false, filter = None))]
@@ -293,7 +380,8 @@ impl Snapshot {
         output: Option<&Bound<'_, PyAny>>,
         chains: bool,
         filter: Option<PyRef<'_, PyFilter>>,
-    ) -> PyResult<()> {
+    ) -> PyResult<Option<Py<PyAny>>> {
+        let to = Target::new(py, filename, output)?;
         let targets = targets_in(&self.heap, objs)?;
         let f = filter.as_ref().map(|f| &f.inner);
         let opts = crate::filter::graph_options(Direction::Referrers, max_depth, too_many, f);
@@ -308,7 +396,7 @@ impl Snapshot {
             })
         };
         let vo = ViewOptions { refcounts, shortnames, max_depth, ..Default::default() };
-        draw(py, &self.heap, &nb, &targets, vo, filename, output)
+        draw(py, &self.heap, &nb, &targets, vo, to, Vec::new())
     }
 }
 
@@ -366,7 +454,7 @@ impl Drop for Pinned {
 }
 
 /// The live object of a pinned node, or `None` for a frame record.
-fn live<'py>(py: Python<'py>, heap: &Heap, ix: NodeIx) -> Option<Bound<'py, PyAny>> {
+pub(super) fn live<'py>(py: Python<'py>, heap: &Heap, ix: NodeIx) -> Option<Bound<'py, PyAny>> {
     let n = heap.node(ix);
     if n.flags().synthetic() {
         return None;
@@ -376,7 +464,7 @@ fn live<'py>(py: Python<'py>, heap: &Heap, ix: NodeIx) -> Option<Bound<'py, PyAn
 }
 
 /// Calls a user predicate, remembering the first exception it raises.
-fn call_bool(f: &Bound<'_, PyAny>, obj: &Bound<'_, PyAny>, err: &mut Option<PyErr>) -> bool {
+pub(super) fn call_bool(f: &Bound<'_, PyAny>, obj: &Bound<'_, PyAny>, err: &mut Option<PyErr>) -> bool {
     if err.is_some() {
         return false;
     }
@@ -389,7 +477,7 @@ fn call_bool(f: &Bound<'_, PyAny>, obj: &Bound<'_, PyAny>, err: &mut Option<PyEr
     }
 }
 
-fn observers_for(args: &[Option<&Bound<'_, PyAny>>], container: Option<&Bound<'_, PyAny>>, ignore: Vec<usize>) -> Observers {
+pub(super) fn observers_for(args: &[Option<&Bound<'_, PyAny>>], container: Option<&Bound<'_, PyAny>>, ignore: Vec<usize>) -> Observers {
     let mut obs = Observers { frames: 1, ignore, ..Default::default() };
     for a in args.iter().flatten() {
         if !a.is_none() {
@@ -402,14 +490,14 @@ fn observers_for(args: &[Option<&Bound<'_, PyAny>>], container: Option<&Bound<'_
     obs
 }
 
-fn ignore_list(extra_ignore: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<usize>> {
+pub(super) fn ignore_list(extra_ignore: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<usize>> {
     match extra_ignore {
         None => Ok(Vec::new()),
         Some(x) => x.try_iter()?.map(|i| i?.extract::<usize>()).collect(),
     }
 }
 
-fn fresh(py: Python<'_>, obs: &Observers) -> PyResult<Heap> {
+pub(super) fn fresh(py: Python<'_>, obs: &Observers) -> PyResult<Heap> {
     Ok(capture(py, known_types(py)?, obs)?)
 }
 
@@ -417,6 +505,21 @@ fn fresh(py: Python<'_>, obs: &Observers) -> PyResult<Heap> {
 #[pyfunction]
 pub fn snapshot(py: Python<'_>) -> PyResult<Snapshot> {
     let obs = Observers { frames: 1, ..Default::default() };
+    Ok(Snapshot { heap: Arc::new(fresh(py, &obs)?) })
+}
+
+/// Captures the heap, leaving out the newest `frames` frames (refgraph's
+/// own Python wrappers) and the objects of `own` (their state).
+#[pyfunction]
+#[pyo3(signature = (frames = 1, own = None))]
+pub fn _snapshot(py: Python<'_>, frames: usize, own: Option<&Bound<'_, PyAny>>) -> PyResult<Snapshot> {
+    let mut obs = Observers { frames, ..Default::default() };
+    if let Some(own) = own {
+        obs.containers.push(own.as_ptr() as usize);
+        for o in own.try_iter()? {
+            obs.containers.push(o?.as_ptr() as usize);
+        }
+    }
     Ok(Snapshot { heap: Arc::new(fresh(py, &obs)?) })
 }
 
@@ -430,21 +533,26 @@ pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Snapshot> {
 /// The shortest chain from each distinct root that keeps `obj` alive.
 #[pyfunction]
 #[pyo3(signature = (obj, limit = 10, filter = None))]
-pub fn root_paths(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Vec<Vec<Step>>> {
+pub fn root_paths(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Py<PyAny>> {
     let heap = fresh(py, &observers_for(&[Some(obj)], None, Vec::new()))?;
     let target = find(&heap, obj.as_ptr() as usize as u64)?;
     let found = crate::filter::root_paths(&heap, target, PathOptions { limit, max_depth: None }, filter.as_ref().map(|f| &f.inner));
-    Ok(steps(&heap, &found.paths))
+    displayed(py, "Paths", steps(&heap, &found.paths))
+}
+
+/// `refgraph._display.<class>(value)`: the answer with its notebook display.
+fn displayed<'py>(py: Python<'py>, class: &str, value: impl IntoPyObject<'py>) -> PyResult<Py<PyAny>> {
+    Ok(py.import("refgraph._display")?.getattr(class)?.call1((value,))?.unbind())
 }
 
 /// Why `obj` is alive, as text: one block per root, one line per step.
 #[pyfunction]
 #[pyo3(signature = (obj, limit = 10, filter = None))]
-pub fn why(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<String> {
+pub fn why(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Py<PyAny>> {
     let heap = fresh(py, &observers_for(&[Some(obj)], None, Vec::new()))?;
     let target = find(&heap, obj.as_ptr() as usize as u64)?;
     let found = crate::filter::root_paths(&heap, target, PathOptions { limit, max_depth: None }, filter.as_ref().map(|f| &f.inner));
-    Ok(report::why_text(&heap, target, &found.paths, found.all_hidden))
+    displayed(py, "Why", report::why_text(&heap, target, &found.paths, found.all_hidden))
 }
 
 /// objgraph's `find_backref_chain`: a list of objects from a root (or an
@@ -499,11 +607,17 @@ struct ShowArgs<'a, 'py> {
     refcounts: bool,
     shortnames: bool,
     output: Option<&'a Bound<'py, PyAny>>,
+    extra_node_attrs: Option<&'a Bound<'py, PyAny>>,
 }
 
-fn show_graph(py: Python<'_>, a: ShowArgs<'_, '_>, direction: Direction) -> PyResult<()> {
+fn show_graph(py: Python<'_>, a: ShowArgs<'_, '_>, direction: Direction) -> PyResult<Option<Py<PyAny>>> {
+    let to = Target::new(py, a.filename.clone(), a.output)?;
     let ignore = ignore_list(a.extra_ignore)?;
-    let obs = observers_for(&[Some(a.objs), a.extra_ignore, a.filter, a.highlight, a.extra_info, a.output], Some(a.objs), ignore);
+    let obs = observers_for(
+        &[Some(a.objs), a.extra_ignore, a.filter, a.highlight, a.extra_info, a.output, a.extra_node_attrs],
+        Some(a.objs),
+        ignore,
+    );
     let heap = fresh(py, &obs)?;
     let targets: Vec<NodeIx> = sequence_items(a.objs).iter().map(|o| find(&heap, o.as_ptr() as usize as u64)).collect::<PyResult<_>>()?;
     let mut holder = None;
@@ -518,7 +632,7 @@ fn show_graph(py: Python<'_>, a: ShowArgs<'_, '_>, direction: Direction) -> PyRe
     };
     let opts = crate::filter::graph_options(direction, a.max_depth, a.too_many, rules);
     let max_depth = opts.max_depth;
-    let needs_objects = callable.is_some() || a.highlight.is_some() || a.extra_info.is_some();
+    let needs_objects = callable.is_some() || a.highlight.is_some() || a.extra_info.is_some() || a.extra_node_attrs.is_some();
     let _pins = needs_objects.then(|| {
         let reach = paths::within(&heap, &targets, direction, max_depth);
         // SAFETY: `heap` was captured in this call and no Python code has run since.
@@ -556,42 +670,127 @@ fn show_graph(py: Python<'_>, a: ShowArgs<'_, '_>, direction: Direction) -> PyRe
         highlight: a.highlight.is_some().then_some(&mut highlight as &mut dyn FnMut(NodeIx) -> bool),
         caption: None,
     };
-    draw(py, &heap, &nb, &targets, vo, a.filename, a.output)
+    let nodes: Vec<NodeIx> = nb.nodes.iter().map(|&(n, _)| n).collect();
+    let attrs = node_attrs(py, &heap, &nodes, a.extra_node_attrs)?;
+    draw(py, &heap, &nb, &targets, vo, to, attrs)
 }
 
-/// Writes a view: DOT to `output`, or a file whose extension picks the format,
-/// or a temporary `.svg` when neither is given (objgraph prints the name).
+/// Extra DOT attributes per drawn node, from objgraph's `extra_node_attrs`
+/// callable (called after the capture, on pinned objects).
+type NodeAttrs = Vec<(NodeIx, Vec<(String, String)>)>;
+
+/// Calls `extra_node_attrs(obj)` for each drawn object; `None` values are
+/// left out, as objgraph does.
+fn node_attrs(py: Python<'_>, heap: &Heap, nodes: &[NodeIx], f: Option<&Bound<'_, PyAny>>) -> PyResult<NodeAttrs> {
+    let Some(f) = f.filter(|f| !f.is_none()) else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for &n in nodes {
+        let Some(o) = live(py, heap, n) else { continue };
+        let d = f.call1((o,))?;
+        let d = d.cast::<PyDict>().map_err(|_| PyTypeError::new_err("extra_node_attrs must return a dict"))?;
+        let mut attrs = Vec::new();
+        for (k, v) in d.iter() {
+            if !v.is_none() {
+                attrs.push((k.str()?.to_string(), v.str()?.to_string()));
+            }
+        }
+        attrs.sort();
+        out.push((n, attrs));
+    }
+    Ok(out)
+}
+
+/// Where a drawing goes, decided before the capture (deciding runs Python code).
+pub(super) struct Target {
+    filename: Option<PathBuf>,
+    output: Option<Py<PyAny>>,
+    /// In IPython or Jupyter with neither: return an object that displays inline.
+    inline: bool,
+}
+
+impl Target {
+    pub(super) fn new(py: Python<'_>, filename: Option<PathBuf>, output: Option<&Bound<'_, PyAny>>) -> PyResult<Target> {
+        let output = output.filter(|o| !o.is_none());
+        if filename.is_some() && output.is_some() {
+            return Err(PyValueError::new_err("Cannot specify both output and filename."));
+        }
+        let inline =
+            filename.is_none() && output.is_none() && py.import("refgraph._display")?.call_method0("inline_wanted")?.is_truthy()?;
+        Ok(Target { filename, output: output.map(|o| o.clone().unbind()), inline })
+    }
+}
+
+/// Writes a view as objgraph does: DOT to `output`; else the DOT text to a
+/// `.dot` file ("Graph written to X.dot (N nodes)"), then the image the
+/// file name asks for ("Image generated as F"), or an SVG in the temporary
+/// directory when no name is given. In IPython/Jupyter with no file name,
+/// returns a `refgraph.Graph` that displays inline, drawn by the built-in
+/// layout. N counts objects, as objgraph does ("N more" boxes are not).
+#[allow(clippy::too_many_arguments)]
 fn draw(
     py: Python<'_>,
     heap: &Heap,
     nb: &Neighbourhood,
     targets: &[NodeIx],
     vo: ViewOptions<'_>,
-    filename: Option<PathBuf>,
-    output: Option<&Bound<'_, PyAny>>,
-) -> PyResult<()> {
+    to: Target,
+    attrs: NodeAttrs,
+) -> PyResult<Option<Py<PyAny>>> {
     let view = report::view(heap, nb, targets, vo);
-    if let Some(out) = output {
-        out.call_method1("write", (render::to_dot(&view),))?;
-        return Ok(());
+    let objects = view.nodes.iter().filter(|n| !matches!(n.role, render::Role::TooMany(_))).count();
+    let by_id: rustc_hash::FxHashMap<String, usize> = view.nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
+    let extra: Vec<(usize, Vec<(String, String)>)> =
+        attrs.into_iter().filter_map(|(n, a)| by_id.get(&format!("o{:x}", heap.node(n).addr())).map(|&i| (i, a))).collect();
+    let dot = render::to_dot_with_attrs(&view, &extra);
+    if let Some(out) = &to.output {
+        out.bind(py).call_method1("write", (dot,))?;
+        return Ok(None);
     }
-    let path = match filename {
-        Some(p) => p,
-        // Refused before the temporary file exists, so none is left behind.
-        None => render::check_size(&view).map_err(render_error).and_then(|()| {
-            tempfile::Builder::new()
-                .prefix("refgraph-")
-                .suffix(".svg")
-                .tempfile()
-                .and_then(|f| f.keep().map_err(|e| e.error))
-                .map(|(_, p)| p)
-                .map_err(|e| PyOSError::new_err(format!("cannot create a temporary file: {e}")))
-        })?,
+    let is_dot = to.filename.as_ref().is_some_and(|f| matches!(render::Format::from_path(f), Ok(render::Format::Dot)));
+    if !is_dot {
+        // Refused before any file exists, so none is left behind.
+        render::check_size(&view).map_err(render_error)?;
+    }
+    if to.inline {
+        let (svg, _) = render::render(&view, render::Format::Svg, Engine::BuiltIn).map_err(render_error)?;
+        let svg = String::from_utf8_lossy(&svg).into_owned();
+        let graph = py.import("refgraph._display")?.getattr("Graph")?.call1((svg, dot, objects))?;
+        return Ok(Some(graph.unbind()));
+    }
+    let say = |msg: String| -> PyResult<()> {
+        py.import("sys")?.getattr("stdout")?.call_method1("write", (msg + "\n",))?;
+        Ok(())
     };
-    let renderer = render::render_to_file(&view, &path, Engine::Auto).map_err(render_error)?;
-    let msg = format!("Graph written to {} ({} nodes, {renderer})\n", path.display(), view.nodes.len());
-    py.import("sys")?.getattr("stdout")?.call_method1("write", (msg,))?;
-    Ok(())
+    let dot_path = match (&to.filename, is_dot) {
+        (Some(f), true) => f.clone(),
+        _ => temp_path(py, ".dot")?,
+    };
+    crate::atomic::write_file(&dot_path, |w| std::io::Write::write_all(w, dot.as_bytes()))
+        .map_err(|e| PyOSError::new_err(format!("cannot write {}: {e}", dot_path.display())))?;
+    say(format!("Graph written to {} ({objects} nodes)", dot_path.display()))?;
+    if is_dot {
+        return Ok(None);
+    }
+    let image = match to.filename {
+        Some(f) => f,
+        None => dot_path.with_extension("svg"),
+    };
+    render::render_to_file(&view, &image, Engine::Auto).map_err(render_error)?;
+    say(format!("Image generated as {}", image.display()))?;
+    Ok(None)
+}
+
+/// A new empty file in the temporary directory, kept (its name is printed).
+fn temp_path(py: Python<'_>, suffix: &str) -> PyResult<PathBuf> {
+    // Python's idea of the temporary directory: objgraph's doctests set tempfile.tempdir.
+    let dir: PathBuf = py.import("tempfile")?.call_method0("gettempdir")?.extract()?;
+    tempfile::Builder::new()
+        .prefix("refgraph-")
+        .suffix(suffix)
+        .tempfile_in(dir)
+        .and_then(|f| f.keep().map_err(|e| e.error))
+        .map(|(_, p)| p)
+        .map_err(|e| PyOSError::new_err(format!("cannot create a temporary file: {e}")))
 }
 
 /// A drawing too big to read is the caller's request, not the file system's fault.
@@ -624,11 +823,9 @@ macro_rules! objgraph_show {
             shortnames: bool,
             output: Option<&Bound<'_, PyAny>>,
             extra_node_attrs: Option<&Bound<'_, PyAny>>,
-        ) -> PyResult<()> {
-            if extra_node_attrs.is_some_and(|x| !x.is_none()) {
-                return Err(PyTypeError::new_err("extra_node_attrs is not supported: refgraph runs no Python code to style nodes"));
-            }
-            let a = ShowArgs { objs, max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info, refcounts, shortnames, output };
+        ) -> PyResult<Option<Py<PyAny>>> {
+            let extra_node_attrs = extra_node_attrs.filter(|x| !x.is_none());
+            let a = ShowArgs { objs, max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info, refcounts, shortnames, output, extra_node_attrs };
             show_graph(py, a, $direction)
         }
     };
@@ -645,9 +842,11 @@ objgraph_show!(
     Direction::Referents
 );
 
-/// objgraph's `show_chain`: draws chains as returned by `find_backref_chain`.
+/// objgraph's `show_chain`: draws chains as returned by `find_backref_chain`
+/// (`backrefs=True`: the last object of each chain is the target) or
+/// `find_ref_chain` (`backrefs=False`: the first is).
 #[pyfunction]
-#[pyo3(signature = (*chains, filename = None, refcounts = false, shortnames = true, output = None, highlight = None, extra_info = None))]
+#[pyo3(signature = (*chains, filename = None, refcounts = false, shortnames = true, output = None, highlight = None, extra_info = None, backrefs = true, extra_node_attrs = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn show_chain(
     py: Python<'_>,
@@ -658,8 +857,12 @@ pub fn show_chain(
     output: Option<&Bound<'_, PyAny>>,
     highlight: Option<&Bound<'_, PyAny>>,
     extra_info: Option<&Bound<'_, PyAny>>,
-) -> PyResult<()> {
-    let mut obs = observers_for(&[output, highlight, extra_info], None, Vec::new());
+    backrefs: bool,
+    extra_node_attrs: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Option<Py<PyAny>>> {
+    let to = Target::new(py, filename, output)?;
+    let extra_node_attrs = extra_node_attrs.filter(|x| !x.is_none());
+    let mut obs = observers_for(&[output, highlight, extra_info, extra_node_attrs], None, Vec::new());
     // Each chain list is the caller's; the objects in it are not.
     obs.containers.push(chains.as_ptr() as usize);
     for c in chains.iter() {
@@ -672,8 +875,8 @@ pub fn show_chain(
     let mut targets = Vec::new();
     for c in chains.iter() {
         let nodes: Vec<NodeIx> = sequence_items(&c).iter().map(|o| find(&heap, o.as_ptr() as usize as u64)).collect::<PyResult<_>>()?;
-        let Some(&last) = nodes.last() else { continue };
-        targets.push(last);
+        let (Some(&first), Some(&last)) = (nodes.first(), nodes.last()) else { continue };
+        targets.push(if backrefs { last } else { first });
         let steps = nodes
             .iter()
             .enumerate()
@@ -682,8 +885,9 @@ pub fn show_chain(
         ps.push(RootPath { steps });
     }
     let nb = paths::chains_neighbourhood(&ps);
+    let wants_objects = highlight.is_some() || extra_info.is_some() || extra_node_attrs.is_some();
     // SAFETY: `heap` was captured in this call and no Python code has run since.
-    let _pins = (highlight.is_some() || extra_info.is_some()).then(|| unsafe { Pinned::new(&heap, nb.nodes.iter().map(|&(n, _)| n)) });
+    let _pins = wants_objects.then(|| unsafe { Pinned::new(&heap, nb.nodes.iter().map(|&(n, _)| n)) });
     let mut extra = |n: NodeIx| -> Option<String> {
         let o = live(py, &heap, n)?;
         extra_info?.call1((o,)).ok().and_then(|r| r.str().ok()).map(|s| s.to_string())
@@ -702,7 +906,9 @@ pub fn show_chain(
         highlight: highlight.is_some().then_some(&mut hl as &mut dyn FnMut(NodeIx) -> bool),
         caption: None,
     };
-    draw(py, &heap, &nb, &targets, vo, filename, output)
+    let nodes: Vec<NodeIx> = nb.nodes.iter().map(|&(n, _)| n).collect();
+    let attrs = node_attrs(py, &heap, &nodes, extra_node_attrs)?;
+    draw(py, &heap, &nb, &targets, vo, to, attrs)
 }
 
 /// Captures the heap and writes it to `path` (used by `refgraph run`).

@@ -51,6 +51,10 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
     if let Err(e) = signal_handlers(py, &mut public.signal_handlers) {
         public.notes.push(format!("signal handlers not named: {e}"));
     }
+    // Named holders: the signal handlers' list takes IPython's namespace too.
+    if let Err(e) = super::ipython::user_namespaces(py, &mut public.signal_handlers) {
+        public.notes.push(format!("IPython's user namespace not named: {e}"));
+    }
     if let Err(e) = interp_values(py, types, &mut public) {
         public.notes.push(format!("interpreter holders not named: {e}"));
     }

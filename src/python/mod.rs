@@ -8,6 +8,9 @@
 
 mod api;
 mod capture;
+mod ipython;
+mod objgraph;
+mod stats;
 mod types;
 
 use std::sync::OnceLock;
@@ -69,5 +72,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(api::show_chain, m)?)?;
     m.add_function(wrap_pyfunction!(api::dump, m)?)?;
     m.add_function(wrap_pyfunction!(api::_override_layout, m)?)?;
+    m.add_class::<stats::Growth>()?;
+    m.add_function(wrap_pyfunction!(api::_snapshot, m)?)?;
+    m.add_function(wrap_pyfunction!(objgraph::_typestats, m)?)?;
+    m.add_function(wrap_pyfunction!(objgraph::_type_counts, m)?)?;
+    m.add_function(wrap_pyfunction!(objgraph::_by_type, m)?)?;
+    m.add_function(wrap_pyfunction!(objgraph::_at_addrs, m)?)?;
+    m.add_function(wrap_pyfunction!(objgraph::_leaking, m)?)?;
+    m.add_function(wrap_pyfunction!(objgraph::find_ref_chain, m)?)?;
     Ok(())
 }

@@ -18,6 +18,33 @@ pub fn to_dot(view: &View) -> String {
     s
 }
 
+/// DOT text of a view with extra attributes on some nodes (objgraph's
+/// `extra_node_attrs`): `extra` gives `(view node index, [(name, value)])`;
+/// an extra attribute replaces one of the same name.
+pub fn to_dot_with_attrs(view: &View, extra: &[(usize, Vec<(String, String)>)]) -> String {
+    let mut g = graph(view);
+    if let Graph::DiGraph { stmts, .. } = &mut g {
+        for (index, attrs) in extra {
+            let Some(id) = view.nodes.get(*index).map(|n| node_id(&n.id)) else { continue };
+            for st in stmts.iter_mut() {
+                if let Stmt::Node(Node { id: NodeId(nid, _), attributes }) = st {
+                    if *nid == id {
+                        for (k, v) in attrs {
+                            attributes.retain(|Attribute(name, _)| *name != plain(k));
+                            attributes.push(attr(k, quoted(v)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut ctx = PrinterContext::default();
+    ctx.with_semi();
+    let mut s = g.print(&mut ctx);
+    s.push('\n');
+    s
+}
+
 fn graph(view: &View) -> Graph {
     let mut stmts = vec![
         Stmt::GAttribute(GraphAttributes::Graph(vec![attr("rankdir", plain("TB"))])),

@@ -16,6 +16,7 @@
 mod dot;
 mod graphviz;
 mod layout;
+mod raster;
 mod style;
 mod svg;
 mod view;
@@ -23,7 +24,7 @@ mod view;
 use std::fmt;
 use std::path::Path;
 
-pub use dot::to_dot;
+pub use dot::{to_dot, to_dot_with_attrs};
 pub use view::{Role, View, ViewEdge, ViewNode};
 
 /// The most boxes a picture (SVG, PNG) may have. Boxes are 25 to 40 pixels
@@ -97,8 +98,8 @@ impl fmt::Display for Renderer {
 pub enum RenderError {
     #[error("{path}: unknown output format; the name must end in .dot, .gv, .svg or .png")]
     UnknownFormat { path: String },
-    #[error("PNG needs Graphviz `dot`; install graphviz or write .svg")]
-    PngNeedsGraphviz,
+    #[error("cannot draw the PNG: {0}")]
+    Raster(String),
     #[error("Graphviz `dot` is not installed (not found on the PATH); install graphviz, or write .svg with the built-in layout")]
     GraphvizMissing,
     #[error("Graphviz `dot` failed ({status}): {stderr}")]
@@ -137,7 +138,7 @@ pub fn render(view: &View, format: Format, engine: Engine) -> Result<(Vec<u8>, R
     match (dot, format) {
         (Some(dot), _) => Ok((graphviz::run(&dot, &to_dot(view), format.graphviz_name())?, Renderer::Graphviz)),
         (None, Format::Svg) => Ok((svg::to_svg(view).into_bytes(), Renderer::BuiltIn)),
-        (None, _) => Err(RenderError::PngNeedsGraphviz),
+        (None, _) => Ok((raster::svg_to_png(&svg::to_svg(view))?, Renderer::BuiltIn)),
     }
 }
 

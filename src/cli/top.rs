@@ -1,0 +1,84 @@
+//! `refgraph top`: the largest groups of objects in a snapshot, by type,
+//! module, qualified name or size.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use refgraph::stats::{self, Scope};
+
+/// Print the most common types (or modules, qualified names) of a snapshot with their total shallow size.
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Snapshot file (.rgs).
+    snapshot: PathBuf,
+    /// What to group the objects by.
+    #[arg(long, value_enum, default_value_t = By::Type)]
+    by: By,
+    /// How many rows to print (0: all).
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// Count only objects the garbage collector tracks, as objgraph does.
+    #[arg(long)]
+    tracked: bool,
+}
+
+/// How `top` ranks: a grouping of [`stats::By`], or (later) another measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum By {
+    /// The type's qualified name, most objects first.
+    Type,
+    /// The module a module, function, class or namespace dict belongs to, most objects first.
+    Module,
+    /// The qualified name of a function, method or class, most objects first.
+    Qualname,
+    /// The type, most bytes (total shallow size) first.
+    Size,
+}
+
+impl By {
+    pub(crate) fn grouping(self) -> stats::By {
+        match self {
+            By::Type => stats::By::Type,
+            By::Module => stats::By::Module,
+            By::Qualname => stats::By::Qualname,
+            By::Size => stats::By::Size,
+        }
+    }
+}
+
+pub(crate) fn run(a: Args) -> Result<i32> {
+    let heap = super::load(&a.snapshot)?;
+    let by = a.by.grouping();
+    let scope = if a.tracked { Scope::TRACKED } else { Scope::ALL };
+    let groups = stats::typestats(&heap, by, scope);
+    let shown = if a.limit == 0 { groups.len() } else { a.limit.min(groups.len()) };
+    println!(
+        "{}: {} objects; {} {}s, the first {shown} by {}",
+        a.snapshot.display(),
+        heap.node_count(),
+        groups.len(),
+        key_title(by),
+        order(by)
+    );
+    println!("{:>10} {:>12}  {}", "objects", "bytes", key_title(by));
+    for g in &groups[..shown] {
+        println!("{:>10} {:>12}  {}", g.count, g.size, g.key);
+    }
+    Ok(0)
+}
+
+/// The column title of a grouping's key.
+pub(crate) fn key_title(by: stats::By) -> &'static str {
+    match by {
+        stats::By::Type | stats::By::Size => "type",
+        stats::By::Module => "module",
+        stats::By::Qualname => "qualname",
+    }
+}
+
+fn order(by: stats::By) -> &'static str {
+    match by {
+        stats::By::Size => "total size",
+        _ => "count",
+    }
+}
