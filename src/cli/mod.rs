@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch. Errors print once, on one line, with their
 //! whole cause chain, and exit with status 2.
 
+mod attach;
 mod backrefs;
 mod filters;
 mod path;
@@ -30,6 +31,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Run(run::Args),
+    Attach(attach::Args),
     Path(path::Args),
     Backrefs(backrefs::Args),
     Summary(summary::Args),
@@ -53,6 +55,7 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Run(a) => run::run(a),
+        Command::Attach(a) => attach::run(a),
         Command::Path(a) => path::run(a),
         Command::Backrefs(a) => backrefs::run(a),
         Command::Summary(a) => summary::run(a),

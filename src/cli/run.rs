@@ -82,7 +82,7 @@ fn join_pythonpath(dir: &Path) -> OsString {
 }
 
 /// Directories that may hold the package for interpreter tag `cpXY`.
-fn candidate_dirs(tag: &str) -> Vec<PathBuf> {
+pub(crate) fn candidate_dirs(tag: &str) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Some(p) = std::env::var_os("REFGRAPH_PYTHONPATH") {
         dirs.extend(std::env::split_paths(&p));
