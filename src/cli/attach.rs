@@ -81,7 +81,7 @@ fn explain(target: &process::Target, kind: &str, text: &str, timeout: f64) -> St
         "not-python" => format!("process {pid} is not a CPython process refgraph can attach to: {text}"),
         "exited" => format!("process {pid} exited during the capture ({text}); no snapshot was written"),
         "timeout" => format!(
-            "gave up after {timeout} s: {text}; process {pid} was left running, untouched \
+            "gave up after {timeout} s: {text}; process {pid} was left running \
              (try a longer --timeout, or attach when it is less busy in C code)"
         ),
         _ => format!("attaching to process {pid} failed: {text}"),

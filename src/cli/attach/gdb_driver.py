@@ -197,7 +197,7 @@ class Target(object):
     # --- running --------------------------------------------------------------
 
     def waiting_signals(self):
-        ex("handle SIGURG stop noprint nopass")
+        ex("handle SIGURG stop print nopass")  # noprint would imply nostop
 
     def calling_signals(self):
         # Nothing may interrupt a call that runs Python code: gdb would unwind
@@ -272,7 +272,8 @@ class Target(object):
                 self.queue()
             left = deadline - time.time()
             if left <= 0:
-                raise Fail("timeout", "the main thread reached no safe point in %g s" % TIMEOUT)
+                raise Fail("timeout", "the main thread reached no safe point in %g s (the loader stays queued for it, "
+                                      "emptied: when it runs it does nothing; its one page stays mapped)" % TIMEOUT)
             self.waiting_signals()
             self.breakpoint.enabled = True
             event = self.resume(min(pause, left))

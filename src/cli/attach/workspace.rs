@@ -39,7 +39,6 @@ impl Workspace {
     pub(crate) fn new(target: &Target, collector: Collector) -> Result<Workspace> {
         let dir = tempfile::Builder::new().prefix("refgraph-attach-").tempdir().context("cannot make a temporary folder")?;
         let ws = Workspace { dir };
-        ws.write("attach.py", BOOTSTRAP.as_bytes())?;
         ws.write("collector.py", COLLECTOR.as_bytes())?;
         ws.write("gdb_driver.py", GDB_DRIVER.as_bytes())?;
         ws.write("loader.py", ws.loader(collector).as_bytes())?;
@@ -69,7 +68,9 @@ impl Workspace {
     /// The target's own user must be able to read the files and write the
     /// snapshot: a root refgraph gives the folder to that user.
     fn hand_over(&self, target: &Target) -> Result<()> {
-        if euid() == Some(target.uid) {
+        // Only root can, and only root may trace another user's process
+        // (the attach itself says so otherwise).
+        if euid() != Some(0) || target.uid == 0 {
             return Ok(());
         }
         let give = |p: &Path| {
@@ -77,14 +78,16 @@ impl Workspace {
                 .with_context(|| format!("cannot give {} to user {} of process {}", p.display(), target.uid, target.pid))
         };
         give(self.dir.path())?;
-        for name in ["attach.py", "collector.py", "loader.py"] {
+        for name in ["collector.py", "loader.py"] {
             give(&self.path(name))?;
         }
         Ok(())
     }
 
-    /// The code gdb has the target run: exec the bootstrap in a namespace of
-    /// its own. Valid Python 2.7 and 3.x; no exception gets out of it.
+    /// The code gdb has the target run: exec the bootstrap, carried along as
+    /// a bytes literal (no file is opened in __main__'s namespace, where an
+    /// unclosed one would leave a warning registry), in a namespace of its
+    /// own. Valid Python 2.7 and 3.x; no exception gets out of it.
     fn loader(&self, collector: Collector) -> String {
         let mut native = String::from("{");
         for tag in TAGS {
@@ -102,10 +105,10 @@ impl Workspace {
         };
         let p = |name: &str| py_bytes(self.path(name).as_os_str().as_encoded_bytes());
         format!(
-            "try:\n    exec(open({boot},'rb').read(),{{'__name__':'__refgraph_attach__',\
+            "try:\n    exec({boot},{{'__name__':'__refgraph_attach__',\
              'CONFIG':{{b'out':{out},b'status':{status},b'collector':{which},b'collector_py':{coll},b'native':{native}}}}})\n\
              except BaseException:\n    pass\n",
-            boot = p("attach.py"),
+            boot = py_bytes(BOOTSTRAP.as_bytes()),
             out = p("heap.rgs"),
             status = p("status"),
             which = py_bytes(which.as_bytes()),
