@@ -4,6 +4,7 @@
 mod attach;
 mod backrefs;
 mod filters;
+mod on_signal;
 mod path;
 mod run;
 mod summary;

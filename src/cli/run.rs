@@ -41,6 +41,12 @@ pub(crate) struct Args {
     output: PathBuf,
     #[arg(long, value_enum, default_value_t = Collector::Auto)]
     collector: Collector,
+    /// Also write a snapshot each time the program gets this signal (USR2,
+    /// HUP, ...): -o heap.rgs gives heap.1.rgs, heap.2.rgs, ... in order,
+    /// then heap.rgs when the program ends. (A handler the program installs
+    /// for the same signal replaces refgraph's.)
+    #[arg(long, value_name = "SIGNAL")]
+    on_signal: Option<String>,
     /// The interpreter, the script and its arguments: -- python3 script.py ARGS
     #[arg(required = true, last = true, num_args = 2..)]
     command: Vec<OsString>,
@@ -117,12 +123,16 @@ pub(crate) fn run(a: Args) -> Result<i32> {
         }
     };
     let output = absolute(&a.output)?;
+    let on_signal = a.on_signal.as_deref().map(super::on_signal::signal_name).transpose()?;
     let before = modified(&output);
     let mut cmd = Command::new(python);
     cmd.arg("-c").arg("import refgraph._run as r; r.main()").arg(&output);
     cmd.args(&a.command[1..]);
     if let Some(d) = &dir {
         cmd.env("PYTHONPATH", join_pythonpath(d));
+    }
+    if let Some(sig) = &on_signal {
+        cmd.env("REFGRAPH_ON_SIGNAL", sig).env("REFGRAPH_ON_SIGNAL_OUT", super::on_signal::numbered_pattern(&output));
     }
     let status = cmd.status().with_context(|| format!("cannot start {:?}", python))?;
     // An old file of the same name must not pass for a new snapshot.
