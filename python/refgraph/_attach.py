@@ -224,6 +224,10 @@ def _forget_new(modules_before, importers_before):
 
 
 def _main(config):
+    import os
+    if not os.path.isdir(os.path.dirname(_text(config[b"status"]))):
+        # Run late (sys.remote_exec after the CLI gave up): nobody waits.
+        return
     modules_before = set(sys.modules)
     importers_before = set(getattr(sys, "path_importer_cache", {}))
     status = None
@@ -243,7 +247,7 @@ def _main(config):
         f.write(status.replace("\n", " ") + "\n")
     finally:
         f.close()
-    __import__("os").rename(tmp, _text(config[b"status"]))
+    os.rename(tmp, _text(config[b"status"]))
 
 
 if __name__ == "__refgraph_attach__":

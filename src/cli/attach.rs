@@ -9,6 +9,7 @@
 
 mod gdb;
 mod process;
+mod remote_exec;
 mod workspace;
 
 use std::path::PathBuf;
@@ -18,11 +19,24 @@ use anyhow::{bail, Context, Result};
 use super::run::Collector;
 use gdb::Outcome;
 
+/// How to reach into the process.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Method {
+    /// gdb where it is installed, else sys.remote_exec on Python 3.14+.
+    Auto,
+    /// gdb: any CPython (2.7, 3.x), busy or blocked.
+    Gdb,
+    /// sys.remote_exec (Python 3.14+, no gdb needed): runs when the main
+    /// thread next runs Python code, so not while it is blocked in a call.
+    RemoteExec,
+}
+
 /// Snapshot a running Python process (by pid) without restarting it.
 ///
-/// Needs gdb (apt-get install gdb) and the right to trace the process (same
-/// user, or root; see docs/attach.md). Works on Python 2.7 and 3.6+, on a
-/// process busy running code or blocked in input(), time.sleep() or a lock.
+/// Needs gdb (apt-get install gdb), or a Python 3.14+ target (sys.remote_exec),
+/// and the right to trace the process (same user, or root; see docs/attach.md).
+/// Works on Python 2.7 and 3.6+, on a process busy running code or blocked in
+/// input(), time.sleep() or a lock.
 #[derive(clap::Args)]
 #[command(after_help = "Example: refgraph attach 4242 -o heap.rgs\n\
          refgraph path heap.rgs --select 'dict~^logging namespace' --max-targets 1")]
@@ -35,11 +49,13 @@ pub(crate) struct Args {
     #[arg(long, value_enum, default_value_t = Collector::Auto)]
     collector: Collector,
     /// Seconds to wait for the target to reach a point where it can be
-    /// snapshotted; on timeout it is left running, untouched. A capture that
+    /// snapshotted; on timeout it is left running. A capture that
     /// has started is never cut short (stopping it half done would break the
     /// target).
     #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
     timeout: f64,
+    #[arg(long, value_enum, default_value_t = Method::Auto)]
+    method: Method,
 }
 
 pub(crate) fn run(a: Args) -> Result<i32> {
@@ -47,15 +63,22 @@ pub(crate) fn run(a: Args) -> Result<i32> {
         bail!("--timeout must be a positive number of seconds, not {}", a.timeout);
     }
     let target = process::Target::find(a.pid)?;
-    let gdb = gdb::find().ok_or_else(|| anyhow::anyhow!(gdb::MISSING))?;
     let space = workspace::Workspace::new(&target, a.collector)?;
-    eprintln!("refgraph: attaching to process {} with {}", a.pid, gdb.display());
-    let outcome = gdb::run(&gdb, &target, &space, a.timeout)?;
-    match outcome {
-        Outcome::Done(0) => {}
-        Outcome::Done(rc) => bail!("the loader failed in process {} (PyRun_SimpleString returned {rc})", a.pid),
-        Outcome::Error(kind, text) => bail!(explain(&target, &kind, &text, a.timeout)),
-    }
+    let space = match reach(&a, &target)? {
+        Reach::Gdb(gdb) => {
+            eprintln!("refgraph: attaching to process {} with {}", a.pid, gdb.display());
+            match gdb::run(&gdb, &target, &space, a.timeout)? {
+                Outcome::Done(0) => {}
+                Outcome::Done(rc) => bail!("the loader failed in process {} (PyRun_SimpleString returned {rc})", a.pid),
+                Outcome::Error(kind, text) => bail!(explain(&target, &kind, &text, a.timeout)),
+            }
+            space
+        }
+        Reach::RemoteExec(python) => {
+            eprintln!("refgraph: asking process {} to run the capture with sys.remote_exec ({})", a.pid, python.display());
+            remote_exec::run(&python, &target, space, a.timeout)?
+        }
+    };
     let status = space.status().with_context(|| format!("process {} ran the loader but said nothing", a.pid))?;
     let captured = status.into_result().with_context(|| format!("the capture in process {} failed", a.pid))?;
     let heap = super::load(&space.snapshot_path()).context("the snapshot the target wrote is unreadable")?;
@@ -70,6 +93,27 @@ pub(crate) fn run(a: Args) -> Result<i32> {
         captured.seconds
     );
     Ok(0)
+}
+
+enum Reach {
+    Gdb(PathBuf),
+    RemoteExec(PathBuf),
+}
+
+/// gdb or sys.remote_exec, as --method says and the machine allows.
+fn reach(a: &Args, target: &process::Target) -> Result<Reach> {
+    let gdb = || gdb::find().map(Reach::Gdb);
+    let remote = || remote_exec::interpreter_for(target.pid).map(Reach::RemoteExec);
+    match a.method {
+        Method::Gdb => gdb().ok_or_else(|| anyhow::anyhow!(gdb::MISSING)),
+        Method::RemoteExec => remote().ok_or_else(|| {
+            anyhow::anyhow!(
+                "process {} is not CPython 3.14+ with its interpreter at hand (sys.remote_exec needs one of the same version)",
+                target.pid
+            )
+        }),
+        Method::Auto => gdb().or_else(remote).ok_or_else(|| anyhow::anyhow!(gdb::MISSING)),
+    }
 }
 
 /// What went wrong, and what to do about it, for each error the gdb driver reports.

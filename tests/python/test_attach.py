@@ -154,9 +154,10 @@ class Target(object):
             return json.load(f)
 
     def close(self):
+        """Ends the target; returns what it wrote on stderr."""
         if self.proc.poll() is None:
             self.proc.kill()
-        self.proc.communicate(timeout=30)
+        return self.proc.communicate(timeout=30)[1] or ""
 
 
 @pytest.fixture
@@ -332,3 +333,43 @@ def test_ptrace_refused_says_what_to_change(can_attach, tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+needs_remote_exec = pytest.mark.skipif(not hasattr(sys, "remote_exec"),
+                                       reason="sys.remote_exec is Python 3.14+; this is %d.%d" % sys.version_info[:2])
+
+
+@needs_remote_exec
+def test_remote_exec_snapshots_a_busy_314_process_without_gdb(targets, tmp_path):
+    t = Target(sys.executable, "busy", tmp_path)
+    targets.append(t)
+    t.wait_line("ready")
+    before = t.query()
+    out = tmp_path / "heap.rgs"
+    r = attach(t.pid, out, "--method", "remote-exec")
+    assert r.returncode == 0, r.stderr
+    assert "sys.remote_exec" in r.stderr
+    assert_snapshot(out)
+    after = t.query()
+    assert new_modules(before, after) == []
+    assert after["main"] == before["main"] and after["threads"] == before["threads"]
+
+
+@needs_remote_exec
+def test_remote_exec_cannot_reach_a_blocked_process_and_says_so(targets, tmp_path):
+    t = Target(sys.executable, "sleep", tmp_path)
+    targets.append(t)
+    t.wait_line("ready")
+    out = tmp_path / "heap.rgs"
+    r = attach(t.pid, out, "--method", "remote-exec", "--timeout", "2")
+    assert r.returncode != 0
+    assert "gave up after 2 s" in r.stderr and "gdb reaches a blocked process" in r.stderr, r.stderr
+    assert not out.exists()
+    # The script it left scheduled runs when the target wakes, and does nothing.
+    t.query()  # the signal wakes the sleep: Python code runs, so does the script
+    time.sleep(0.5)
+    assert t.proc.poll() is None
+    left = [w for w in r.stderr.split() if w.endswith("loader.py,")]
+    if left:
+        shutil.rmtree(os.path.dirname(left[0].rstrip(",")), ignore_errors=True)
+    assert "debugger script" not in t.close()

@@ -11,7 +11,8 @@ use super::workspace::Workspace;
 /// The error when there is no gdb.
 pub(crate) const MISSING: &str = "gdb is not installed, and `refgraph attach` needs it to reach into the process: \
      install it with `apt-get install gdb` (Debian, Ubuntu), `dnf install gdb` (Fedora, RHEL) or \
-     `apk add gdb` (Alpine), or set REFGRAPH_GDB to a gdb binary";
+     `apk add gdb` (Alpine), or set REFGRAPH_GDB to a gdb binary (a Python 3.14+ target is reached without \
+     gdb, through sys.remote_exec, when an interpreter of its version is at hand)";
 
 /// What the driver reported.
 pub(crate) enum Outcome {

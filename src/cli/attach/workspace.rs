@@ -38,6 +38,8 @@ pub(crate) struct Captured {
 impl Workspace {
     pub(crate) fn new(target: &Target, collector: Collector) -> Result<Workspace> {
         let dir = tempfile::Builder::new().prefix("refgraph-attach-").tempdir().context("cannot make a temporary folder")?;
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .with_context(|| format!("cannot make {} private", dir.path().display()))?;
         let ws = Workspace { dir };
         ws.write("collector.py", COLLECTOR.as_bytes())?;
         ws.write("gdb_driver.py", GDB_DRIVER.as_bytes())?;
@@ -116,6 +118,17 @@ impl Workspace {
         )
     }
 
+    /// After a sys.remote_exec that timed out: the target will still run the
+    /// loader file, later. It is left there, empty (so that running it does
+    /// nothing and prints nothing), in the folder, which stays; the rest goes.
+    pub(crate) fn leave_empty_loader(self) -> PathBuf {
+        for name in ["collector.py", "gdb_driver.py"] {
+            let _ = std::fs::remove_file(self.path(name));
+        }
+        let _ = std::fs::write(self.path("loader.py"), b"");
+        self.dir.keep()
+    }
+
     /// The status line the target wrote, if it wrote one.
     pub(crate) fn status(&self) -> Result<Status> {
         let path = self.path("status");
@@ -168,7 +181,21 @@ fn py_bytes(b: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::py_bytes;
+    use super::*;
+
+    #[test]
+    fn the_folder_is_private_and_its_files_too() {
+        use std::os::unix::fs::PermissionsExt;
+        let me = Target { pid: std::process::id(), uid: euid().unwrap(), gid: 0 };
+        let ws = Workspace::new(&me, Collector::Auto).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(ws.dir.path()), 0o700);
+        for name in ["collector.py", "loader.py", "gdb_driver.py"] {
+            assert_eq!(mode(&ws.path(name)), 0o600, "{name}");
+        }
+        let loader = std::fs::read_to_string(ws.path("loader.py")).unwrap();
+        assert!(loader.starts_with("try:\n    exec(b'") && loader.ends_with("except BaseException:\n    pass\n"));
+    }
 
     #[test]
     fn bytes_literals_escape_quotes_backslashes_and_non_ascii() {
