@@ -38,8 +38,8 @@ pub(crate) enum Method {
 /// Works on Python 2.7 and 3.6+, on a process busy running code or blocked in
 /// input(), time.sleep() or a lock.
 #[derive(clap::Args)]
-#[command(after_help = "Example: refgraph attach 4242 -o heap.rgs\n\
-         refgraph path heap.rgs --select 'dict~^logging namespace' --max-targets 1")]
+#[command(after_help = "Examples:\n  refgraph attach 4242 -o heap.rgs\n  \
+                         refgraph path heap.rgs --select 'dict~^logging namespace' --max-targets 1")]
 pub(crate) struct Args {
     /// The process id of the running Python program.
     pid: u32,
