@@ -238,6 +238,7 @@ class Target(object):
                 return value("((int(*)(void))Py_MakePendingCalls)()")
             return value("((int(*)(char*))PyRun_SimpleString)((char*)%d)" % self.buffer)
         finally:
+            self.clear_free_lists()
             call_void("((void(*)(int))PyGILState_Release)(%d)" % state)
 
     def run_pending(self):
@@ -250,7 +251,9 @@ class Target(object):
                 event = self.resume(0)
                 if isinstance(event, gdb.BreakpointEvent) and back in event.breakpoints \
                         and gdb.selected_thread().ptid[1] == PID:
-                    return self.return_value()
+                    rc = self.return_value()
+                    self.clear_free_lists()
+                    return rc
         finally:
             back.delete()
 
@@ -281,6 +284,14 @@ class Target(object):
             if isinstance(event, gdb.BreakpointEvent) and self.breakpoint in event.breakpoints:
                 if gdb.selected_thread().ptid[1] == PID and self.first_argument() == self.buffer:
                     return self.run_pending()
+
+    def clear_free_lists(self):
+        """Python 2 keeps every int object it ever freed on a free list, for
+        good: the pure collector's million ids would stay in the target's
+        RSS. gc.collect() clears it; this clears only it, with the GIL held
+        (the caller's), and runs no Python code."""
+        if address("PyInt_ClearFreeList") is not None:
+            value("((int(*)(void))PyInt_ClearFreeList)()")
 
     def give_back_memory(self):
         """The capture's memory is free again, but glibc keeps freed heap
