@@ -8,6 +8,9 @@ the number of requests to serve:
 
     python plat.py 100
 
+With --prompt it then waits at a prompt, as the seed's platform does, so
+that `refgraph attach PID` can snapshot it while it runs.
+
 It runs unchanged on Python 2.7 and 3.x.
 """
 
@@ -29,11 +32,16 @@ def callOne():
 
 
 def main():
-    calls = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    args = [a for a in sys.argv[1:] if a != "--prompt"]
+    calls = int(args[0]) if args else 100
     answer = None
     for _ in range(calls):
         answer = callOne()
     sys.stdout.write("%d calls, the business code said: %s\n" % (calls, answer))
+    if "--prompt" in sys.argv[1:]:
+        sys.stdout.flush()
+        ask = raw_input if sys.version_info[0] == 2 else input  # noqa: F821
+        ask("press <ENTER> to exit")
 
 
 if __name__ == "__main__":

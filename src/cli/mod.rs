@@ -1,10 +1,12 @@
 //! Argument parsing and dispatch. Errors print once, on one line, with their
 //! whole cause chain, and exit with status 2.
 
+mod attach;
 mod backrefs;
 mod child;
 mod diff;
 mod filters;
+mod on_signal;
 mod path;
 mod program;
 mod run;
@@ -34,6 +36,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Run(run::Args),
+    Attach(attach::Args),
     Path(path::Args),
     Backrefs(backrefs::Args),
     Summary(summary::Args),
@@ -59,6 +62,7 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Run(a) => run::run(a),
+        Command::Attach(a) => attach::run(a),
         Command::Path(a) => path::run(a),
         Command::Backrefs(a) => backrefs::run(a),
         Command::Summary(a) => summary::run(a),

@@ -45,6 +45,12 @@ pub(crate) struct Args {
     output: PathBuf,
     #[arg(long, value_enum, default_value_t = Collector::Auto)]
     collector: Collector,
+    /// Also write a snapshot each time the program gets this signal (USR2,
+    /// HUP, ...): -o heap.rgs gives heap.1.rgs, heap.2.rgs, ... in order,
+    /// then heap.rgs when the program ends. (A handler the program installs
+    /// for the same signal replaces refgraph's.)
+    #[arg(long, value_name = "SIGNAL")]
+    on_signal: Option<String>,
     /// The interpreter and the program as Python takes it: -- python3 script.py ARGS, -- python3 -c CODE ARGS,
     /// -- python3 -m MODULE ARGS (interpreter options such as -u may come before).
     #[arg(required = true, last = true, num_args = 2..)]
@@ -87,7 +93,7 @@ fn join_pythonpath(dir: &Path) -> OsString {
 }
 
 /// Directories that may hold the package for interpreter tag `cpXY`.
-fn candidate_dirs(tag: &str) -> Vec<PathBuf> {
+pub(crate) fn candidate_dirs(tag: &str) -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     if let Some(p) = std::env::var_os("REFGRAPH_PYTHONPATH") {
         dirs.extend(std::env::split_paths(&p));
@@ -107,6 +113,7 @@ pub(crate) fn run(a: Args) -> Result<i32> {
     let program = program::parse(&a.command[1..])?;
     let output = absolute(&a.output)?;
     check_output(&output)?;
+    let on_signal = a.on_signal.as_deref().map(super::on_signal::signal_name).transpose()?;
     let (major, minor) = python_version(python)?;
     let tag = format!("cp{major}{minor}");
     let native_dir = candidate_dirs(&tag).into_iter().find(|d| d.join("refgraph").is_dir());
@@ -133,6 +140,9 @@ pub(crate) fn run(a: Args) -> Result<i32> {
     cmd.args(&program.args);
     if let Some(d) = &dir {
         cmd.env("PYTHONPATH", join_pythonpath(d));
+    }
+    if let Some(sig) = &on_signal {
+        cmd.env("REFGRAPH_ON_SIGNAL", sig).env("REFGRAPH_ON_SIGNAL_OUT", super::on_signal::numbered_pattern(&output));
     }
     let status = child::run(&mut cmd, &format!("{python:?}"))?;
     let code = child::shell_status(status);
