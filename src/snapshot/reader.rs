@@ -11,20 +11,41 @@ use crate::graph::{Csr, EdgeLabel, Heap, Meta, NodeColumns, NodeIx, Root, RootKi
 /// Why a snapshot could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("{file}: cannot read or write: {source}")]
-    Io {
-        file: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The OS error is part of the message and not a `source`: printed with
+    // its cause chain, it would appear twice.
+    #[error("cannot read snapshot {file}: {error}")]
+    Read { file: String, error: std::io::Error },
+    #[error("cannot write snapshot {file}: {error}")]
+    Write { file: String, error: std::io::Error },
     #[error("{file}: not a refgraph snapshot (byte 0 starts with {found}, expected the .rgs magic)")]
     NotASnapshot { file: String, found: String },
-    #[error("{file}: snapshot format version {version} at byte 8; this refgraph reads version {supported}")]
+    #[error("{file}: snapshot format version {version} at byte 8, {}", version_origin(*version, *supported))]
     UnsupportedVersion { file: String, version: u32, supported: u32 },
-    #[error("{file}: truncated at byte {offset}: section {section} needs {needed} bytes, {available} remain")]
+    #[error("{file}: truncated at byte {offset}: {} needs {needed} bytes, {available} remain", place(section))]
     Truncated { file: String, offset: u64, section: String, needed: u64, available: u64 },
     #[error("{file}: corrupt at byte {offset}: {what}")]
     Corrupt { file: String, offset: u64, what: String },
+    #[error("{file}: damaged: section {section} at byte {offset} ({len} bytes) fails its checksum (stored {stored:#010x}, computed {computed:#010x})")]
+    Checksum { file: String, section: String, offset: u64, len: u64, stored: u32, computed: u32 },
+}
+
+/// "section NODE" for a section's tag, the name itself for the headers.
+fn place(section: &str) -> String {
+    match section.ends_with("header") {
+        true => section.to_string(),
+        false => format!("section {section}"),
+    }
+}
+
+/// Where a file of another version comes from, as far as this build can tell.
+fn version_origin(version: u32, supported: u32) -> String {
+    match version {
+        1 => format!(
+            "from an older refgraph (before section checksums); this refgraph reads version {supported} only: capture the heap again"
+        ),
+        v if v > supported && v < 1000 => format!("from a newer refgraph; this refgraph reads version {supported} only"),
+        _ => format!("which no refgraph writes (this one reads version {supported}): the file is damaged"),
+    }
 }
 
 impl SnapshotError {
@@ -32,7 +53,7 @@ impl SnapshotError {
     pub(crate) fn with_file(self, path: &Path) -> SnapshotError {
         let file = path.display().to_string();
         match self {
-            SnapshotError::Io { source, .. } => SnapshotError::Io { file, source },
+            SnapshotError::Write { error, .. } => SnapshotError::Write { file, error },
             SnapshotError::Corrupt { offset, what, .. } => SnapshotError::Corrupt { file, offset, what },
             other => other,
         }
@@ -42,7 +63,7 @@ impl SnapshotError {
 /// Reads a snapshot file.
 pub fn read_snapshot(path: &Path) -> Result<Heap, SnapshotError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io { file: name.clone(), source })?;
+    let bytes = std::fs::read(path).map_err(|error| SnapshotError::Read { file: name.clone(), error })?;
     read_snapshot_bytes(&bytes, &name)
 }
 
@@ -180,7 +201,7 @@ fn split_sections<'a>(bytes: &'a [u8], file: &'a str) -> Result<Sections<'a>, Sn
         let head: String = bytes.iter().take(8).flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect();
         return Err(SnapshotError::NotASnapshot { file: file.to_string(), found: format!("\"{head}\"") });
     }
-    let mut top = Cursor { file, section: "header", bytes, pos: 8, base: 0 };
+    let mut top = Cursor { file, section: "file header", bytes, pos: 8, base: 0 };
     let version = u32::from_le_bytes(top.take(4)?.try_into().unwrap_or([0; 4]));
     if version != VERSION {
         return Err(SnapshotError::UnsupportedVersion { file: file.to_string(), version, supported: VERSION });
@@ -188,20 +209,16 @@ fn split_sections<'a>(bytes: &'a [u8], file: &'a str) -> Result<Sections<'a>, Sn
     let mut found = Vec::new();
     loop {
         top.section = "section header";
+        let at = top.pos;
         let tag: [u8; 4] = top.take(4)?.try_into().unwrap_or([0; 4]);
         let len = u64::from_le_bytes(top.take(8)?.try_into().unwrap_or([0; 8]));
-        let name = String::from_utf8_lossy(&tag).into_owned();
-        if tag == END {
-            if top.pos != bytes.len() {
-                return Err(top.corrupt(format!("{} bytes after the end marker", bytes.len() - top.pos)));
-            }
-            return Ok(Sections { found });
-        }
+        let stored = u32::from_le_bytes(top.take(4)?.try_into().unwrap_or([0; 4]));
+        let name = String::from_utf8_lossy(&tag).escape_debug().to_string();
         let remaining = (bytes.len() - top.pos) as u64;
         if len > remaining {
             return Err(SnapshotError::Truncated {
                 file: file.to_string(),
-                offset: top.offset(),
+                offset: at as u64,
                 section: name,
                 needed: len,
                 available: remaining,
@@ -209,10 +226,21 @@ fn split_sections<'a>(bytes: &'a [u8], file: &'a str) -> Result<Sections<'a>, Sn
         }
         let base = top.pos;
         let payload = top.take(len as usize)?;
+        let computed = section_checksum(tag, payload);
+        if computed != stored {
+            return Err(SnapshotError::Checksum { file: file.to_string(), section: name, offset: at as u64, len, stored, computed });
+        }
+        if tag == END {
+            top.section = "END.";
+            if top.pos != bytes.len() {
+                return Err(top.corrupt(format!("{} bytes after the end marker", bytes.len() - top.pos)));
+            }
+            return Ok(Sections { found });
+        }
         if found.iter().any(|(t, _, _)| *t == tag) {
             return Err(SnapshotError::Corrupt {
                 file: file.to_string(),
-                offset: base as u64 - 12,
+                offset: at as u64,
                 what: format!("section {name} appears twice"),
             });
         }

@@ -21,13 +21,13 @@ pub fn write_snapshot(heap: &Heap, path: &Path) -> Result<(), SnapshotError> {
     match (written, failure) {
         (Ok(()), _) => Ok(()),
         (Err(_), Some(e)) => Err(e),
-        (Err(source), None) => Err(SnapshotError::Io { file: path.display().to_string(), source }),
+        (Err(error), None) => Err(SnapshotError::Write { file: path.display().to_string(), error }),
     }
 }
 
 /// Writes `heap` in the `.rgs` format to any writer.
 pub fn write_snapshot_to(heap: &Heap, out: &mut dyn Write) -> Result<(), SnapshotError> {
-    let io = |source| SnapshotError::Io { file: "(stream)".into(), source };
+    let io = |error| SnapshotError::Write { file: "(stream)".into(), error };
     out.write_all(&MAGIC).map_err(io)?;
     out.write_all(&VERSION.to_le_bytes()).map_err(io)?;
     let meta = serde_json::to_vec(&heap.meta).map_err(|e| SnapshotError::Corrupt {
@@ -49,9 +49,10 @@ pub fn write_snapshot_to(heap: &Heap, out: &mut dyn Write) -> Result<(), Snapsho
 }
 
 fn section(out: &mut dyn Write, tag: [u8; 4], payload: &[u8]) -> Result<(), SnapshotError> {
-    let io = |source| SnapshotError::Io { file: "(stream)".into(), source };
+    let io = |error| SnapshotError::Write { file: "(stream)".into(), error };
     out.write_all(&tag).map_err(io)?;
     out.write_all(&(payload.len() as u64).to_le_bytes()).map_err(io)?;
+    out.write_all(&section_checksum(tag, payload).to_le_bytes()).map_err(io)?;
     out.write_all(payload).map_err(io)
 }
 
