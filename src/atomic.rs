@@ -11,6 +11,15 @@ use std::path::Path;
 
 /// Writes a file atomically with `write` filling it.
 pub fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
+    write_file_seekable(path, |w| write(w))
+}
+
+/// Like [`write_file`], for writers that go back to fill in what they
+/// learn late (a snapshot's section lengths and checksums).
+pub fn write_file_seekable(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

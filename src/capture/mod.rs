@@ -34,7 +34,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::alloc::Prefault;
-use crate::graph::{BuildError, Heap, HeapBuilder, Meta, NodeFlags, NodeIx};
+use crate::graph::{BuildError, BuiltParts, Heap, HeapBuilder, Meta, NodeFlags, NodeIx};
 
 use address::{EdgeRows, Numbering, Referents};
 pub use cores::Spawn;
@@ -341,6 +341,46 @@ fn push_member(members: &mut Vec<u64>, full: &mut Vec<Vec<u64>>, addr: u64) {
 /// each node's own data, again in address order, while the other core turns
 /// the referents' places into node indices and builds the incoming index.
 pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> Result<Heap, CaptureError> {
+    let Built { builder, mut phases, started } = build(source, obs, spawn, Index::Incoming)?;
+    let mut lap = Instant::now();
+    let mut heap = builder.finish()?;
+    crate::roots::add_held_from_outside(&mut heap);
+    phases.insert(phases.len() - 3, ("index".to_string(), seconds_since(&mut lap)));
+    heap.meta.phases = phases;
+    heap.meta.capture_seconds = started.elapsed().as_secs_f64();
+    Ok(heap)
+}
+
+/// Captures the whole heap of `source` for writing it to a file at once:
+/// what [`capture`] builds, less the incoming index and the address lookup
+/// (a reader rebuilds both), which are a third of a capture's memory.
+pub fn capture_parts<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> Result<BuiltParts, CaptureError> {
+    let Built { builder, phases, started } = build(source, obs, spawn, Index::OutgoingOnly)?;
+    let mut parts = builder.into_parts()?;
+    parts.meta.phases = phases;
+    parts.meta.capture_seconds = started.elapsed().as_secs_f64();
+    Ok(parts)
+}
+
+/// Which edge indexes a capture builds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Index {
+    /// Both directions: a heap to query.
+    Incoming,
+    /// Outgoing edges only: a heap to write.
+    OutgoingOnly,
+}
+
+/// A capture up to its finished builder.
+struct Built {
+    builder: HeapBuilder,
+    /// The phases timed so far, the second core's last.
+    phases: Vec<(String, f64)>,
+    started: Instant,
+}
+
+/// The capture up to the finished builder.
+fn build<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn, index: Index) -> Result<Built, CaptureError> {
     let started = Instant::now();
     let captured_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
     let mut phases: Vec<(String, f64)> = Vec::new();
@@ -414,7 +454,7 @@ pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> 
             let faulted = seconds_since(&mut lap);
             let csr = raw.resolve(referents, &numbering, sources.addrs.iter().map(|&a| a as u64))?;
             let resolved = seconds_since(&mut lap);
-            let incoming = csr.incoming(numbering.len());
+            let incoming = (index == Index::Incoming).then(|| csr.incoming(numbering.len()));
             let reversed = seconds_since(&mut lap);
             let laps = [("node columns faulted in", faulted), ("edges resolved", resolved), ("incoming index", reversed)];
             Ok::<_, BuildError>((csr, incoming, laps))
@@ -424,7 +464,7 @@ pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> 
         let nodes = unsafe { node_pass(&mut w, &numbering, &sources, &live_frames) };
         let (csr, incoming, laps) = edges.join().ok_or(CaptureError::Thread)??;
         nodes?;
-        w.builder.set_edges(csr, Some(incoming))?;
+        w.builder.set_edges(csr, incoming)?;
         Ok(laps)
     })?;
     phase("nodes and edges");
@@ -446,16 +486,11 @@ pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> 
         notes: source.notes(),
         phases: Vec::new(),
     });
-    let mut heap = w.builder.finish()?;
-    crate::roots::add_held_from_outside(&mut heap);
-    phase("index");
     // Not laps: they ran during "nodes and edges", on the other core.
     for (name, seconds) in second_core {
         phases.push((format!("second core: {name}"), seconds));
     }
-    heap.meta.phases = phases;
-    heap.meta.capture_seconds = started.elapsed().as_secs_f64();
-    Ok(heap)
+    Ok(Built { builder: w.builder, phases, started })
 }
 
 /// Records the edges of every source, in address order.

@@ -13,4 +13,4 @@ mod reader;
 mod writer;
 
 pub use reader::{read_snapshot, read_snapshot_bytes, SnapshotError};
-pub use writer::{write_snapshot, write_snapshot_to};
+pub use writer::{write_parts, write_snapshot, write_snapshot_to};
