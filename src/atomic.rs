@@ -24,6 +24,10 @@ pub fn write_file_seekable(
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    if !dir.is_dir() {
+        // Said plainly: the temporary file's error would name the temporary file.
+        return Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("the folder {} does not exist", dir.display())));
+    }
     let mut tmp = tempfile::Builder::new().prefix(".refgraph-").suffix(".tmp").tempfile_in(dir)?;
     {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());

@@ -3,7 +3,7 @@
 
 use refgraph::graph::{EdgeKind, EdgeLabel, Heap, HeapBuilder, Meta, NodeData, NodeFlags, Root, RootKind};
 use refgraph::roots::add_held_from_outside;
-use refgraph::snapshot::{read_snapshot, read_snapshot_bytes, write_snapshot, write_snapshot_to, SnapshotError};
+use refgraph::snapshot::{read_snapshot, read_snapshot_bytes, read_summary_bytes, write_snapshot, write_snapshot_to, SnapshotError};
 
 fn sample() -> Heap {
     let mut b = HeapBuilder::new();
@@ -100,6 +100,21 @@ fn a_heap_round_trips_exactly() {
     assert_same(&h, &back);
     // The held-from-outside roots come back by recomputation.
     assert!(back.roots().iter().any(|r| matches!(r.kind, RootKind::HeldFromOutside { .. })));
+}
+
+#[test]
+fn a_summary_reads_what_the_full_reader_reads() {
+    let h = sample();
+    let bytes = bytes_of(&h);
+    let full = read_snapshot_bytes(&bytes, "mem.rgs").unwrap();
+    let s = read_summary_bytes(&bytes, "mem.rgs").unwrap();
+    assert_eq!((s.node_count, s.edge_count, &s.meta), (full.node_count(), full.edge_count(), &full.meta));
+    let kinds = |roots: &[Root]| roots.iter().map(|r| (r.node, r.kind.tag())).collect::<Vec<_>>();
+    assert_eq!(kinds(&s.roots), kinds(full.roots()));
+    assert!(s.roots.iter().any(|r| matches!(r.kind, RootKind::HeldFromOutside { .. })));
+    let types: Vec<&str> = s.type_id.iter().map(|&t| s.types[t as usize].as_str()).collect();
+    assert_eq!(types, full.nodes().map(|n| n.type_name()).collect::<Vec<_>>());
+    assert_eq!(s.size, full.nodes().map(|n| n.size() as u32).collect::<Vec<_>>());
 }
 
 #[test]

@@ -16,7 +16,7 @@
 
 use refgraph::graph::{EdgeKind, EdgeLabel, Heap, HeapBuilder, Meta, NodeData, NodeFlags, NodeIx, Root, RootKind};
 use refgraph::roots::add_held_from_outside;
-use refgraph::snapshot::{read_snapshot_bytes, write_snapshot_to};
+use refgraph::snapshot::{read_snapshot_bytes, read_summary_bytes, write_snapshot_to};
 
 /// splitmix64: small, fixed-seed, good enough to pick mutations.
 struct Rng(u64);
@@ -239,7 +239,10 @@ fn mutated_snapshots_are_refused_or_read_back_equal() {
     for n in 0..iterations {
         let (bad, kind) = mutate(&mut rng, &file, &sections);
         let slot = counts.entry(kind).or_default();
-        match read_snapshot_bytes(&bad, "fuzz.rgs") {
+        let read = read_snapshot_bytes(&bad, "fuzz.rgs");
+        // `refgraph summary`'s lighter reader refuses exactly what the full one refuses.
+        assert_eq!(read_summary_bytes(&bad, "fuzz.rgs").is_ok(), read.is_ok(), "mutation {n} ({kind})");
+        match read {
             Err(e) => {
                 let text = e.to_string();
                 assert!(text.starts_with("fuzz.rgs: ") && text.contains("byte"), "mutation {n} ({kind}): {text}");
@@ -269,7 +272,13 @@ fn resealed_damage_never_panics() {
     let (mut refused, mut other, mut same) = (0u64, 0u64, 0u64);
     for n in 0..iterations {
         let bad = mutate_sealed(&mut rng, &file, &sections);
-        match read_snapshot_bytes(&bad, "sealed.rgs") {
+        let read = read_snapshot_bytes(&bad, "sealed.rgs");
+        let summary = read_summary_bytes(&bad, "sealed.rgs");
+        assert_eq!(summary.as_ref().map_err(|e| e.to_string()).err(), read.as_ref().map_err(|e| e.to_string()).err(), "mutation {n}");
+        if let (Ok(h), Ok(s)) = (&read, &summary) {
+            assert_eq!((h.node_count(), h.edge_count(), h.roots().len()), (s.node_count, s.edge_count, s.roots.len()), "mutation {n}");
+        }
+        match read {
             Err(e) => {
                 let text = e.to_string();
                 assert!(text.starts_with("sealed.rgs: ") && text.contains("byte"), "mutation {n}: {text}");

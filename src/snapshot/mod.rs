@@ -12,5 +12,5 @@ mod format;
 mod reader;
 mod writer;
 
-pub use reader::{read_snapshot, read_snapshot_bytes, SnapshotError};
+pub use reader::{read_snapshot, read_snapshot_bytes, read_summary, read_summary_bytes, SnapshotError, Summary};
 pub use writer::{write_parts, write_snapshot, write_snapshot_to};

@@ -287,6 +287,63 @@ pub fn read_snapshot_bytes(bytes: &[u8], name: &str) -> Result<Heap, SnapshotErr
     Ok(heap)
 }
 
+/// What `refgraph summary` shows of a snapshot, read and checked as
+/// [`read_snapshot`] reads it, but without building the edge indexes or
+/// keeping the labels: the in-degrees the held-from-outside roots need are
+/// counted as the edges are decoded.
+#[derive(Debug)]
+pub struct Summary {
+    pub meta: Meta,
+    pub types: Vec<String>,
+    pub node_count: usize,
+    pub edge_count: usize,
+    /// Each node's type id and shallow size.
+    pub type_id: Vec<u32>,
+    pub size: Vec<u32>,
+    /// Every root, held-from-outside ones included, sorted by node.
+    pub roots: Vec<Root>,
+}
+
+/// Reads a snapshot file's [`Summary`].
+pub fn read_summary(path: &Path) -> Result<Summary, SnapshotError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|error| SnapshotError::Read { file: name.clone(), error })?;
+    read_summary_bytes(&bytes, &name)
+}
+
+/// Reads a [`Summary`] from memory; `name` is what errors call it.
+pub fn read_summary_bytes(bytes: &[u8], name: &str) -> Result<Summary, SnapshotError> {
+    let sections = split_sections(bytes, name)?;
+    let meta = read_meta(&sections, name)?;
+    let types = read_strings(sections.get(TYPES, name, "TYPE")?)?;
+    let edge_names = read_strings(sections.get(EDGE_NAMES, name, "ENAM")?)?;
+    let labels = read_label_section(&sections, name)?.len();
+    let mut c = sections.get(NODES, name, "NODE")?;
+    let nodes = read_nodes(&mut c, types.len(), labels)?;
+    let n = nodes.len();
+    let mut in_degree = vec![0u32; n];
+    let start = decode_edges(sections.get(EDGES, name, "EDGE")?, n, edge_names.len(), |t| in_degree[t as usize] += 1, |_| {})?;
+    let edge_count = start.last().map_or(0, |&m| m as usize);
+    drop(start);
+    let mut roots = read_roots(sections.get(ROOTS, name, "ROOT")?, n)?;
+    // As crate::roots::add_held_from_outside decides, from the in-degrees.
+    let mut named: Vec<usize> = roots.iter().filter(|r| matches!(r.kind, RootKind::Named { .. })).map(|r| r.node.index()).collect();
+    named.sort_unstable();
+    for (i, &indeg) in in_degree.iter().enumerate() {
+        let flags = crate::graph::NodeFlags(nodes.flags[i]);
+        if !flags.tracked() || flags.immortal() || flags.synthetic() {
+            continue;
+        }
+        let surplus = u64::from(nodes.refcount[i]).saturating_sub(u64::from(indeg));
+        if surplus > 0 && named.binary_search(&i).is_err() {
+            roots.push(Root { node: NodeIx::new(i), kind: RootKind::HeldFromOutside { surplus: surplus.min(u64::from(u32::MAX)) as u32 } });
+        }
+    }
+    roots.sort_by_key(|r| r.node);
+    let NodeColumns { type_id, size, .. } = nodes;
+    Ok(Summary { meta, types, node_count: n, edge_count, type_id, size, roots })
+}
+
 /// The label pool, from the LABL section in either encoding.
 fn read_label_section(sections: &Sections<'_>, name: &str) -> Result<StrPool, SnapshotError> {
     let mut c = sections.get(LABELS, name, "LABL")?;
@@ -404,7 +461,23 @@ fn read_nodes(c: &mut Cursor<'_>, types: usize, labels: usize) -> Result<NodeCol
     Ok(cols)
 }
 
-fn read_edges(mut c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, SnapshotError> {
+fn read_edges(c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, SnapshotError> {
+    // Reserved once, from the declared count (checked against the bytes left).
+    let m = Cursor { pos: 0, ..c }.count("edge", 2)?;
+    let (mut to, mut label) = (Vec::with_capacity(m), Vec::with_capacity(m));
+    let start = decode_edges(c, n, names, |t| to.push(t), |l| label.push(l))?;
+    Ok(Csr { start, to, label })
+}
+
+/// Decodes and checks the EDGE section, handing each edge's target (in
+/// edge order), then each edge's label, to the callers; returns the row starts.
+fn decode_edges(
+    mut c: Cursor<'_>,
+    n: usize,
+    names: usize,
+    mut on_target: impl FnMut(u32),
+    mut on_label: impl FnMut(EdgeLabel),
+) -> Result<Vec<u32>, SnapshotError> {
     let m = c.count("edge", 2)?;
     if m > u32::MAX as usize {
         return Err(c.corrupt("more than 4 G edges"));
@@ -422,7 +495,6 @@ fn read_edges(mut c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, Snapshot
     if total != m as u64 {
         return Err(c.corrupt(format!("out-degrees add up to {total}, but {m} edges are declared")));
     }
-    let mut to = Vec::with_capacity(m);
     for i in 0..n {
         let mut prev = i as i64;
         for _ in start[i]..start[i + 1] {
@@ -432,17 +504,16 @@ fn read_edges(mut c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, Snapshot
                 c.pos = at;
                 return Err(c.corrupt(format!("edge from node {i} to node {t}, but there are {n} nodes")));
             }
-            to.push(t as u32);
+            on_target(t as u32);
             prev = t;
         }
     }
-    let mut label = Vec::with_capacity(m);
     for _ in 0..m {
         let at = c.pos;
         let bits = c.u32_varint("edge label")?.rotate_right(3);
         let l = EdgeLabel::from_bits(bits).filter(|l| label_in_range(*l, n, names));
         match l {
-            Some(l) => label.push(l),
+            Some(l) => on_label(l),
             None => {
                 c.pos = at;
                 return Err(c.corrupt(format!("edge label {bits:#x} names no valid key, attribute or name")));
@@ -450,7 +521,7 @@ fn read_edges(mut c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, Snapshot
         }
     }
     c.finish()?;
-    Ok(Csr { start, to, label })
+    Ok(start)
 }
 
 fn label_in_range(l: EdgeLabel, nodes: usize, names: usize) -> bool {
