@@ -551,7 +551,8 @@ mod tests {
         let parts = super::super::capture_parts(&mut h, &Observers::default(), Spawn::default()).expect("capture");
         let dir = tempfile::tempdir().unwrap();
         let (streamed, whole) = (dir.path().join("streamed.rgs"), dir.path().join("whole.rgs"));
-        crate::snapshot::write_parts(parts, &streamed).unwrap();
+        assert!(parts.parts.nodes.is_empty() && parts.node_count() == heap.node_count() && parts.edge_count() == heap.edge_count());
+        parts.write(&streamed).unwrap();
         crate::snapshot::write_snapshot(&heap, &whole).unwrap();
         let (a, b) = (crate::snapshot::read_snapshot(&streamed).unwrap(), crate::snapshot::read_snapshot(&whole).unwrap());
         let dump = |heap: &Heap| {
@@ -569,7 +570,7 @@ mod tests {
         // A folder that does not exist: an error, and no file.
         let missing = dir.path().join("no/such/heap.rgs");
         let parts = super::super::capture_parts(&mut h, &Observers::default(), Spawn::default()).unwrap();
-        assert!(crate::snapshot::write_parts(parts, &missing).is_err());
+        assert!(parts.write(&missing).is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }

@@ -719,6 +719,12 @@ impl HeapBuilder {
         Ok(self.push_node(addr, type_id, size, refcount, flags, label))
     }
 
+    /// The id of `text` in the label pool (added if new), for a node kept
+    /// elsewhere (a capture streamed to a file).
+    pub fn intern_label(&mut self, text: &str) -> u32 {
+        self.label_id(text)
+    }
+
     /// The id of `text` in the label pool, added if it is new. On the rare
     /// hash collision the text is simply stored again.
     fn label_id(&mut self, text: &str) -> u32 {

@@ -433,9 +433,9 @@ pub fn snapshot(py: Python<'_>, path: Option<PathBuf>) -> PyResult<Option<Snapsh
 /// Captures and writes to `path` without keeping the heap; returns the
 /// node count, edge count and capture time.
 fn stream_to(py: Python<'_>, obs: &Observers, path: PathBuf) -> PyResult<(usize, usize, f64)> {
-    let parts = capture_parts(py, known_types(py)?, obs)?;
-    let counts = (parts.nodes.len(), parts.csr.to.len(), parts.meta.capture_seconds);
-    py.detach(move || crate::snapshot::write_parts(parts, &path)).map_err(|e| PyOSError::new_err(e.to_string()))?;
+    let streamed = capture_parts(py, known_types(py)?, obs)?;
+    let counts = (streamed.node_count(), streamed.edge_count(), streamed.parts.meta.capture_seconds);
+    py.detach(move || streamed.write(&path)).map_err(|e| PyOSError::new_err(e.to_string()))?;
     Ok(counts)
 }
 

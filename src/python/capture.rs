@@ -11,7 +11,7 @@ use crate::capture::source::Facts;
 use crate::capture::{self, Observers, Spawn};
 use crate::cpython::check::ManagedProbe;
 use crate::cpython::live::{KnownTypes, LiveHeap, Public};
-use crate::graph::{BuiltParts, Heap};
+use crate::graph::Heap;
 
 /// Errors from a capture, as Python sees them.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +52,7 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
 
 /// Captures the whole heap of this interpreter for writing it to a file
 /// (no incoming index: see [`capture::capture_parts`]).
-pub(crate) fn capture_parts(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Result<BuiltParts, CaptureError> {
+pub(crate) fn capture_parts(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Result<capture::Streamed, CaptureError> {
     capture_with(py, types, |source| capture::capture_parts(source, obs, Spawn::default()))
 }
 

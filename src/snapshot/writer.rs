@@ -11,7 +11,7 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
 use super::format::*;
-use super::SnapshotError;
+use super::{NodeEncoder, SnapshotError};
 use crate::graph::{BuiltParts, EdgeLabel, Heap, Meta, Root, RootKind, StrPool};
 
 /// Bytes a streamed section gathers before they go to the file.
@@ -28,12 +28,15 @@ pub fn write_snapshot(heap: &Heap, path: &Path) -> Result<(), SnapshotError> {
 /// Writes what a capture built to `path` atomically, streaming each section
 /// and freeing each column once written: the memory it needs beyond the
 /// parts is a chunk, not a copy of the file.
-pub fn write_parts(parts: BuiltParts, path: &Path) -> Result<(), SnapshotError> {
-    let mut parts = Some(parts);
+///
+/// With `encoded`, the nodes are those rows (a streaming capture encodes
+/// them as it meets them), and the parts' node columns are empty.
+pub fn write_parts(parts: BuiltParts, encoded: Option<NodeEncoder>, path: &Path) -> Result<(), SnapshotError> {
+    let mut parts = Some((parts, encoded));
     write_atomically(path, |w| {
-        let parts = parts.take().ok_or_else(|| stream_error(std::io::Error::other("written twice")))?;
+        let (parts, encoded) = parts.take().ok_or_else(|| stream_error(std::io::Error::other("written twice")))?;
         let mut sink = Streamed::new(w);
-        write_owned(parts, &mut sink)
+        write_owned(parts, encoded, &mut sink)
     })
 }
 
@@ -209,11 +212,22 @@ fn write_heap(heap: &Heap, s: &mut dyn SectionSink) -> Result<(), SnapshotError>
 }
 
 /// The same file from a capture's own parts, each column freed once written.
-fn write_owned(parts: BuiltParts, s: &mut dyn SectionSink) -> Result<(), SnapshotError> {
+fn write_owned(parts: BuiltParts, encoded: Option<NodeEncoder>, s: &mut dyn SectionSink) -> Result<(), SnapshotError> {
     let BuiltParts { meta, nodes, types, labels, edge_names, csr, roots } = parts;
     write_head(s, &meta, &types, &labels, &edge_names)?;
     drop(labels);
     s.begin(NODES)?;
+    if let Some(enc) = encoded {
+        put_varint(s.buf(), enc.len() as u64);
+        let NodeEncoder { addr, type_id, size, refcount, flags, label, .. } = enc;
+        for column in [addr, type_id, size, refcount, flags, label] {
+            for chunk in column.chunks(CHUNK) {
+                s.buf().extend_from_slice(chunk);
+                s.spill()?;
+            }
+        }
+        return write_edges_owned(csr, roots, s);
+    }
     put_varint(s.buf(), nodes.len() as u64);
     let crate::graph::NodeColumns { addr, type_id, size, refcount, flags: node_flags, label } = nodes;
     addrs(s, &addr)?;
@@ -225,6 +239,11 @@ fn write_owned(parts: BuiltParts, s: &mut dyn SectionSink) -> Result<(), Snapsho
     drop(node_flags);
     label_ids(s, &label)?;
     drop(label);
+    write_edges_owned(csr, roots, s)
+}
+
+/// Ends the NODE section, then writes the edges (freed as written) and the rest.
+fn write_edges_owned(csr: crate::graph::Csr, roots: Vec<Root>, s: &mut dyn SectionSink) -> Result<(), SnapshotError> {
     s.end()?;
     s.begin(EDGES)?;
     let crate::graph::Csr { start, to, label } = csr;
