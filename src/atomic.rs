@@ -11,10 +11,23 @@ use std::path::Path;
 
 /// Writes a file atomically with `write` filling it.
 pub fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
+    write_file_seekable(path, |w| write(w))
+}
+
+/// Like [`write_file`], for writers that go back to fill in what they
+/// learn late (a snapshot's section lengths and checksums).
+pub fn write_file_seekable(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    if !dir.is_dir() {
+        // Said plainly: the temporary file's error would name the temporary file.
+        return Err(std::io::Error::new(std::io::ErrorKind::NotFound, format!("the folder {} does not exist", dir.display())));
+    }
     let mut tmp = tempfile::Builder::new().prefix(".refgraph-").suffix(".tmp").tempfile_in(dir)?;
     {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());

@@ -54,8 +54,13 @@ pub fn add_held_from_outside(heap: &mut Heap) {
 
 /// Counts of roots by kind, for summaries.
 pub fn root_counts(heap: &Heap) -> Vec<(&'static str, usize)> {
+    count_by_kind(heap.roots())
+}
+
+/// Counts of `roots` by kind, in the order kinds first appear.
+pub fn count_by_kind(roots: &[Root]) -> Vec<(&'static str, usize)> {
     let mut counts: Vec<(&'static str, usize)> = Vec::new();
-    for r in heap.roots() {
+    for r in roots {
         match counts.iter_mut().find(|(t, _)| *t == r.kind.tag()) {
             Some((_, c)) => *c += 1,
             None => counts.push((r.kind.tag(), 1)),

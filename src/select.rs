@@ -24,12 +24,10 @@ pub enum Selector {
 pub enum SelectError {
     #[error("selector {selector:?}: {what}")]
     Invalid { selector: String, what: String },
-    #[error("selector {selector:?}: bad regular expression after '~': {source}")]
-    Regex {
-        selector: String,
-        #[source]
-        source: regex::Error,
-    },
+    // The regex error is folded into one line of the message and is no
+    // `source`: a cause chain would print it a second time.
+    #[error("selector {selector:?}: bad regular expression after '~': {what}")]
+    Regex { selector: String, what: String },
 }
 
 impl Selector {
@@ -52,7 +50,9 @@ impl Selector {
         if !ty.is_empty() && !ty.chars().all(|c| c.is_alphanumeric() || "._-<>".contains(c)) {
             return Err(invalid("a type name has only letters, digits, '_' and '.'"));
         }
-        let label = re.map(|r| Regex::new(r).map_err(|source| SelectError::Regex { selector: text.to_string(), source })).transpose()?;
+        let label = re
+            .map(|r| Regex::new(r).map_err(|e| SelectError::Regex { selector: text.to_string(), what: regex_problem(&e) }))
+            .transpose()?;
         let type_name = (!ty.is_empty()).then(|| ty.to_string());
         if type_name.is_none() && label.is_none() {
             return Err(invalid("expected 0xADDR, TYPE or TYPE~REGEX"));
@@ -81,6 +81,55 @@ impl Selector {
     }
 }
 
+/// A regex error in one line: the regex crate's message is several lines
+/// (the pattern, a caret, then `error: what`); the last of them says it.
+fn regex_problem(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().rev().find_map(|l| l.trim().strip_prefix("error: "));
+    last.map(str::to_string).unwrap_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// Type names of the heap close to `wanted` (a misspelt selector), closest
+/// first. Short names are compared (a qualified `wanted` also needs its
+/// module to match), and so are their tails at a word start, so that
+/// `Loger` finds `RootLogger` too. None if `wanted` names a type of the heap.
+pub fn near_type_names<'h>(heap: &'h Heap, wanted: &str) -> Vec<&'h str> {
+    if heap.type_names().iter().any(|t| type_matches(t, wanted)) {
+        return Vec::new();
+    }
+    let (module, short) = match wanted.rsplit_once('.') {
+        Some((m, s)) => (Some(m), s),
+        None => (None, wanted),
+    };
+    let short = short.to_lowercase();
+    // Up to a third of the name may differ: "Loger" finds "Logger", "dcit" finds "dict".
+    let most = (short.chars().count() / 3).max(1);
+    let mut near: Vec<(usize, &str)> = heap
+        .type_names()
+        .iter()
+        .filter_map(|full| {
+            let (m, name) = match full.rsplit_once('.') {
+                Some((m, s)) => (Some(m), s),
+                None => (None, full.as_str()),
+            };
+            if module.is_some() && module != m {
+                return None;
+            }
+            let d = word_tails(name).map(|tail| strsim::damerau_levenshtein(&short, &tail.to_lowercase())).min()?;
+            let shown = if module.is_some() { full.as_str() } else { name };
+            (d <= most).then_some((d, shown))
+        })
+        .collect();
+    near.sort_unstable();
+    near.dedup_by_key(|n| n.1);
+    near.into_iter().take(3).map(|n| n.1).collect()
+}
+
+/// `RootLogger`, `Logger`: the name and its tails that start a word.
+fn word_tails(name: &str) -> impl Iterator<Item = &str> {
+    name.char_indices().filter(move |&(i, c)| i == 0 || c.is_uppercase() || name[..i].ends_with('_')).map(move |(i, _)| &name[i..])
+}
+
 /// `logging.Logger` matches `Logger` and `logging.Logger`, not `ger`.
 fn type_matches(full: &str, wanted: &str) -> bool {
     full == wanted || full.strip_suffix(wanted).is_some_and(|head| head.ends_with('.'))
@@ -97,6 +146,7 @@ mod tests {
             (0x10, "dict", "logging namespace, 108 items"),
             (0x20, "dict", "len=3"),
             (0x30, "logging.Logger", ""),
+            (0x38, "logging.RootLogger", ""),
             (0x40, "function", "logging.shutdown"),
         ] {
             b.add_node(&NodeData { addr, type_name: ty.into(), label: label.into(), ..Default::default() });
@@ -123,10 +173,22 @@ mod tests {
     #[test]
     fn bad_selectors_say_what_is_wrong() {
         let e = Selector::parse("dict~(").unwrap_err().to_string();
-        assert!(e.contains("dict~(") && e.contains("regular expression"), "{e}");
+        assert_eq!(e, "selector \"dict~(\": bad regular expression after '~': unclosed group");
         let e = Selector::parse("0xzz").unwrap_err().to_string();
         assert!(e.contains("hexadecimal"), "{e}");
         assert!(Selector::parse("").is_err());
         assert!(Selector::parse("a b").is_err());
+    }
+
+    #[test]
+    fn misspelt_types_find_near_names() {
+        let h = heap();
+        assert_eq!(near_type_names(&h, "Loger"), vec!["Logger", "RootLogger"]);
+        assert_eq!(near_type_names(&h, "logger"), vec!["Logger", "RootLogger"]);
+        assert_eq!(near_type_names(&h, "logging.Loger"), vec!["logging.Logger", "logging.RootLogger"]);
+        assert!(near_type_names(&h, "other.Loger").is_empty());
+        assert_eq!(near_type_names(&h, "dcit"), vec!["dict"]);
+        assert!(near_type_names(&h, "Frobnicator").is_empty());
+        assert!(near_type_names(&h, "Logger").is_empty());
     }
 }

@@ -26,6 +26,7 @@ import os
 import struct
 import sys
 import time
+import zlib
 
 PY2 = sys.version_info[0] == 2
 if PY2:  # pragma: no cover - exercised under python2.7
@@ -38,7 +39,7 @@ else:
     int_types = (int,)
 
 MAGIC = b"\x89RGS\r\n\x1a\n"
-VERSION = 1
+VERSION = 2
 LABEL_CHARS = 60
 TRACKED, IMMORTAL, SYNTHETIC = 1, 2, 4
 TAG_INDEX, TAG_KEY, TAG_VALUE, TAG_NAMED = 1, 2, 3, 5
@@ -512,9 +513,13 @@ def _dump(path, observer_frames, started):
 
 
 def _section(f, tag, payload):
-    f.write(tag)
-    f.write(struct.pack("<Q", len(payload)))
-    f.write(bytes(payload) if not PY2 else str(payload))
+    payload = bytes(payload) if not PY2 else str(payload)
+    head = tag + struct.pack("<Q", len(payload))
+    # The section checksum: CRC-32 (zlib's) over the tag, the length and the payload.
+    crc = zlib.crc32(payload, zlib.crc32(head)) & 0xFFFFFFFF
+    f.write(head)
+    f.write(struct.pack("<I", crc))
+    f.write(payload)
 
 
 def _strings(items):

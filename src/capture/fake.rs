@@ -543,4 +543,34 @@ mod tests {
         assert_eq!(heap.meta.collector, "fake");
         assert!(heap.meta.phases.iter().any(|(p, _)| p == "walk"));
     }
+
+    #[test]
+    fn a_streamed_capture_reads_back_as_the_captured_heap() {
+        let (mut h, ..) = seed();
+        let heap = capture_of(&mut h, &Observers::default());
+        let parts = super::super::capture_parts(&mut h, &Observers::default(), Spawn::default()).expect("capture");
+        let dir = tempfile::tempdir().unwrap();
+        let (streamed, whole) = (dir.path().join("streamed.rgs"), dir.path().join("whole.rgs"));
+        assert!(parts.parts.nodes.is_empty() && parts.node_count() == heap.node_count() && parts.edge_count() == heap.edge_count());
+        parts.write(&streamed).unwrap();
+        crate::snapshot::write_snapshot(&heap, &whole).unwrap();
+        let (a, b) = (crate::snapshot::read_snapshot(&streamed).unwrap(), crate::snapshot::read_snapshot(&whole).unwrap());
+        let dump = |heap: &Heap| {
+            let nodes: Vec<_> = heap
+                .nodes()
+                .map(|n| (n.addr(), n.type_name().to_string(), n.label().to_string(), n.refcount(), n.size(), n.flags()))
+                .collect();
+            let edges: Vec<_> = (0..heap.node_count())
+                .flat_map(|i| heap.out_edges(NodeIx::new(i)).map(move |e| (i, e.to.index(), e.label)).collect::<Vec<_>>())
+                .collect();
+            (nodes, edges, heap.roots().to_vec(), heap.meta.collector.clone(), heap.meta.notes.clone())
+        };
+        assert_eq!(dump(&a), dump(&b));
+        assert_eq!(dump(&a), dump(&heap));
+        // A folder that does not exist: an error, and no file.
+        let missing = dir.path().join("no/such/heap.rgs");
+        let parts = super::super::capture_parts(&mut h, &Observers::default(), Spawn::default()).unwrap();
+        assert!(parts.write(&missing).is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
 }

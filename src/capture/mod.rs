@@ -34,7 +34,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::alloc::Prefault;
-use crate::graph::{BuildError, Heap, HeapBuilder, Meta, NodeFlags, NodeIx};
+use crate::graph::{BuildError, BuiltParts, Csr, Heap, HeapBuilder, Meta, NodeFlags, NodeIx};
+use crate::snapshot::NodeEncoder;
 
 use address::{EdgeRows, Numbering, Referents};
 pub use cores::Spawn;
@@ -118,6 +119,9 @@ struct Walker<'a, S> {
     /// The walk's edge labels, row by row, resolved to node indices once
     /// every node is known.
     raw: EdgeRows,
+    /// Where node rows go when the capture is streamed to a file (else to
+    /// the builder's columns).
+    encoder: Option<NodeEncoder>,
 }
 
 /// What the walk records references from: every tracked object and every
@@ -175,6 +179,7 @@ impl<'a, S: HeapSource> Walker<'a, S> {
             members: Vec::with_capacity(MEMBER_CHUNK),
             full_chunks: Vec::new(),
             raw: EdgeRows::with_capacity(tracked, tracked * EDGES_RESERVED),
+            encoder: None,
         }
     }
 
@@ -222,9 +227,21 @@ impl<'a, S: HeapSource> Walker<'a, S> {
         label.clear();
         // SAFETY: as above; the type entry describes `o`'s type.
         unsafe { labels::node_label(source, o, self.types[&ty].shape, &mut label) };
-        let ix = self.builder.append_node(o as u64, type_id, size, refcount, NodeFlags(flags), &label);
+        let ix = self.append(o as u64, type_id, size, refcount, NodeFlags(flags), &label);
         self.label_buf = label;
         ix
+    }
+
+    /// Appends a node row: to the builder's columns, or encoded for the file.
+    fn append(&mut self, addr: u64, type_id: u32, size: u64, refcount: u64, flags: NodeFlags, label: &str) -> Result<NodeIx, BuildError> {
+        match &mut self.encoder {
+            None => self.builder.append_node(addr, type_id, size, refcount, flags, label),
+            Some(enc) => {
+                let label = self.builder.intern_label(label);
+                let ix = enc.push(addr, type_id, size, refcount, flags.0, label).map_err(|e| BuildError::NotAscending(e.0, e.1))?;
+                Ok(NodeIx::new(ix))
+            }
+        }
     }
 
     fn member(&mut self, addr: u64) {
@@ -341,6 +358,72 @@ fn push_member(members: &mut Vec<u64>, full: &mut Vec<Vec<u64>>, addr: u64) {
 /// each node's own data, again in address order, while the other core turns
 /// the referents' places into node indices and builds the incoming index.
 pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> Result<Heap, CaptureError> {
+    let Built { builder, mut phases, started, .. } = build(source, obs, spawn, Index::Incoming)?;
+    let mut lap = Instant::now();
+    let mut heap = builder.finish()?;
+    crate::roots::add_held_from_outside(&mut heap);
+    phases.insert(phases.len() - 3, ("index".to_string(), seconds_since(&mut lap)));
+    heap.meta.phases = phases;
+    heap.meta.capture_seconds = started.elapsed().as_secs_f64();
+    Ok(heap)
+}
+
+/// Captures the whole heap of `source` for writing it to a file at once:
+/// what [`capture`] builds, less the incoming index and the address lookup
+/// (a reader rebuilds both), which are a third of a capture's memory.
+pub fn capture_parts<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> Result<Streamed, CaptureError> {
+    let Built { builder, phases, started, streamed } = build(source, obs, spawn, Index::Streamed)?;
+    let (nodes, csr) = streamed.ok_or(CaptureError::Thread)?;
+    let mut parts = builder.into_parts()?;
+    parts.csr = csr;
+    parts.meta.phases = phases;
+    parts.meta.capture_seconds = started.elapsed().as_secs_f64();
+    Ok(Streamed { parts, nodes })
+}
+
+/// A capture ready to be written: its node rows encoded, the rest in parts
+/// (whose node columns are empty).
+pub struct Streamed {
+    pub parts: BuiltParts,
+    pub nodes: NodeEncoder,
+}
+
+impl Streamed {
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.parts.csr.to.len()
+    }
+
+    /// Writes the snapshot file, atomically.
+    pub fn write(self, path: &std::path::Path) -> Result<(), crate::snapshot::SnapshotError> {
+        crate::snapshot::write_parts(self.parts, Some(self.nodes), path)
+    }
+}
+
+/// Which edge indexes a capture builds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Index {
+    /// Both directions: a heap to query.
+    Incoming,
+    /// Outgoing edges only, node rows encoded as they come: a heap to write.
+    Streamed,
+}
+
+/// A capture up to its finished builder.
+struct Built {
+    builder: HeapBuilder,
+    /// The phases timed so far, the second core's last.
+    phases: Vec<(String, f64)>,
+    started: Instant,
+    /// A streamed capture's node rows and edges (the builder has neither).
+    streamed: Option<(NodeEncoder, Csr)>,
+}
+
+/// The capture up to the finished builder.
+fn build<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn, index: Index) -> Result<Built, CaptureError> {
     let started = Instant::now();
     let captured_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
     let mut phases: Vec<(String, f64)> = Vec::new();
@@ -353,6 +436,9 @@ pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> 
     phase("frames and object list");
     let source: &S = source;
     let mut w = Walker::new(source, objects.addrs.len());
+    if index == Index::Streamed {
+        w.encoder = Some(NodeEncoder::new());
+    }
     let live_frames: Vec<&Frame> = frames.iter().filter(|f| !f.observer).collect();
     if let Some(list) = objects.list {
         w.list_refs = 1;
@@ -380,8 +466,11 @@ pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> 
         // is likely to have, so that the other core can fault them in while
         // the walk keeps this one busy: as far as the nodes the walk has met
         // so far, which the heap surely has.
+        // (Streamed, the rows are encoded as they come: nothing to reserve.)
         let expected_nodes = objects.addrs.len() * NODES_PER_TRACKED;
-        w.builder.reserve(expected_nodes, 0);
+        if w.encoder.is_none() {
+            w.builder.reserve(expected_nodes, 0);
+        }
         let node_columns = (Prefault::new(w.builder.node_spare(expected_nodes)), expected_nodes);
         let members = on_second_core(scope, spawn, move || cores::address_set(addresses, referents, edge_columns, node_columns));
         // Sorted into the sources; the listed order is not kept.
@@ -401,10 +490,13 @@ pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> 
     let numbering = members.number();
     phase("number");
     let raw = std::mem::take(&mut w.raw);
-    w.builder.reserve(numbering.len(), 0);
+    if w.encoder.is_none() {
+        w.builder.reserve(numbering.len(), 0);
+    }
     // What the walk's core did not get to (all of it, if the node columns
     // had to grow and move).
     let node_columns = Prefault::new(w.builder.node_spare(numbering.len()));
+    let mut streamed_edges = None;
     let second_core = std::thread::scope(|scope| -> Result<[(&str, f64); 3], CaptureError> {
         let edges = on_second_core(scope, spawn, || {
             let mut lap = Instant::now();
@@ -414,7 +506,7 @@ pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> 
             let faulted = seconds_since(&mut lap);
             let csr = raw.resolve(referents, &numbering, sources.addrs.iter().map(|&a| a as u64))?;
             let resolved = seconds_since(&mut lap);
-            let incoming = csr.incoming(numbering.len());
+            let incoming = (index == Index::Incoming).then(|| csr.incoming(numbering.len()));
             let reversed = seconds_since(&mut lap);
             let laps = [("node columns faulted in", faulted), ("edges resolved", resolved), ("incoming index", reversed)];
             Ok::<_, BuildError>((csr, incoming, laps))
@@ -424,11 +516,18 @@ pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> 
         let nodes = unsafe { node_pass(&mut w, &numbering, &sources, &live_frames) };
         let (csr, incoming, laps) = edges.join().ok_or(CaptureError::Thread)??;
         nodes?;
-        w.builder.set_edges(csr, Some(incoming))?;
+        match &w.encoder {
+            None => w.builder.set_edges(csr, incoming)?,
+            Some(enc) => {
+                csr.check(enc.len())?;
+                streamed_edges = Some(csr);
+            }
+        }
         Ok(laps)
     })?;
     phase("nodes and edges");
-    holders::add_roots(&mut w.builder, source.modules(), &holders, &live_frames);
+    let find = |addr: u64| numbering.index_of(addr).map(|i| NodeIx::new(i as usize));
+    holders::add_roots(&mut w.builder, &find, source.modules(), &holders, &live_frames);
     drop(objects);
     phase("release");
     let observer_refs: u64 = w.observer_refs.values().map(|&v| u64::from(v)).sum();
@@ -446,16 +545,15 @@ pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> 
         notes: source.notes(),
         phases: Vec::new(),
     });
-    let mut heap = w.builder.finish()?;
-    crate::roots::add_held_from_outside(&mut heap);
-    phase("index");
     // Not laps: they ran during "nodes and edges", on the other core.
     for (name, seconds) in second_core {
         phases.push((format!("second core: {name}"), seconds));
     }
-    heap.meta.phases = phases;
-    heap.meta.capture_seconds = started.elapsed().as_secs_f64();
-    Ok(heap)
+    let streamed = match (w.encoder.take(), streamed_edges) {
+        (Some(enc), Some(csr)) => Some((enc, csr)),
+        _ => None,
+    };
+    Ok(Built { builder: w.builder, phases, started, streamed })
 }
 
 /// Records the edges of every source, in address order.
@@ -519,10 +617,10 @@ unsafe fn node_pass<S: HeapSource>(
 
 /// A node for a running function's interpreter frame (3.11+), which is no
 /// object of the heap but holds the function's locals.
-fn add_frame_record<S>(w: &mut Walker<'_, S>, f: &Frame) -> Result<NodeIx, BuildError> {
+fn add_frame_record<S: HeapSource>(w: &mut Walker<'_, S>, f: &Frame) -> Result<NodeIx, BuildError> {
     let ty = w.builder.type_id("frame");
     let flags = NodeFlags(NodeFlags::SYNTHETIC);
-    w.builder.append_node(f.data.addr as u64, ty, 0, 0, flags, &f.data.function)
+    w.append(f.data.addr as u64, ty, 0, 0, flags, &f.data.function)
 }
 
 /// Leaves out the caller's frames, the containers it passed and what it

@@ -15,7 +15,7 @@ mod top;
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use refgraph::graph::{Heap, NodeIx};
@@ -101,9 +101,9 @@ impl Targets {
     }
 }
 
-/// Reads a snapshot, with the file name in any error.
+/// Reads a snapshot; its errors name the file already.
 pub(crate) fn load(path: &Path) -> Result<Heap> {
-    refgraph::snapshot::read_snapshot(path).with_context(|| format!("cannot read snapshot {}", path.display()))
+    Ok(refgraph::snapshot::read_snapshot(path)?)
 }
 
 /// The nodes the selectors pick, at most `limit` (all if `None`), or an error
@@ -114,7 +114,7 @@ pub(crate) fn select(heap: &Heap, selectors: &[String], limit: Option<usize>) ->
         let sel = Selector::parse(text)?;
         let found = sel.select(heap);
         if found.is_empty() {
-            anyhow::bail!("selector {text:?} matches no object in the snapshot");
+            anyhow::bail!("selector {text:?} matches no object in the snapshot{}", suggestion(heap, &sel));
         }
         for ix in found {
             if !out.contains(&ix) {
@@ -126,4 +126,15 @@ pub(crate) fn select(heap: &Heap, selectors: &[String], limit: Option<usize>) ->
         out.truncate(n);
     }
     Ok(out)
+}
+
+/// "; did you mean Logger?" when a selector's type name is near some in the heap.
+fn suggestion(heap: &Heap, sel: &Selector) -> String {
+    let Selector::Type { type_name: Some(t), .. } = sel else { return String::new() };
+    let near = refgraph::select::near_type_names(heap, t);
+    match near.as_slice() {
+        [] => String::new(),
+        [one] => format!("; did you mean {one}?"),
+        [rest @ .., last] => format!("; did you mean {} or {last}?", rest.join(", ")),
+    }
 }

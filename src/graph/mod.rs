@@ -570,6 +570,20 @@ pub struct HeapBuilder {
     meta: Meta,
 }
 
+/// A built heap's columns as they are, for a writer: see
+/// [`HeapBuilder::into_parts`].
+pub struct BuiltParts {
+    pub meta: Meta,
+    pub nodes: NodeColumns,
+    pub types: Vec<String>,
+    pub labels: StrPool,
+    pub edge_names: Vec<String>,
+    pub csr: Csr,
+    /// Sorted by node; no held-from-outside roots (they need the incoming
+    /// index, and readers compute them).
+    pub roots: Vec<Root>,
+}
+
 /// Errors from assembling a heap.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BuildError {
@@ -703,6 +717,12 @@ impl HeapBuilder {
             self.by_addr.insert(addr, self.nodes.len() as u32);
         }
         Ok(self.push_node(addr, type_id, size, refcount, flags, label))
+    }
+
+    /// The id of `text` in the label pool (added if new), for a node kept
+    /// elsewhere (a capture streamed to a file).
+    pub fn intern_label(&mut self, text: &str) -> u32 {
+        self.label_id(text)
     }
 
     /// The id of `text` in the label pool, added if it is new. On the rare
@@ -848,6 +868,36 @@ impl HeapBuilder {
             roots: self.roots,
             ascending,
             by_addr,
+        })
+    }
+
+    /// What was built, without the incoming index or the address lookup
+    /// that [`HeapBuilder::finish`] adds: for writing a snapshot straight
+    /// from a capture (a reader rebuilds both), at a fraction of the memory.
+    pub fn into_parts(mut self) -> Result<BuiltParts, BuildError> {
+        let n = self.nodes.len();
+        if n > EdgeLabel::MAX_PAYLOAD as usize {
+            return Err(BuildError::TooLarge("more than 512 M nodes"));
+        }
+        let end = self.out_to.len() as u32;
+        self.out_start.resize(n + 1, end);
+        if !self.loose.is_empty() {
+            self.merge_loose();
+        }
+        let csr = Csr { start: self.out_start, to: self.out_to, label: self.out_label };
+        csr.check(n)?;
+        if let Some(&bad) = csr.to.iter().find(|&&t| t as usize >= n) {
+            return Err(BuildError::NoSuchNode(bad, n));
+        }
+        self.roots.sort_by_key(|r| r.node);
+        Ok(BuiltParts {
+            meta: self.meta,
+            nodes: self.nodes,
+            types: self.types,
+            labels: self.labels,
+            edge_names: self.edge_names,
+            csr,
+            roots: self.roots,
         })
     }
 

@@ -22,7 +22,7 @@ use crate::paths::{self, Decision, Direction, Neighbourhood, PathOptions, RootPa
 use crate::render::{self, Engine};
 use crate::report::{self, StepRecord, ViewOptions};
 
-use super::capture::{capture, CaptureError};
+use super::capture::{capture, capture_parts, CaptureError};
 use super::known_types;
 use crate::capture::Observers;
 
@@ -501,11 +501,30 @@ pub(super) fn fresh(py: Python<'_>, obs: &Observers) -> PyResult<Heap> {
     Ok(capture(py, known_types(py)?, obs)?)
 }
 
-/// Captures the heap of this interpreter now.
+/// Captures the heap of this interpreter now. With `path`, writes it to
+/// that file instead (atomically) and returns None: the capture is then
+/// written as it is built, without the indexes a query needs, for a much
+/// smaller peak of memory (see the README's "Memory").
 #[pyfunction]
-pub fn snapshot(py: Python<'_>) -> PyResult<Snapshot> {
+#[pyo3(signature = (path = None))]
+pub fn snapshot(py: Python<'_>, path: Option<PathBuf>) -> PyResult<Option<Snapshot>> {
     let obs = Observers { frames: 1, ..Default::default() };
-    Ok(Snapshot { heap: Arc::new(fresh(py, &obs)?) })
+    match path {
+        None => Ok(Some(Snapshot { heap: Arc::new(fresh(py, &obs)?) })),
+        Some(path) => {
+            stream_to(py, &obs, path)?;
+            Ok(None)
+        }
+    }
+}
+
+/// Captures and writes to `path` without keeping the heap; returns the
+/// node count, edge count and capture time.
+fn stream_to(py: Python<'_>, obs: &Observers, path: PathBuf) -> PyResult<(usize, usize, f64)> {
+    let streamed = capture_parts(py, known_types(py)?, obs)?;
+    let counts = (streamed.node_count(), streamed.edge_count(), streamed.parts.meta.capture_seconds);
+    py.detach(move || streamed.write(&path)).map_err(|e| PyOSError::new_err(e.to_string()))?;
+    Ok(counts)
 }
 
 /// Captures the heap, leaving out the newest `frames` frames (refgraph's
@@ -916,10 +935,7 @@ pub fn show_chain(
 #[pyo3(signature = (path, observer_frames = 1))]
 pub fn dump(py: Python<'_>, path: PathBuf, observer_frames: usize) -> PyResult<(usize, usize, f64)> {
     let obs = Observers { frames: observer_frames, ..Default::default() };
-    let heap = fresh(py, &obs)?;
-    let seconds = heap.meta.capture_seconds;
-    py.detach(|| crate::snapshot::write_snapshot(&heap, &path)).map_err(|e| PyOSError::new_err(e.to_string()))?;
-    Ok((heap.node_count(), heap.edge_count(), seconds))
+    stream_to(py, &obs, path)
 }
 
 /// Test hook: replaces an interpreter-state offset (`None` restores them all),

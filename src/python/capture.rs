@@ -47,6 +47,20 @@ impl Drop for GcPause<'_> {
 
 /// Captures the whole heap of this interpreter.
 pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Result<Heap, CaptureError> {
+    capture_with(py, types, |source| capture::capture(source, obs, Spawn::default()))
+}
+
+/// Captures the whole heap of this interpreter for writing it to a file
+/// (no incoming index: see [`capture::capture_parts`]).
+pub(crate) fn capture_parts(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Result<capture::Streamed, CaptureError> {
+    capture_with(py, types, |source| capture::capture_parts(source, obs, Spawn::default()))
+}
+
+fn capture_with<T>(
+    py: Python<'_>,
+    types: &KnownTypes,
+    run: impl FnOnce(&mut LiveHeap<'_>) -> Result<T, capture::CaptureError>,
+) -> Result<T, CaptureError> {
     let mut public = Public { facts: facts(py, types), ..Public::default() };
     if let Err(e) = signal_handlers(py, &mut public.signal_handlers) {
         public.notes.push(format!("signal handlers not named: {e}"));
@@ -70,7 +84,7 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
     // no Python code runs until the capture returns: the core only asks the
     // source for structure.
     let mut source = unsafe { LiveHeap::new(types, public) };
-    let heap = capture::capture(&mut source, obs, Spawn::default())?;
+    let heap = run(&mut source)?;
     drop(source);
     drop(list);
     drop(pause);

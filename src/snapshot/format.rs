@@ -6,8 +6,10 @@
 /// sequence catch files mangled by text-mode transfers, as PNG's magic does.
 pub const MAGIC: [u8; 8] = *b"\x89RGS\r\n\x1a\n";
 
-/// The format version this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The format version this build writes and reads. Version 2 added a
+/// checksum to every section header; version 1 files have none and are
+/// refused with a message saying so.
+pub const VERSION: u32 = 2;
 
 pub const META: [u8; 4] = *b"META";
 pub const TYPES: [u8; 4] = *b"TYPE";
@@ -28,6 +30,35 @@ pub const LABELS_LZ4: u8 = 1;
 pub const ROOT_MODULE: u8 = 1;
 pub const ROOT_FRAME: u8 = 2;
 pub const ROOT_NAMED: u8 = 3;
+
+/// The checksum stored in a section header: CRC-32 (the polynomial of zlib,
+/// gzip and PNG, so that a writer in any language has it at hand) over the
+/// tag, the length as 8 little-endian bytes, then the payload.
+pub fn section_checksum(tag: [u8; 4], payload: &[u8]) -> u32 {
+    let mut h = SectionHasher::new(tag, payload.len() as u64);
+    h.update(payload);
+    h.finish()
+}
+
+/// The section checksum, computed as the payload streams past.
+pub struct SectionHasher(crc32fast::Hasher);
+
+impl SectionHasher {
+    pub fn new(tag: [u8; 4], len: u64) -> SectionHasher {
+        let mut h = crc32fast::Hasher::new();
+        h.update(&tag);
+        h.update(&len.to_le_bytes());
+        SectionHasher(h)
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    pub fn finish(self) -> u32 {
+        self.0.finalize()
+    }
+}
 
 /// Appends `v` as an unsigned LEB128 varint.
 pub fn put_varint(out: &mut Vec<u8>, mut v: u64) {

@@ -9,8 +9,10 @@
 #![forbid(unsafe_code)]
 
 mod format;
+mod nodes;
 mod reader;
 mod writer;
 
-pub use reader::{read_snapshot, read_snapshot_bytes, SnapshotError};
-pub use writer::{write_snapshot, write_snapshot_to};
+pub use nodes::{NodeEncoder, NotAscending};
+pub use reader::{read_snapshot, read_snapshot_bytes, read_summary, read_summary_bytes, SnapshotError, Summary};
+pub use writer::{write_parts, write_snapshot, write_snapshot_to};

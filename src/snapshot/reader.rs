@@ -11,20 +11,41 @@ use crate::graph::{Csr, EdgeLabel, Heap, Meta, NodeColumns, NodeIx, Root, RootKi
 /// Why a snapshot could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("{file}: cannot read or write: {source}")]
-    Io {
-        file: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The OS error is part of the message and not a `source`: printed with
+    // its cause chain, it would appear twice.
+    #[error("cannot read snapshot {file}: {error}")]
+    Read { file: String, error: std::io::Error },
+    #[error("cannot write snapshot {file}: {error}")]
+    Write { file: String, error: std::io::Error },
     #[error("{file}: not a refgraph snapshot (byte 0 starts with {found}, expected the .rgs magic)")]
     NotASnapshot { file: String, found: String },
-    #[error("{file}: snapshot format version {version} at byte 8; this refgraph reads version {supported}")]
+    #[error("{file}: snapshot format version {version} at byte 8, {}", version_origin(*version, *supported))]
     UnsupportedVersion { file: String, version: u32, supported: u32 },
-    #[error("{file}: truncated at byte {offset}: section {section} needs {needed} bytes, {available} remain")]
+    #[error("{file}: truncated at byte {offset}: {} needs {needed} bytes, {available} remain", place(section))]
     Truncated { file: String, offset: u64, section: String, needed: u64, available: u64 },
     #[error("{file}: corrupt at byte {offset}: {what}")]
     Corrupt { file: String, offset: u64, what: String },
+    #[error("{file}: damaged: section {section} at byte {offset} ({len} bytes) fails its checksum (stored {stored:#010x}, computed {computed:#010x})")]
+    Checksum { file: String, section: String, offset: u64, len: u64, stored: u32, computed: u32 },
+}
+
+/// "section NODE" for a section's tag, the name itself for the headers.
+fn place(section: &str) -> String {
+    match section.ends_with("header") {
+        true => section.to_string(),
+        false => format!("section {section}"),
+    }
+}
+
+/// Where a file of another version comes from, as far as this build can tell.
+fn version_origin(version: u32, supported: u32) -> String {
+    match version {
+        1 => format!(
+            "from an older refgraph (before section checksums); this refgraph reads version {supported} only: capture the heap again"
+        ),
+        v if v > supported && v < 1000 => format!("from a newer refgraph; this refgraph reads version {supported} only"),
+        _ => format!("which no refgraph writes (this one reads version {supported}): the file is damaged"),
+    }
 }
 
 impl SnapshotError {
@@ -32,7 +53,7 @@ impl SnapshotError {
     pub(crate) fn with_file(self, path: &Path) -> SnapshotError {
         let file = path.display().to_string();
         match self {
-            SnapshotError::Io { source, .. } => SnapshotError::Io { file, source },
+            SnapshotError::Write { error, .. } => SnapshotError::Write { file, error },
             SnapshotError::Corrupt { offset, what, .. } => SnapshotError::Corrupt { file, offset, what },
             other => other,
         }
@@ -42,7 +63,7 @@ impl SnapshotError {
 /// Reads a snapshot file.
 pub fn read_snapshot(path: &Path) -> Result<Heap, SnapshotError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io { file: name.clone(), source })?;
+    let bytes = std::fs::read(path).map_err(|error| SnapshotError::Read { file: name.clone(), error })?;
     read_snapshot_bytes(&bytes, &name)
 }
 
@@ -180,7 +201,7 @@ fn split_sections<'a>(bytes: &'a [u8], file: &'a str) -> Result<Sections<'a>, Sn
         let head: String = bytes.iter().take(8).flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect();
         return Err(SnapshotError::NotASnapshot { file: file.to_string(), found: format!("\"{head}\"") });
     }
-    let mut top = Cursor { file, section: "header", bytes, pos: 8, base: 0 };
+    let mut top = Cursor { file, section: "file header", bytes, pos: 8, base: 0 };
     let version = u32::from_le_bytes(top.take(4)?.try_into().unwrap_or([0; 4]));
     if version != VERSION {
         return Err(SnapshotError::UnsupportedVersion { file: file.to_string(), version, supported: VERSION });
@@ -188,20 +209,16 @@ fn split_sections<'a>(bytes: &'a [u8], file: &'a str) -> Result<Sections<'a>, Sn
     let mut found = Vec::new();
     loop {
         top.section = "section header";
+        let at = top.pos;
         let tag: [u8; 4] = top.take(4)?.try_into().unwrap_or([0; 4]);
         let len = u64::from_le_bytes(top.take(8)?.try_into().unwrap_or([0; 8]));
-        let name = String::from_utf8_lossy(&tag).into_owned();
-        if tag == END {
-            if top.pos != bytes.len() {
-                return Err(top.corrupt(format!("{} bytes after the end marker", bytes.len() - top.pos)));
-            }
-            return Ok(Sections { found });
-        }
+        let stored = u32::from_le_bytes(top.take(4)?.try_into().unwrap_or([0; 4]));
+        let name = String::from_utf8_lossy(&tag).escape_debug().to_string();
         let remaining = (bytes.len() - top.pos) as u64;
         if len > remaining {
             return Err(SnapshotError::Truncated {
                 file: file.to_string(),
-                offset: top.offset(),
+                offset: at as u64,
                 section: name,
                 needed: len,
                 available: remaining,
@@ -209,10 +226,21 @@ fn split_sections<'a>(bytes: &'a [u8], file: &'a str) -> Result<Sections<'a>, Sn
         }
         let base = top.pos;
         let payload = top.take(len as usize)?;
+        let computed = section_checksum(tag, payload);
+        if computed != stored {
+            return Err(SnapshotError::Checksum { file: file.to_string(), section: name, offset: at as u64, len, stored, computed });
+        }
+        if tag == END {
+            top.section = "END.";
+            if top.pos != bytes.len() {
+                return Err(top.corrupt(format!("{} bytes after the end marker", bytes.len() - top.pos)));
+            }
+            return Ok(Sections { found });
+        }
         if found.iter().any(|(t, _, _)| *t == tag) {
             return Err(SnapshotError::Corrupt {
                 file: file.to_string(),
-                offset: base as u64 - 12,
+                offset: at as u64,
                 what: format!("section {name} appears twice"),
             });
         }
@@ -257,6 +285,63 @@ pub fn read_snapshot_bytes(bytes: &[u8], name: &str) -> Result<Heap, SnapshotErr
         .map_err(|e| SnapshotError::Corrupt { file: name.to_string(), offset: nodes_at, what: format!("NODE: {e}") })?;
     crate::roots::add_held_from_outside(&mut heap);
     Ok(heap)
+}
+
+/// What `refgraph summary` shows of a snapshot, read and checked as
+/// [`read_snapshot`] reads it, but without building the edge indexes or
+/// keeping the labels: the in-degrees the held-from-outside roots need are
+/// counted as the edges are decoded.
+#[derive(Debug)]
+pub struct Summary {
+    pub meta: Meta,
+    pub types: Vec<String>,
+    pub node_count: usize,
+    pub edge_count: usize,
+    /// Each node's type id and shallow size.
+    pub type_id: Vec<u32>,
+    pub size: Vec<u32>,
+    /// Every root, held-from-outside ones included, sorted by node.
+    pub roots: Vec<Root>,
+}
+
+/// Reads a snapshot file's [`Summary`].
+pub fn read_summary(path: &Path) -> Result<Summary, SnapshotError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|error| SnapshotError::Read { file: name.clone(), error })?;
+    read_summary_bytes(&bytes, &name)
+}
+
+/// Reads a [`Summary`] from memory; `name` is what errors call it.
+pub fn read_summary_bytes(bytes: &[u8], name: &str) -> Result<Summary, SnapshotError> {
+    let sections = split_sections(bytes, name)?;
+    let meta = read_meta(&sections, name)?;
+    let types = read_strings(sections.get(TYPES, name, "TYPE")?)?;
+    let edge_names = read_strings(sections.get(EDGE_NAMES, name, "ENAM")?)?;
+    let labels = read_label_section(&sections, name)?.len();
+    let mut c = sections.get(NODES, name, "NODE")?;
+    let nodes = read_nodes(&mut c, types.len(), labels)?;
+    let n = nodes.len();
+    let mut in_degree = vec![0u32; n];
+    let start = decode_edges(sections.get(EDGES, name, "EDGE")?, n, edge_names.len(), |t| in_degree[t as usize] += 1, |_| {})?;
+    let edge_count = start.last().map_or(0, |&m| m as usize);
+    drop(start);
+    let mut roots = read_roots(sections.get(ROOTS, name, "ROOT")?, n)?;
+    // As crate::roots::add_held_from_outside decides, from the in-degrees.
+    let mut named: Vec<usize> = roots.iter().filter(|r| matches!(r.kind, RootKind::Named { .. })).map(|r| r.node.index()).collect();
+    named.sort_unstable();
+    for (i, &indeg) in in_degree.iter().enumerate() {
+        let flags = crate::graph::NodeFlags(nodes.flags[i]);
+        if !flags.tracked() || flags.immortal() || flags.synthetic() {
+            continue;
+        }
+        let surplus = u64::from(nodes.refcount[i]).saturating_sub(u64::from(indeg));
+        if surplus > 0 && named.binary_search(&i).is_err() {
+            roots.push(Root { node: NodeIx::new(i), kind: RootKind::HeldFromOutside { surplus: surplus.min(u64::from(u32::MAX)) as u32 } });
+        }
+    }
+    roots.sort_by_key(|r| r.node);
+    let NodeColumns { type_id, size, .. } = nodes;
+    Ok(Summary { meta, types, node_count: n, edge_count, type_id, size, roots })
 }
 
 /// The label pool, from the LABL section in either encoding.
@@ -376,7 +461,23 @@ fn read_nodes(c: &mut Cursor<'_>, types: usize, labels: usize) -> Result<NodeCol
     Ok(cols)
 }
 
-fn read_edges(mut c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, SnapshotError> {
+fn read_edges(c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, SnapshotError> {
+    // Reserved once, from the declared count (checked against the bytes left).
+    let m = Cursor { pos: 0, ..c }.count("edge", 2)?;
+    let (mut to, mut label) = (Vec::with_capacity(m), Vec::with_capacity(m));
+    let start = decode_edges(c, n, names, |t| to.push(t), |l| label.push(l))?;
+    Ok(Csr { start, to, label })
+}
+
+/// Decodes and checks the EDGE section, handing each edge's target (in
+/// edge order), then each edge's label, to the callers; returns the row starts.
+fn decode_edges(
+    mut c: Cursor<'_>,
+    n: usize,
+    names: usize,
+    mut on_target: impl FnMut(u32),
+    mut on_label: impl FnMut(EdgeLabel),
+) -> Result<Vec<u32>, SnapshotError> {
     let m = c.count("edge", 2)?;
     if m > u32::MAX as usize {
         return Err(c.corrupt("more than 4 G edges"));
@@ -394,7 +495,6 @@ fn read_edges(mut c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, Snapshot
     if total != m as u64 {
         return Err(c.corrupt(format!("out-degrees add up to {total}, but {m} edges are declared")));
     }
-    let mut to = Vec::with_capacity(m);
     for i in 0..n {
         let mut prev = i as i64;
         for _ in start[i]..start[i + 1] {
@@ -404,17 +504,16 @@ fn read_edges(mut c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, Snapshot
                 c.pos = at;
                 return Err(c.corrupt(format!("edge from node {i} to node {t}, but there are {n} nodes")));
             }
-            to.push(t as u32);
+            on_target(t as u32);
             prev = t;
         }
     }
-    let mut label = Vec::with_capacity(m);
     for _ in 0..m {
         let at = c.pos;
         let bits = c.u32_varint("edge label")?.rotate_right(3);
         let l = EdgeLabel::from_bits(bits).filter(|l| label_in_range(*l, n, names));
         match l {
-            Some(l) => label.push(l),
+            Some(l) => on_label(l),
             None => {
                 c.pos = at;
                 return Err(c.corrupt(format!("edge label {bits:#x} names no valid key, attribute or name")));
@@ -422,7 +521,7 @@ fn read_edges(mut c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, Snapshot
         }
     }
     c.finish()?;
-    Ok(Csr { start, to, label })
+    Ok(start)
 }
 
 fn label_in_range(l: EdgeLabel, nodes: usize, names: usize) -> bool {
