@@ -22,6 +22,7 @@ pub mod alloc;
 pub mod atomic;
 #[cfg(target_os = "linux")]
 pub mod capture;
+pub mod dominators;
 pub mod filter;
 pub mod graph;
 pub mod paths;
