@@ -31,6 +31,7 @@ pub mod report;
 pub mod roots;
 pub mod select;
 pub mod snapshot;
+pub mod stats;
 
 #[cfg(target_os = "linux")]
 pub mod cpython;
