@@ -309,7 +309,13 @@ mod tests {
     fn heap(n: usize, edges: &[(u32, u32)], roots: &[u32], sizes: &[u64]) -> Heap {
         let mut b = HeapBuilder::new();
         for (i, &size) in sizes.iter().enumerate().take(n) {
-            b.add_node(&NodeData { addr: 16 * (i as u64 + 1), type_name: "dict".into(), size, flags: NodeFlags(NodeFlags::TRACKED), ..Default::default() });
+            b.add_node(&NodeData {
+                addr: 16 * (i as u64 + 1),
+                type_name: "dict".into(),
+                size,
+                flags: NodeFlags(NodeFlags::TRACKED),
+                ..Default::default()
+            });
         }
         for &(f, t) in edges {
             b.add_edge(NodeIx::new(f as usize), NodeIx::new(t as usize), EdgeLabel::UNKNOWN);

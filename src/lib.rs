@@ -28,6 +28,7 @@ pub mod graph;
 pub mod paths;
 pub mod render;
 pub mod report;
+pub mod retained;
 pub mod roots;
 pub mod select;
 pub mod snapshot;

@@ -4,8 +4,10 @@
 mod backrefs;
 mod filters;
 mod path;
+mod retained;
 mod run;
 mod summary;
+mod top;
 
 use std::path::Path;
 
@@ -33,6 +35,7 @@ enum Command {
     Path(path::Args),
     Backrefs(backrefs::Args),
     Summary(summary::Args),
+    Top(top::Args),
     /// Work with filter files (.rgf).
     #[command(subcommand)]
     Filters(filters::FiltersCommand),
@@ -56,6 +59,7 @@ pub fn main() -> i32 {
         Command::Path(a) => path::run(a),
         Command::Backrefs(a) => backrefs::run(a),
         Command::Summary(a) => summary::run(a),
+        Command::Top(a) => top::run(a),
         Command::Filters(c) => filters::run(c),
     };
     match result {

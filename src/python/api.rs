@@ -158,11 +158,19 @@ fn subject(heap: &Heap, node: NodeIx, edge: Option<crate::graph::EdgeLabel>, dep
 /// A captured heap. Queries on it never walk the live heap again.
 #[pyclass(module = "refgraph", frozen)]
 pub struct Snapshot {
-    heap: Arc<Heap>,
+    pub(super) heap: Arc<Heap>,
+    /// The dominator tree, computed on first use (see `super::retained`).
+    pub(super) dominators: std::sync::OnceLock<Arc<crate::dominators::Dominators>>,
+}
+
+impl Snapshot {
+    pub(super) fn new(heap: Heap) -> Snapshot {
+        Snapshot { heap: Arc::new(heap), dominators: std::sync::OnceLock::new() }
+    }
 }
 
 /// An address: ints are addresses, anything else is the object itself.
-fn address_of(obj: &Bound<'_, PyAny>) -> u64 {
+pub(super) fn address_of(obj: &Bound<'_, PyAny>) -> u64 {
     if obj.is_exact_instance_of::<pyo3::types::PyInt>() {
         if let Ok(a) = obj.extract::<u64>() {
             return a;
@@ -171,11 +179,11 @@ fn address_of(obj: &Bound<'_, PyAny>) -> u64 {
     obj.as_ptr() as usize as u64
 }
 
-fn find(heap: &Heap, addr: u64) -> PyResult<NodeIx> {
+pub(super) fn find(heap: &Heap, addr: u64) -> PyResult<NodeIx> {
     heap.find_addr(addr).ok_or_else(|| PyValueError::new_err(format!("no object at {addr:#x} in this snapshot")))
 }
 
-fn steps(heap: &Heap, paths: &[RootPath]) -> Vec<Vec<Step>> {
+pub(super) fn steps(heap: &Heap, paths: &[RootPath]) -> Vec<Vec<Step>> {
     paths.iter().map(|p| report::path_records(heap, p).into_iter().map(Step::from).collect()).collect()
 }
 
@@ -389,7 +397,7 @@ fn call_bool(f: &Bound<'_, PyAny>, obj: &Bound<'_, PyAny>, err: &mut Option<PyEr
     }
 }
 
-fn observers_for(args: &[Option<&Bound<'_, PyAny>>], container: Option<&Bound<'_, PyAny>>, ignore: Vec<usize>) -> Observers {
+pub(super) fn observers_for(args: &[Option<&Bound<'_, PyAny>>], container: Option<&Bound<'_, PyAny>>, ignore: Vec<usize>) -> Observers {
     let mut obs = Observers { frames: 1, ignore, ..Default::default() };
     for a in args.iter().flatten() {
         if !a.is_none() {
@@ -409,7 +417,7 @@ fn ignore_list(extra_ignore: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<usize>> 
     }
 }
 
-fn fresh(py: Python<'_>, obs: &Observers) -> PyResult<Heap> {
+pub(super) fn fresh(py: Python<'_>, obs: &Observers) -> PyResult<Heap> {
     Ok(capture(py, known_types(py)?, obs)?)
 }
 
@@ -417,14 +425,14 @@ fn fresh(py: Python<'_>, obs: &Observers) -> PyResult<Heap> {
 #[pyfunction]
 pub fn snapshot(py: Python<'_>) -> PyResult<Snapshot> {
     let obs = Observers { frames: 1, ..Default::default() };
-    Ok(Snapshot { heap: Arc::new(fresh(py, &obs)?) })
+    Ok(Snapshot::new(fresh(py, &obs)?))
 }
 
 /// Reads a snapshot file written by `Snapshot.save` or `refgraph run`.
 #[pyfunction]
 pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Snapshot> {
     let heap = py.detach(|| crate::snapshot::read_snapshot(&path)).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(Snapshot { heap: Arc::new(heap) })
+    Ok(Snapshot::new(heap))
 }
 
 /// The shortest chain from each distinct root that keeps `obj` alive.
