@@ -25,6 +25,8 @@ pub mod capture;
 pub mod dominators;
 pub mod filter;
 pub mod graph;
+pub mod html;
+pub mod leaks;
 pub mod paths;
 pub mod render;
 pub mod report;

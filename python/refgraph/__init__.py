@@ -45,12 +45,18 @@ except ImportError:  # pragma: no cover - interpreters the extension does not se
     # broken extension that is present must not pass silently.
     if any(n.startswith("_native") for n in _os.listdir(_os.path.dirname(_os.path.abspath(__file__)))):
         raise
+else:
+    from ._leaks import LeakError, LeakReport, assert_no_leaks, find_leaks  # noqa: F401
 
 __all__ = [
     "Filter",
+    "LeakError",
+    "LeakReport",
     "Snapshot",
     "Step",
+    "assert_no_leaks",
     "find_backref_chain",
+    "find_leaks",
     "load",
     "retained_size",
     "root_paths",

@@ -4,6 +4,7 @@
 mod backrefs;
 mod filters;
 mod path;
+mod report;
 mod retained;
 mod run;
 mod summary;
@@ -36,6 +37,7 @@ enum Command {
     Backrefs(backrefs::Args),
     Summary(summary::Args),
     Top(top::Args),
+    Report(report::Args),
     /// Work with filter files (.rgf).
     #[command(subcommand)]
     Filters(filters::FiltersCommand),
@@ -60,6 +62,7 @@ pub fn main() -> i32 {
         Command::Backrefs(a) => backrefs::run(a),
         Command::Summary(a) => summary::run(a),
         Command::Top(a) => top::run(a),
+        Command::Report(a) => report::run(a),
         Command::Filters(c) => filters::run(c),
     };
     match result {

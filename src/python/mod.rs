@@ -8,6 +8,7 @@
 
 mod api;
 mod capture;
+mod leaks;
 mod retained;
 mod types;
 
@@ -71,5 +72,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(api::dump, m)?)?;
     m.add_function(wrap_pyfunction!(api::_override_layout, m)?)?;
     m.add_function(wrap_pyfunction!(retained::retained_size, m)?)?;
+    m.add_class::<leaks::PyLeakReport>()?;
+    m.add_function(wrap_pyfunction!(leaks::_leak_report, m)?)?;
     Ok(())
 }
