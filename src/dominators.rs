@@ -52,6 +52,9 @@ pub struct Dominators {
     retained: Vec<u64>,
     /// Passes the iteration took until nothing changed (for benchmarks).
     pub passes: u32,
+    /// The most heap bytes the computation held at once, beyond the graph
+    /// (for benchmarks).
+    pub peak_bytes: usize,
 }
 
 /// Forward edges as compressed rows: node `i`'s referents are `to[start[i]..start[i + 1]]`.
@@ -80,12 +83,15 @@ impl Dominators {
     /// nodes, from a super-root over `roots`.
     pub fn from_edges(edges: Edges<'_>, roots: &[u32], sizes: &[u32]) -> Dominators {
         let n = sizes.len();
-        let (order, mut rank) = reverse_postorder(edges, roots, n);
+        let (order, mut rank, walk_bytes) = reverse_postorder(edges, roots, n);
         let (idom, passes) = iterate(edges, &order, &rank, roots);
+        let iterate_bytes = (order.capacity() + rank.capacity() + idom.capacity()) * 4;
         drop_into_node_space(&order, &idom, &mut rank);
         drop(idom);
         let retained = sum_sizes(&order, &rank, sizes);
-        Dominators { idom: rank, retained, passes }
+        let sum_bytes = (order.capacity() + rank.capacity()) * 4 + retained.capacity() * 8;
+        let peak_bytes = walk_bytes.max(iterate_bytes).max(sum_bytes);
+        Dominators { idom: rank, retained, passes, peak_bytes }
     }
 
     /// Number of nodes covered.
@@ -146,8 +152,9 @@ impl Dominators {
 
 /// Nodes in reverse postorder of a depth-first walk from the super-root
 /// (which comes first, as `u32::MAX`), and each node's position in that
-/// order ([`UNREACHED`] for nodes no root reaches).
-fn reverse_postorder(edges: Edges<'_>, roots: &[u32], n: usize) -> (Vec<u32>, Vec<u32>) {
+/// order ([`UNREACHED`] for nodes no root reaches); and the most bytes the
+/// walk held.
+fn reverse_postorder(edges: Edges<'_>, roots: &[u32], n: usize) -> (Vec<u32>, Vec<u32>, usize) {
     // While walking, `rank` marks nodes seen; positions are filled at the end.
     const SEEN: u32 = u32::MAX - 1;
     let mut rank = vec![UNREACHED; n];
@@ -176,13 +183,14 @@ fn reverse_postorder(edges: Edges<'_>, roots: &[u32], n: usize) -> (Vec<u32>, Ve
             }
         }
     }
+    let bytes = rank.capacity() * 4 + post.capacity() * 4 + stack.capacity() * 8;
     post.push(u32::MAX);
     post.reverse();
     post.shrink_to_fit();
     for (i, &v) in post.iter().enumerate().skip(1) {
         rank[v as usize] = i as u32;
     }
-    (post, rank)
+    (post, rank, bytes)
 }
 
 /// Immediate dominators by position in `order` (position 0 is the

@@ -200,12 +200,22 @@ impl Snapshot {
     }
 
     /// The root paths as text, one line per step.
-    #[pyo3(signature = (obj, limit = 10, filter = None))]
-    fn why(&self, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<String> {
+    /// `retained=True` says what each object on the paths retains.
+    #[pyo3(signature = (obj, limit = 10, filter = None, retained = false))]
+    fn why(
+        &self,
+        py: Python<'_>,
+        obj: &Bound<'_, PyAny>,
+        limit: usize,
+        filter: Option<PyRef<'_, PyFilter>>,
+        retained: bool,
+    ) -> PyResult<String> {
         let target = find(&self.heap, address_of(obj))?;
         let f = filter.as_ref().map(|f| &f.inner);
         let found = crate::filter::root_paths(&self.heap, target, PathOptions { limit, max_depth: None }, f);
-        Ok(report::why_text(&self.heap, target, &found.paths, found.all_hidden))
+        let dom = retained.then(|| self.dominator_tree(py));
+        let note = |ix| dom.as_ref().and_then(|d| crate::retained::retained_note(d, ix));
+        Ok(report::why_text_with(&self.heap, target, &found.paths, found.all_hidden, &note))
     }
 
     /// Writes the snapshot to a `.rgs` file.
@@ -447,12 +457,15 @@ pub fn root_paths(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: 
 
 /// Why `obj` is alive, as text: one block per root, one line per step.
 #[pyfunction]
-#[pyo3(signature = (obj, limit = 10, filter = None))]
-pub fn why(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<String> {
+/// `retained=True` says what each object on the paths retains.
+#[pyo3(signature = (obj, limit = 10, filter = None, retained = false))]
+pub fn why(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>, retained: bool) -> PyResult<String> {
     let heap = fresh(py, &observers_for(&[Some(obj)], None, Vec::new()))?;
     let target = find(&heap, obj.as_ptr() as usize as u64)?;
     let found = crate::filter::root_paths(&heap, target, PathOptions { limit, max_depth: None }, filter.as_ref().map(|f| &f.inner));
-    Ok(report::why_text(&heap, target, &found.paths, found.all_hidden))
+    let dom = retained.then(|| crate::dominators::Dominators::compute(&heap));
+    let note = |ix| dom.as_ref().and_then(|d| crate::retained::retained_note(d, ix));
+    Ok(report::why_text_with(&heap, target, &found.paths, found.all_hidden, &note))
 }
 
 /// objgraph's `find_backref_chain`: a list of objects from a root (or an

@@ -78,6 +78,17 @@ impl Snapshot {
         rows.iter().map(|r| row(py, &self.heap, r)).collect()
     }
 
+    /// `(seconds, passes, bytes kept, peak bytes)` of computing the
+    /// dominator tree afresh (for scripts/bench-retained).
+    fn _dominator_cost(&self, py: Python<'_>) -> (f64, u32, usize, usize) {
+        let heap = Arc::clone(&self.heap);
+        py.detach(move || {
+            let t = std::time::Instant::now();
+            let d = Dominators::compute(&heap);
+            (t.elapsed().as_secs_f64(), d.passes, d.bytes(), d.peak_bytes)
+        })
+    }
+
     /// The retained size by definition, with no dominator tree: what the
     /// roots stop reaching when the object is removed. One heap walk per
     /// call; for checking `retained_size`.
