@@ -377,8 +377,8 @@ mod tests {
             }
             let theirs = petgraph::algo::dominators::simple_fast(&g, nodes[n as usize]);
             let ours = Dominators::compute(&h);
-            for i in 0..n as usize {
-                let expected = theirs.immediate_dominator(nodes[i]).map(|d| match d.index() {
+            for (i, &node) in nodes.iter().enumerate().take(n as usize) {
+                let expected = theirs.immediate_dominator(node).map(|d| match d.index() {
                     s if s == n as usize => Idom::SuperRoot,
                     s => Idom::Node(NodeIx::new(s)),
                 });

@@ -1,6 +1,7 @@
 """find_leaks, assert_no_leaks and the pytest plugin: leaks found and
 explained, clean code never flagged."""
 
+import json
 import os
 import subprocess
 import sys
@@ -62,16 +63,25 @@ def test_the_with_form_explains_a_leak():
     assert "test_leaks.Session: +1 objects" in text and "held by" in text, text
 
 
-def test_find_leaks_on_the_hot_reload_example_names_logging_and_both_retainer_kinds():
-    sys.path.insert(0, EXAMPLE)
-    try:
-        import plat
-    finally:
-        sys.path.remove(EXAMPLE)
+HOT_RELOAD = textwrap.dedent(
+    """
+    import json, sys
+    sys.path.insert(0, sys.argv[1])
+    import plat, refgraph
     report = refgraph.find_leaks(plat.callOne, iterations=4, warmup=1)
-    modules = [g["key"] for g in report.groups if g["by"] == "module"]
+    print(json.dumps(report.groups))
+    """
+)
+
+
+def test_find_leaks_on_the_hot_reload_example_names_logging_and_both_retainer_kinds():
+    # A fresh interpreter: pytest itself has imported logging already.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    out = subprocess.run([sys.executable, "-c", HOT_RELOAD, EXAMPLE], env=env, stdout=subprocess.PIPE, universal_newlines=True, check=True)
+    groups = json.loads(out.stdout.splitlines()[-1])
+    modules = [g["key"] for g in groups if g["by"] == "module"]
     assert "logging" in modules and "logging.handlers" in modules, modules
-    logging_group = next(g for g in report.groups if g["key"] == "logging")
+    logging_group = next(g for g in groups if g["key"] == "logging")
     paths = "\n".join(logging_group["paths"])
     assert logging_group["retained"] > 100000
     assert "register_at_fork" in paths, paths
@@ -107,8 +117,8 @@ def run_pytest(tmp_path, *args):
     (tmp_path / "test_plugin_case.py").write_text(PLUGIN_TESTS)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    # The plugin is loaded as the entry point would load it.
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "refgraph.pytest_plugin", str(tmp_path)] + list(args)
+    # The plugin comes in through its pytest11 entry point.
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)] + list(args)
     return subprocess.run(cmd, cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
 
 
