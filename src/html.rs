@@ -87,7 +87,7 @@ fn capture_line(heap: &Heap) -> String {
 pub fn heap_report_html(heap: &Heap, dom: &Dominators, name: &str) -> String {
     let mut body = String::new();
     let stale = stale_namespaces(heap, dom);
-    let stale_bytes: u64 = stale.iter().map(|s| s.retained).sum();
+    let stale_bytes = stale_bytes(heap, dom);
     let stale_count: usize = stale.iter().map(|s| s.count).sum();
     body.push_str("<div class=\"cards\">");
     body.push_str(&card(&heap.node_count().to_string(), "objects", ""));
@@ -215,32 +215,49 @@ pub struct StaleNamespaces {
 /// reaches: copies of modules that were dropped from `sys.modules` and are
 /// still alive. Largest total retained size first.
 pub fn stale_namespaces(heap: &Heap, dom: &Dominators) -> Vec<StaleNamespaces> {
-    let module_roots: Vec<NodeIx> = heap.roots().iter().filter(|r| matches!(r.kind, RootKind::Module { .. })).map(|r| r.node).collect();
-    if module_roots.is_empty() {
-        return Vec::new();
-    }
-    let live = paths::within(heap, &module_roots, paths::Direction::Referents, u32::MAX);
-    let mut seen = fixedbitset::FixedBitSet::with_capacity(heap.node_count());
-    for ix in live {
-        seen.insert(ix.index());
-    }
     let mut by_name: Vec<StaleNamespaces> = Vec::new();
-    for n in heap.nodes() {
-        if n.type_name() != "dict" || seen.contains(n.ix.index()) {
-            continue;
-        }
+    for ix in stale_namespace_nodes(heap) {
+        let n = heap.node(ix);
         let Some((name, _)) = n.label().split_once(" namespace") else { continue };
-        let retained = dom.retained_size(n.ix).unwrap_or(0);
+        let retained = dom.retained_size(ix).unwrap_or(0);
         match by_name.iter_mut().find(|s| s.name == name) {
             Some(s) => {
                 s.count += 1;
                 s.retained += retained;
             }
-            None => by_name.push(StaleNamespaces { name: name.to_string(), count: 1, retained, example: n.ix }),
+            None => by_name.push(StaleNamespaces { name: name.to_string(), count: 1, retained, example: ix }),
         }
     }
     by_name.sort_by(|a, b| b.retained.cmp(&a.retained).then(a.name.cmp(&b.name)));
     by_name
+}
+
+/// Bytes the stale namespaces keep, each counted once: a namespace that
+/// another stale one dominates (`logging.handlers` inside `logging`) is
+/// already in that one's retained size.
+pub fn stale_bytes(heap: &Heap, dom: &Dominators) -> u64 {
+    let stale = stale_namespace_nodes(heap);
+    let mut set = fixedbitset::FixedBitSet::with_capacity(heap.node_count());
+    for &ix in &stale {
+        set.insert(ix.index());
+    }
+    stale.iter().filter(|&&ix| !dom.dominators(ix).any(|d| set.contains(d.index()))).map(|&ix| dom.retained_size(ix).unwrap_or(0)).sum()
+}
+
+/// The namespace dicts no `sys.modules` root reaches.
+fn stale_namespace_nodes(heap: &Heap) -> Vec<NodeIx> {
+    let module_roots: Vec<NodeIx> = heap.roots().iter().filter(|r| matches!(r.kind, RootKind::Module { .. })).map(|r| r.node).collect();
+    if module_roots.is_empty() {
+        return Vec::new();
+    }
+    let mut seen = fixedbitset::FixedBitSet::with_capacity(heap.node_count());
+    for ix in paths::within(heap, &module_roots, paths::Direction::Referents, u32::MAX) {
+        seen.insert(ix.index());
+    }
+    heap.nodes()
+        .filter(|n| n.type_name() == "dict" && !seen.contains(n.ix.index()) && n.label().contains(" namespace"))
+        .map(|n| n.ix)
+        .collect()
 }
 
 fn stale_section(heap: &Heap, stale: &[StaleNamespaces]) -> String {
@@ -312,4 +329,38 @@ fn svg_section(heap: &Heap, dom: &Dominators, targets: &[NodeIx], title: &str) -
     // The XML prolog is not allowed inside HTML.
     let svg = svg.find("<svg").map_or(svg.clone(), |i| svg[i..].to_string());
     format!("<section><h2>{}</h2><p class=\"note\">Red: the objects; green: roots; each box says what it retains.</p><div class=\"svg\">{svg}</div></section>\n", esc(title))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::{EdgeLabel, HeapBuilder, NodeData, NodeFlags, Root};
+
+    #[test]
+    fn the_report_is_one_page_with_the_stale_namespace_and_its_drawing() {
+        let mut b = HeapBuilder::new();
+        let flags = NodeFlags(NodeFlags::TRACKED);
+        let mut add = |addr, ty: &str, label: &str, size| {
+            b.add_node(&NodeData { addr, type_name: ty.into(), size, refcount: 1, flags, label: label.into() })
+        };
+        let m = add(0x10, "module", "os", 56);
+        let os_ns = add(0x20, "dict", "os namespace, 1 items", 500);
+        let f = add(0x30, "function", "logging.shutdown", 100);
+        let ns = add(0x40, "dict", "logging namespace, 3 items", 4000);
+        let handlers = add(0x50, "dict", "logging.handlers namespace, 2 items", 3000);
+        b.add_edge(m, os_ns, EdgeLabel::UNKNOWN);
+        b.add_edge(f, ns, EdgeLabel::UNKNOWN);
+        b.add_edge(ns, handlers, EdgeLabel::UNKNOWN);
+        b.add_root(Root { node: m, kind: RootKind::Module { name: "os".into() } });
+        b.add_root(Root { node: f, kind: RootKind::Named { holder: "atexit callback #1".into(), surplus: 1 } });
+        let h = b.finish().unwrap();
+        let dom = Dominators::compute(&h);
+        let page = heap_report_html(&h, &dom, "heap.rgs");
+        assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<svg") && page.contains("atexit callback #1"));
+        assert!(!page.contains("src=") && !page.contains("href="), "nothing is fetched");
+        let stale: Vec<(String, u64)> = stale_namespaces(&h, &dom).into_iter().map(|s| (s.name, s.retained)).collect();
+        assert_eq!(stale, [("logging".to_string(), 7000), ("logging.handlers".to_string(), 3000)]);
+        // logging.handlers is inside logging: counted once.
+        assert_eq!(stale_bytes(&h, &dom), 7000);
+    }
 }
