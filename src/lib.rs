@@ -22,11 +22,15 @@ pub mod alloc;
 pub mod atomic;
 #[cfg(target_os = "linux")]
 pub mod capture;
+pub mod dominators;
 pub mod filter;
 pub mod graph;
+pub mod html;
+pub mod leaks;
 pub mod paths;
 pub mod render;
 pub mod report;
+pub mod retained;
 pub mod roots;
 pub mod select;
 pub mod snapshot;

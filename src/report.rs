@@ -96,8 +96,17 @@ pub fn node_text(heap: &Heap, ix: NodeIx) -> String {
 
 /// The text of `why`: one line per step, one block per root path.
 pub fn why_text(heap: &Heap, target: NodeIx, paths: &[RootPath], filtered: bool) -> String {
+    why_text_with(heap, target, paths, filtered, &|_| None)
+}
+
+/// [`why_text`] with a note after each object (`retains 1.2 MB`) where `note` gives one.
+pub fn why_text_with(heap: &Heap, target: NodeIx, paths: &[RootPath], filtered: bool, note: &dyn Fn(NodeIx) -> Option<String>) -> String {
+    let text = |ix: NodeIx| match note(ix) {
+        Some(n) => format!("{} ({n})", node_text(heap, ix)),
+        None => node_text(heap, ix),
+    };
     let mut out = String::new();
-    let head = node_text(heap, target);
+    let head = text(target);
     match paths.len() {
         0 if filtered => out.push_str(&format!("{head}: {ALL_PATHS_FILTERED}.\n")),
         0 => out.push_str(&format!("{head}: no root retains it (garbage, or held only by objects refgraph cannot see).\n")),
@@ -109,11 +118,11 @@ pub fn why_text(heap: &Heap, target: NodeIx, paths: &[RootPath], filtered: bool)
         out.push_str(&format!("\n[{}] {root}\n", i + 1));
         for s in &p.steps {
             match s.edge {
-                None => out.push_str(&format!("    {}\n", node_text(heap, s.node))),
+                None => out.push_str(&format!("    {}\n", text(s.node))),
                 Some(l) => {
                     let edge = heap.edge_label_text(l);
                     let edge = if edge.is_empty() { "(reference)".to_string() } else { edge };
-                    out.push_str(&format!("    {edge} -> {}\n", node_text(heap, s.node)));
+                    out.push_str(&format!("    {edge} -> {}\n", text(s.node)));
                 }
             }
         }

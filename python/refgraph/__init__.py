@@ -31,6 +31,7 @@ try:
         dump,
         find_backref_chain,
         load,
+        retained_size,
         root_paths,
         show_backrefs,
         show_chain,
@@ -61,6 +62,8 @@ except ImportError:  # pragma: no cover - interpreters the extension does not se
     # broken extension that is present must not pass silently.
     if any(n.startswith("_native") for n in _os.listdir(_os.path.dirname(_os.path.abspath(__file__)))):
         raise
+else:
+    from ._leaks import LeakError, LeakReport, assert_no_leaks, find_leaks  # noqa: F401
 
 __all__ = [
     "Filter",
@@ -80,10 +83,15 @@ __all__ = [
     "show_growth",
     "show_most_common_types",
     "typestats",
+    "LeakError",
+    "LeakReport",
     "Snapshot",
     "Step",
+    "assert_no_leaks",
     "find_backref_chain",
+    "find_leaks",
     "load",
+    "retained_size",
     "root_paths",
     "show_backrefs",
     "show_chain",

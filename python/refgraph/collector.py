@@ -97,6 +97,39 @@ def _basicsize(t):
     return _basicsize_of(t)
 
 
+_type_mro = type.__dict__["__mro__"].__get__
+_type_dict = type.__dict__["__dict__"].__get__
+# The types a `__sizeof__` written in C has: `sys.getsizeof` then runs no
+# Python code, so the size it gives is safe to ask for.
+_C_METHODS = (type(object.__dict__["__sizeof__"]), type(len))
+_getsizeof = sys.getsizeof
+
+
+def _sizeof_is_c(t):
+    try:
+        for k in _type_mro(t):
+            d = _type_dict(k)
+            if "__sizeof__" in d:
+                return type(d["__sizeof__"]) in _C_METHODS
+    except Exception:
+        pass
+    return False
+
+
+def _size(o, t, cache):
+    """sys.getsizeof(o) where the type's __sizeof__ is C code, else the
+    type's basic size (a class's own __sizeof__ is never called)."""
+    c = cache.get(id(t))
+    if c is None:
+        c = cache[id(t)] = _sizeof_is_c(t)
+    if c:
+        try:
+            return _getsizeof(o)
+        except Exception:
+            pass
+    return _basicsize(t)
+
+
 def _varint(out, v):
     while v >= 0x80:
         out.append((v & 0x7F) | 0x80)
@@ -203,6 +236,7 @@ class _Collector(object):
         self.addr = []
         self.type_ids = []
         self.sizes = []
+        self.c_sizeof = {}
         self.flags = []
         self.labels = []
         self.objs = []
@@ -240,7 +274,7 @@ class _Collector(object):
         self.addr.append(id(o))
         t = type(o)
         self.type_ids.append(self.type_id(t))
-        self.sizes.append(_basicsize(t))
+        self.sizes.append(_size(o, t, self.c_sizeof))
         self.flags.append(flags)
         label = self.label(o, t)
         if label:
@@ -506,7 +540,7 @@ def _dump(path, observer_frames, started):
         "observer_objects": len(skip),
         # What holding an object costs while its count is read (measured).
         "count_cost": count_cost,
-        "notes": ["sizes are the types' basic sizes (the pure-Python collector reads no object lengths)"],
+        "notes": ["sizes are sys.getsizeof where a type's __sizeof__ is C code, else the type's basic size"],
     }
     _write(path, c, sources, refcounts, roots, meta)
     return len(c.addr), len(c.targets), meta["capture_seconds"]

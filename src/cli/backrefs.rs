@@ -46,6 +46,9 @@ pub(crate) struct Args {
     /// Qualified type names (logging.Logger) instead of short ones (Logger).
     #[arg(long)]
     long_names: bool,
+    /// Say in each box what the object retains (computes the dominator tree).
+    #[arg(long)]
+    retained: bool,
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     engine: EngineArg,
     #[command(flatten)]
@@ -72,7 +75,10 @@ pub(crate) fn run(a: Args) -> Result<i32> {
         (paths::neighbourhood(&heap, &targets, opts, |n, e, d| super::filters::decide(&filter, &heap, n, e, d)), None)
     };
     let max_depth = nb.nodes.iter().map(|&(_, d)| d).max().unwrap_or(0).max(1);
-    let vo = ViewOptions { refcounts: a.refcounts, shortnames: !a.long_names, max_depth, caption, ..Default::default() };
+    let dom = a.retained.then(|| refgraph::dominators::Dominators::compute(&heap));
+    let mut retained = |ix| dom.as_ref().and_then(|d| refgraph::retained::retained_note(d, ix));
+    let extra_info = dom.is_some().then_some(&mut retained as &mut dyn FnMut(refgraph::graph::NodeIx) -> Option<String>);
+    let vo = ViewOptions { refcounts: a.refcounts, shortnames: !a.long_names, max_depth, caption, extra_info, ..Default::default() };
     let view = report::view(&heap, &nb, &targets, vo);
     let engine = match a.engine {
         EngineArg::Auto => Engine::Auto,

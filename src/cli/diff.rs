@@ -26,6 +26,9 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(a: Args) -> Result<i32> {
+    let Some(by) = a.by.grouping() else {
+        anyhow::bail!("diff compares counts and sizes by type, module or qualname; for retained sizes run `refgraph top FILE --by retained` on each snapshot");
+    };
     let older = super::load(&a.old)?;
     let newer = super::load(&a.new)?;
     if older.meta.pid != newer.meta.pid {
@@ -37,7 +40,6 @@ pub(crate) fn run(a: Args) -> Result<i32> {
             newer.meta.pid
         );
     }
-    let by = a.by.grouping();
     let scope = if a.tracked { Scope::TRACKED } else { Scope::ALL };
     let grew = stats::growth(&older, &newer, by, scope);
     let new = stats::new_objects(&older, &newer, scope);

@@ -9,6 +9,8 @@ mod filters;
 mod on_signal;
 mod path;
 mod program;
+mod report;
+mod retained;
 mod run;
 mod summary;
 mod top;
@@ -42,6 +44,7 @@ enum Command {
     Summary(summary::Args),
     Top(top::Args),
     Diff(diff::Args),
+    Report(report::Args),
     /// Work with filter files (.rgf).
     #[command(subcommand)]
     Filters(filters::FiltersCommand),
@@ -68,6 +71,7 @@ pub fn main() -> i32 {
         Command::Summary(a) => summary::run(a),
         Command::Top(a) => top::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::Report(a) => report::run(a),
         Command::Filters(c) => filters::run(c),
     };
     match result {

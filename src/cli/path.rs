@@ -28,6 +28,9 @@ pub(crate) struct Args {
     max_depth: Option<u32>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Say what each object on the paths retains (computes the dominator tree).
+    #[arg(long)]
+    retained: bool,
     #[command(flatten)]
     filters: super::filters::FilterArgs,
 }
@@ -38,10 +41,12 @@ pub(crate) fn run(a: Args) -> Result<i32> {
     let opts = PathOptions { limit: a.limit, max_depth: a.max_depth };
     let mut out = std::io::stdout().lock();
     let mut reports = Vec::new();
+    let dom = a.retained.then(|| refgraph::dominators::Dominators::compute(&heap));
+    let note = |ix| dom.as_ref().and_then(|d| refgraph::retained::retained_note(d, ix));
     for &t in &targets {
         let found = filter::root_paths(&heap, t, opts, Some(&filter));
         match a.format {
-            Format::Text => writeln!(out, "{}", report::why_text(&heap, t, &found.paths, found.all_hidden))?,
+            Format::Text => writeln!(out, "{}", report::why_text_with(&heap, t, &found.paths, found.all_hidden, &note))?,
             Format::Json => reports.push(report::paths_report(&heap, t, &found.paths, found.all_hidden)),
         }
     }

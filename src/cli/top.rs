@@ -1,5 +1,6 @@
 //! `refgraph top`: the largest groups of objects in a snapshot, by type,
-//! module, qualified name or size.
+//! module, qualified name or size, or the objects that keep the most memory
+//! alive (retained size, from the dominator tree).
 
 use std::path::PathBuf;
 
@@ -22,7 +23,7 @@ pub(crate) struct Args {
     tracked: bool,
 }
 
-/// How `top` ranks: a grouping of [`stats::By`], or (later) another measure.
+/// How `top` ranks: a grouping of [`stats::By`], or retained size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum By {
     /// The type's qualified name, most objects first.
@@ -33,22 +34,28 @@ pub(crate) enum By {
     Qualname,
     /// The type, most bytes (total shallow size) first.
     Size,
+    /// The objects keeping the most memory alive (dominator tree), each with its root paths.
+    Retained,
 }
 
 impl By {
-    pub(crate) fn grouping(self) -> stats::By {
+    /// The grouping this ranking counts by; `None` for retained size, which ranks objects.
+    pub(crate) fn grouping(self) -> Option<stats::By> {
         match self {
-            By::Type => stats::By::Type,
-            By::Module => stats::By::Module,
-            By::Qualname => stats::By::Qualname,
-            By::Size => stats::By::Size,
+            By::Type => Some(stats::By::Type),
+            By::Module => Some(stats::By::Module),
+            By::Qualname => Some(stats::By::Qualname),
+            By::Size => Some(stats::By::Size),
+            By::Retained => None,
         }
     }
 }
 
 pub(crate) fn run(a: Args) -> Result<i32> {
     let heap = super::load(&a.snapshot)?;
-    let by = a.by.grouping();
+    let Some(by) = a.by.grouping() else {
+        return super::retained::print_top(&heap, &a.snapshot.display().to_string(), a.limit);
+    };
     let scope = if a.tracked { Scope::TRACKED } else { Scope::ALL };
     let groups = stats::typestats(&heap, by, scope);
     let shown = if a.limit == 0 { groups.len() } else { a.limit.min(groups.len()) };

@@ -197,11 +197,19 @@ fn subject(heap: &Heap, node: NodeIx, edge: Option<crate::graph::EdgeLabel>, dep
 /// A captured heap. Queries on it never walk the live heap again.
 #[pyclass(module = "refgraph", frozen)]
 pub struct Snapshot {
-    heap: Arc<Heap>,
+    pub(super) heap: Arc<Heap>,
+    /// The dominator tree, computed on first use (see `super::retained`).
+    pub(super) dominators: std::sync::OnceLock<Arc<crate::dominators::Dominators>>,
+}
+
+impl Snapshot {
+    pub(super) fn new(heap: Heap) -> Snapshot {
+        Snapshot { heap: Arc::new(heap), dominators: std::sync::OnceLock::new() }
+    }
 }
 
 /// An address: ints are addresses, anything else is the object itself.
-fn address_of(obj: &Bound<'_, PyAny>) -> u64 {
+pub(super) fn address_of(obj: &Bound<'_, PyAny>) -> u64 {
     if obj.is_exact_instance_of::<pyo3::types::PyInt>() {
         if let Ok(a) = obj.extract::<u64>() {
             return a;
@@ -214,7 +222,7 @@ pub(super) fn find(heap: &Heap, addr: u64) -> PyResult<NodeIx> {
     heap.find_addr(addr).ok_or_else(|| PyValueError::new_err(format!("no object at {addr:#x} in this snapshot")))
 }
 
-fn steps(heap: &Heap, paths: &[RootPath]) -> Vec<Vec<Step>> {
+pub(super) fn steps(heap: &Heap, paths: &[RootPath]) -> Vec<Vec<Step>> {
     paths.iter().map(|p| report::path_records(heap, p).into_iter().map(Step::from).collect()).collect()
 }
 
@@ -231,12 +239,22 @@ impl Snapshot {
     }
 
     /// The root paths as text, one line per step.
-    #[pyo3(signature = (obj, limit = 10, filter = None))]
-    fn why(&self, py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Py<PyAny>> {
+    /// `retained=True` says what each object on the paths retains.
+    #[pyo3(signature = (obj, limit = 10, filter = None, retained = false))]
+    fn why(
+        &self,
+        py: Python<'_>,
+        obj: &Bound<'_, PyAny>,
+        limit: usize,
+        filter: Option<PyRef<'_, PyFilter>>,
+        retained: bool,
+    ) -> PyResult<Py<PyAny>> {
         let target = find(&self.heap, address_of(obj))?;
         let f = filter.as_ref().map(|f| &f.inner);
         let found = crate::filter::root_paths(&self.heap, target, PathOptions { limit, max_depth: None }, f);
-        displayed(py, "Why", report::why_text(&self.heap, target, &found.paths, found.all_hidden))
+        let dom = retained.then(|| self.dominator_tree(py));
+        let note = |ix| dom.as_ref().and_then(|d| crate::retained::retained_note(d, ix));
+        displayed(py, "Why", report::why_text_with(&self.heap, target, &found.paths, found.all_hidden, &note))
     }
 
     /// Writes the snapshot to a `.rgs` file.
@@ -510,7 +528,7 @@ pub(super) fn fresh(py: Python<'_>, obs: &Observers) -> PyResult<Heap> {
 pub fn snapshot(py: Python<'_>, path: Option<PathBuf>) -> PyResult<Option<Snapshot>> {
     let obs = Observers { frames: 1, ..Default::default() };
     match path {
-        None => Ok(Some(Snapshot { heap: Arc::new(fresh(py, &obs)?) })),
+        None => Ok(Some(Snapshot::new(fresh(py, &obs)?))),
         Some(path) => {
             stream_to(py, &obs, path)?;
             Ok(None)
@@ -539,14 +557,14 @@ pub fn _snapshot(py: Python<'_>, frames: usize, own: Option<&Bound<'_, PyAny>>) 
             obs.containers.push(o?.as_ptr() as usize);
         }
     }
-    Ok(Snapshot { heap: Arc::new(fresh(py, &obs)?) })
+    Ok(Snapshot::new(fresh(py, &obs)?))
 }
 
 /// Reads a snapshot file written by `Snapshot.save` or `refgraph run`.
 #[pyfunction]
 pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Snapshot> {
     let heap = py.detach(|| crate::snapshot::read_snapshot(&path)).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    Ok(Snapshot { heap: Arc::new(heap) })
+    Ok(Snapshot::new(heap))
 }
 
 /// The shortest chain from each distinct root that keeps `obj` alive.
@@ -566,12 +584,15 @@ fn displayed<'py>(py: Python<'py>, class: &str, value: impl IntoPyObject<'py>) -
 
 /// Why `obj` is alive, as text: one block per root, one line per step.
 #[pyfunction]
-#[pyo3(signature = (obj, limit = 10, filter = None))]
-pub fn why(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Py<PyAny>> {
+/// `retained=True` says what each object on the paths retains.
+#[pyo3(signature = (obj, limit = 10, filter = None, retained = false))]
+pub fn why(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>, retained: bool) -> PyResult<Py<PyAny>> {
     let heap = fresh(py, &observers_for(&[Some(obj)], None, Vec::new()))?;
     let target = find(&heap, obj.as_ptr() as usize as u64)?;
     let found = crate::filter::root_paths(&heap, target, PathOptions { limit, max_depth: None }, filter.as_ref().map(|f| &f.inner));
-    displayed(py, "Why", report::why_text(&heap, target, &found.paths, found.all_hidden))
+    let dom = retained.then(|| crate::dominators::Dominators::compute(&heap));
+    let note = |ix| dom.as_ref().and_then(|d| crate::retained::retained_note(d, ix));
+    displayed(py, "Why", report::why_text_with(&heap, target, &found.paths, found.all_hidden, &note))
 }
 
 /// objgraph's `find_backref_chain`: a list of objects from a root (or an

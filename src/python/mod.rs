@@ -11,6 +11,8 @@ mod capture;
 mod ipython;
 mod objgraph;
 mod stats;
+mod leaks;
+mod retained;
 mod types;
 
 use std::sync::OnceLock;
@@ -80,5 +82,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(objgraph::_at_addrs, m)?)?;
     m.add_function(wrap_pyfunction!(objgraph::_leaking, m)?)?;
     m.add_function(wrap_pyfunction!(objgraph::find_ref_chain, m)?)?;
+    m.add_function(wrap_pyfunction!(retained::retained_size, m)?)?;
+    m.add_class::<leaks::PyLeakReport>()?;
+    m.add_function(wrap_pyfunction!(leaks::_leak_report, m)?)?;
     Ok(())
 }

@@ -124,10 +124,16 @@ pub(crate) unsafe fn type_name(heap: &LiveHeap<'_>, tp: *mut ffi::PyTypeObject) 
 }
 
 /// Shallow size from the type's layout, as `sys.getsizeof` reports it for
-/// built-in types, without calling `__sizeof__`: the basic size, the items,
-/// what a list, str or set keeps beside itself, and the words in front of
-/// the object (the collector's header, 3.11+'s managed-dict words). Without
-/// a checked layout, the basic size and items only.
+/// built-in types and for instances of classes that inherit their
+/// `__sizeof__`, without calling it: the basic size and items, what a
+/// list, dict, str or set keeps beside itself (a dict's key table unless a
+/// class shares it, its split values), a class's shared keys, and the words
+/// in front of the object (the collector's header, 3.11+'s managed-dict
+/// words). Without a checked layout, the basic size and items only.
+/// C types with a `__sizeof__` of their own beyond these (deque,
+/// OrderedDict, bytearray, `_io` buffers) and generators and coroutines
+/// (sized by their code) get their basic size; `tests/python/test_sizes.py`
+/// lists what differs per version.
 ///
 /// # Safety
 /// `o` is a live object of type `tp`, of kind `kind`.
@@ -144,13 +150,17 @@ pub(crate) unsafe fn shallow_size(
         let mut size = (*tp).tp_basicsize.max(0) as u64;
         if (*tp).tp_itemsize != 0 {
             let n = (*(o as *mut ffi::PyVarObject)).ob_size.unsigned_abs() as u64;
-            size += n * (*tp).tp_itemsize.unsigned_abs() as u64;
+            // Generators and coroutines (3.11+) have an item size but no
+            // item count: the word read is a pointer, not a count.
+            if n < 1 << 31 {
+                size += n * (*tp).tp_itemsize.unsigned_abs() as u64;
+            }
         }
         let exact = tp as usize;
         match kind {
             Kind::List if exact == k.list => size += (*(o as *mut ffi::PyListObject)).allocated.max(0) as u64 * 8,
-            Kind::Str if exact == k.str_ => {
-                if let Some(s) = layout.and_then(|l| str_size(l, o)) {
+            Kind::Str => {
+                if let Some(s) = layout.and_then(|l| str_size(l, o).or_else(|| legacy_str_size(l, o))) {
                     size = s as u64;
                 }
             }
@@ -160,16 +170,162 @@ pub(crate) unsafe fn shallow_size(
                     size += ((*s).mask as u64 + 1) * 16;
                 }
             }
+            Kind::Dict => size += dict_extra(o as *mut ffi::PyDictObject, k, layout),
+            Kind::Type => {
+                if let Some(s) = layout.and_then(|l| type_size(l, o as *mut ffi::PyTypeObject, k)) {
+                    size = s;
+                }
+            }
+            Kind::Int | Kind::Bool => size = int_size(o, k),
+            _ if (*tp).tp_flags & ffi::Py_TPFLAGS_LONG_SUBCLASS != 0 => size = int_size(o, k),
+            // `_PyObject_VAR_SIZE` rounds to a pointer's size.
+            Kind::Code => size = size.next_multiple_of(8),
             _ => {}
         }
         // The collector's header counts for every object of a collected
-        // type, tracked or not, as `sys.getsizeof` counts it; `type` asks
-        // `tp_is_gc`, which says only heap types are collected.
+        // type, tracked or not, as `sys.getsizeof` counts it.
         let mut flags = (*tp).tp_flags;
-        if kind == Kind::Type && (*(o as *mut ffi::PyTypeObject)).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0 {
+        // Except for a static type: 3.9/3.10 ask `tp_is_gc` (only heap
+        // types are collected), 3.12+ leave static types out by name; 3.11
+        // alone counts the header of every type.
+        if kind == Kind::Type && k.version != (3, 11) && (*(o as *mut ffi::PyTypeObject)).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0 {
             flags &= !layout.and_then(|l| l.tpflags_have_gc).map_or(0, |b| b as u64);
         }
         size + layout.and_then(|l| l.preheader_size(flags)).unwrap_or(0) as u64
+    }
+}
+
+/// `int.__sizeof__`: the digits after the header, at least one from 3.11
+/// (3.12 moved the count into the tag word `lv_tag`, above three flag bits).
+///
+/// # Safety
+/// `o` is a live int (or bool, or int subclass instance).
+unsafe fn int_size(o: *mut ffi::PyObject, k: &KnownTypes) -> u64 {
+    const HEADER: u64 = 24;
+    const DIGIT: u64 = 4;
+    // SAFETY: the caller's contract: the word after the header is `ob_size`
+    // (3.9-3.11) or `lv_tag` (3.12+), both the int's own.
+    let word = unsafe { (*(o as *mut ffi::PyVarObject)).ob_size };
+    if k.version >= (3, 12) {
+        HEADER + DIGIT * ((word as u64) >> 3).max(1)
+    } else if k.version >= (3, 11) {
+        HEADER + DIGIT * (word.unsigned_abs() as u64).max(1)
+    } else {
+        HEADER + DIGIT * word.unsigned_abs() as u64
+    }
+}
+
+/// What `dict.__sizeof__` adds to the basic size: the split values of a
+/// dict sharing its class's keys, and the key table when the dict alone
+/// owns it (`dk_refcnt == 1`; a class's shared keys are counted with the
+/// class, the immortal empty table with nobody).
+///
+/// # Safety
+/// `d` is a live dict (or dict subclass instance).
+unsafe fn dict_extra(d: *mut ffi::PyDictObject, k: &KnownTypes, layout: Option<&Layout>) -> u64 {
+    // SAFETY: the caller's contract: `ma_keys` and `ma_values` are the
+    // dict's own; a dict always has a key table.
+    unsafe {
+        let keys = (*d).ma_keys as usize;
+        if keys == 0 {
+            return 0;
+        }
+        let mut extra = 0;
+        if !(*d).ma_values.is_null() {
+            extra += 8 * shared_usable(keys, k, layout).unwrap_or(0);
+        }
+        if *(keys as *const isize) == 1 {
+            extra += keys_size(keys, k, layout).unwrap_or(0);
+        }
+        extra
+    }
+}
+
+/// `dk_nentries + dk_usable` of split keys: the value slots a split dict allocates.
+///
+/// # Safety
+/// `keys` is a live `PyDictKeysObject`.
+unsafe fn shared_usable(keys: usize, k: &KnownTypes, layout: Option<&Layout>) -> Option<u64> {
+    // SAFETY: the caller's contract: the counts are the table's own fields.
+    unsafe {
+        if k.version >= (3, 11) {
+            let nentries = layout?.dk_nentries?;
+            let n = *((keys + nentries) as *const isize);
+            let usable = *((keys + nentries - 8) as *const isize);
+            return Some((n + usable).max(0) as u64);
+        }
+        // 3.9/3.10: `USABLE_FRACTION(dk_size)` slots (`dk_size` after `dk_refcnt`).
+        let dk_size = *((keys + 8) as *const isize);
+        Some(((dk_size.max(0) as u64) << 1) / 3)
+    }
+}
+
+/// `_PyDict_KeysSize`: the key table's header, index table and entries.
+///
+/// # Safety
+/// `keys` is a live `PyDictKeysObject`.
+unsafe fn keys_size(keys: usize, k: &KnownTypes, layout: Option<&Layout>) -> Option<u64> {
+    // SAFETY: the caller's contract: the sizes are the table's own fields.
+    unsafe {
+        if k.version >= (3, 11) {
+            let l = layout?;
+            let log2_index = l.dk_log2_index_bytes?;
+            // `dk_log2_size` is the byte before `dk_log2_index_bytes`.
+            let log2_size = *((keys + log2_index - 1) as *const u8);
+            let log2_index_bytes = *((keys + log2_index) as *const u8);
+            if log2_size > 40 || log2_index_bytes > 43 {
+                return None;
+            }
+            let general = *((keys + l.dk_kind?) as *const u8) == 0;
+            let entry = if general { 24 } else { l.dict_unicode_entry_size? as u64 };
+            let usable = ((1u64 << log2_size) << 1) / 3;
+            return Some(l.dk_indices? as u64 + (1u64 << log2_index_bytes) + usable * entry);
+        }
+        // 3.9/3.10: header of five words, `dk_size` one-byte to eight-byte
+        // indices, 24-byte entries.
+        let dk_size = (*((keys + 8) as *const isize)).max(0) as u64;
+        let index = match dk_size {
+            0..=0xff => 1,
+            0x100..=0xffff => 2,
+            0x1_0000..=0xffff_ffff => 4,
+            _ => 8,
+        };
+        Some(40 + index * dk_size + (dk_size << 1) / 3 * 24)
+    }
+}
+
+/// `type.__sizeof__`: `sizeof(PyHeapTypeObject)` and the class's shared
+/// keys for a class, `sizeof(PyTypeObject)` for a static type (before the
+/// collector's header).
+///
+/// # Safety
+/// `t` is a live type object.
+unsafe fn type_size(l: &Layout, t: *mut ffi::PyTypeObject, k: &KnownTypes) -> Option<u64> {
+    // SAFETY: the caller's contract: the flags and the cached keys pointer
+    // are the type's own fields.
+    unsafe {
+        if (*t).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0 {
+            return Some(l.type_size? as u64);
+        }
+        let cached = (*(t as *mut ffi::PyHeapTypeObject)).ht_cached_keys as usize;
+        let keys = if cached == 0 { 0 } else { keys_size(cached, k, Some(l))? };
+        Some(l.basicsize_type? as u64 + keys)
+    }
+}
+
+/// `str.__sizeof__` of a non-compact str (instances of str subclasses):
+/// `sizeof(PyUnicodeObject)` and its separate character block; a
+/// subclass's own slots are not counted, as CPython counts them.
+///
+/// # Safety
+/// `o` is a live str or str subclass instance.
+unsafe fn legacy_str_size(l: &Layout, o: *mut ffi::PyObject) -> Option<usize> {
+    // SAFETY: the caller's contract: the state word and length are the str's own.
+    unsafe {
+        let state = *((o as usize + l.str_state?) as *const u32);
+        let kind = ((state >> l.str_kind_shift?) & 7) as usize;
+        let length = ffi::PyUnicode_GET_LENGTH(o).max(0) as usize;
+        Some(l.basicsize_str? + (length + 1) * kind.max(1))
     }
 }
 
