@@ -24,6 +24,7 @@ pub mod atomic;
 pub mod capture;
 pub mod filter;
 pub mod graph;
+pub mod modules;
 pub mod paths;
 pub mod render;
 pub mod report;

@@ -3,6 +3,8 @@
 
 mod backrefs;
 mod filters;
+mod modules;
+mod output;
 mod path;
 mod run;
 mod summary;
@@ -33,6 +35,7 @@ enum Command {
     Path(path::Args),
     Backrefs(backrefs::Args),
     Summary(summary::Args),
+    Modules(modules::Args),
     /// Work with filter files (.rgf).
     #[command(subcommand)]
     Filters(filters::FiltersCommand),
@@ -56,6 +59,7 @@ pub fn main() -> i32 {
         Command::Path(a) => path::run(a),
         Command::Backrefs(a) => backrefs::run(a),
         Command::Summary(a) => summary::run(a),
+        Command::Modules(a) => modules::run(a),
         Command::Filters(c) => filters::run(c),
     };
     match result {
