@@ -112,6 +112,15 @@ pub fn paths_report(heap: &Heap, target: NodeIx, paths: &[RootPath], filtered: b
     }
 }
 
+/// [`display_label`], except that a str of a snapshot taken without strings
+/// shows its length unquoted (`len=12`), not as if it were the text.
+pub fn shown_label(heap: &Heap, n: NodeRef<'_>) -> String {
+    if heap.meta.redacted_strings && n.type_name() == "str" && n.label().starts_with("len=") {
+        return n.label().to_string();
+    }
+    display_label(n)
+}
+
 /// `'text'` for str, the label as is for everything else.
 pub fn display_label(n: NodeRef<'_>) -> String {
     let label = n.label();
@@ -125,7 +134,7 @@ pub fn display_label(n: NodeRef<'_>) -> String {
 /// `dict 0x7f3a… logging namespace, 108 items`.
 pub fn node_text(heap: &Heap, ix: NodeIx) -> String {
     let n = heap.node(ix);
-    let label = display_label(n);
+    let label = shown_label(heap, n);
     if label.is_empty() {
         format!("{} {:#x}", n.type_name(), n.addr())
     } else {
@@ -191,7 +200,7 @@ pub fn view(heap: &Heap, nb: &Neighbourhood, targets: &[NodeIx], mut opts: ViewO
     for &(ix, depth) in &nb.nodes {
         let n = heap.node(ix);
         let mut lines = vec![type_line(n, &opts)];
-        let label = display_label(n);
+        let label = shown_label(heap, n);
         if !label.is_empty() {
             lines.push(label);
         }

@@ -26,13 +26,13 @@ def _exec_script(path):
     exec(code, namespace)
 
 
-def _dump(out):
+def _dump(out, strings):
     try:
         from refgraph._native import dump
-        return dump(out, observer_frames=3)
+        return dump(out, observer_frames=3, strings=strings)
     except ImportError:
         from refgraph import collector
-        return collector.dump(out, observer_frames=3)
+        return collector.dump(out, observer_frames=3, strings=strings)
 
 
 def main():
@@ -40,6 +40,8 @@ def main():
     script = sys.argv[2]
     sys.argv[:] = sys.argv[2:]
     sys.path[0] = os.path.dirname(os.path.abspath(script))
+    # `refgraph run --no-strings`; not passed on to the program's children.
+    strings = os.environ.pop("REFGRAPH_NO_STRINGS", "") != "1"
     status = 0
     try:
         _exec_script(script)
@@ -58,7 +60,7 @@ def main():
         status = 1
     del script
     gc.collect()
-    nodes, edges, seconds = _dump(out)
+    nodes, edges, seconds = _dump(out, strings)
     sys.stderr.write("refgraph: captured %d objects, %d references in %.2f s\n" % (nodes, edges, seconds))
     sys.stderr.flush()
     sys.stdout.flush()

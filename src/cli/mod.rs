@@ -2,6 +2,7 @@
 //! whole cause chain, and exit with status 2.
 
 mod backrefs;
+mod capture_args;
 mod filters;
 mod modules;
 mod output;

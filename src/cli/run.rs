@@ -41,6 +41,8 @@ pub(crate) struct Args {
     output: PathBuf,
     #[arg(long, value_enum, default_value_t = Collector::Auto)]
     collector: Collector,
+    #[command(flatten)]
+    strings: super::capture_args::StringsArg,
     /// The interpreter, the script and its arguments: -- python3 script.py ARGS
     #[arg(required = true, last = true, num_args = 2..)]
     command: Vec<OsString>,
@@ -124,6 +126,7 @@ pub(crate) fn run(a: Args) -> Result<i32> {
     if let Some(d) = &dir {
         cmd.env("PYTHONPATH", join_pythonpath(d));
     }
+    a.strings.apply(&mut cmd);
     let status = cmd.status().with_context(|| format!("cannot start {:?}", python))?;
     // An old file of the same name must not pass for a new snapshot.
     if !output.is_file() || modified(&output) == before {

@@ -413,10 +413,12 @@ fn fresh(py: Python<'_>, obs: &Observers) -> PyResult<Heap> {
     Ok(capture(py, known_types(py)?, obs)?)
 }
 
-/// Captures the heap of this interpreter now.
+/// Captures the heap of this interpreter now. With `strings=False` a str's
+/// label is its length, not its text (dict keys and attribute names are kept).
 #[pyfunction]
-pub fn snapshot(py: Python<'_>) -> PyResult<Snapshot> {
-    let obs = Observers { frames: 1, ..Default::default() };
+#[pyo3(signature = (strings = true))]
+pub fn snapshot(py: Python<'_>, strings: bool) -> PyResult<Snapshot> {
+    let obs = Observers { frames: 1, redact_strings: !strings, ..Default::default() };
     Ok(Snapshot { heap: Arc::new(fresh(py, &obs)?) })
 }
 
@@ -696,9 +698,9 @@ pub fn show_chain(
 
 /// Captures the heap and writes it to `path` (used by `refgraph run`).
 #[pyfunction]
-#[pyo3(signature = (path, observer_frames = 1))]
-pub fn dump(py: Python<'_>, path: PathBuf, observer_frames: usize) -> PyResult<(usize, usize, f64)> {
-    let obs = Observers { frames: observer_frames, ..Default::default() };
+#[pyo3(signature = (path, observer_frames = 1, strings = true))]
+pub fn dump(py: Python<'_>, path: PathBuf, observer_frames: usize, strings: bool) -> PyResult<(usize, usize, f64)> {
+    let obs = Observers { frames: observer_frames, redact_strings: !strings, ..Default::default() };
     let heap = fresh(py, &obs)?;
     let seconds = heap.meta.capture_seconds;
     py.detach(|| crate::snapshot::write_snapshot(&heap, &path)).map_err(|e| PyOSError::new_err(e.to_string()))?;

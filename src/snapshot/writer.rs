@@ -9,10 +9,11 @@ use super::format::*;
 use super::SnapshotError;
 use crate::graph::{Heap, RootKind};
 
-/// Writes `heap` to `path` atomically: the file appears whole or not at all.
+/// Writes `heap` to `path` atomically: the file appears whole or not at all,
+/// readable by its owner only (0600: it holds the heap's strings).
 pub fn write_snapshot(heap: &Heap, path: &Path) -> Result<(), SnapshotError> {
     let mut failure = None;
-    let written = crate::atomic::write_file(path, |w| {
+    let written = crate::atomic::write_file_as(path, crate::atomic::Access::Private, |w| {
         write_snapshot_to(heap, w).map_err(|e| {
             failure = Some(e.with_file(path));
             std::io::Error::other("snapshot not written")
