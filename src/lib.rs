@@ -17,9 +17,14 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// The CLI (`cli`) names this crate `refgraph::…` as the binary it was written
+// for did; so it reads the same compiled into the library.
+extern crate self as refgraph;
+
 #[cfg(target_os = "linux")]
 pub mod alloc;
 pub mod atomic;
+pub mod cli;
 #[cfg(target_os = "linux")]
 pub mod capture;
 pub mod filter;

@@ -1,5 +1,8 @@
-//! Argument parsing and dispatch. Errors print once, on one line, with their
-//! whole cause chain, and exit with status 2.
+//! The `refgraph` command: argument parsing and dispatch, one file per
+//! subcommand. Errors print once, on one line, with their whole cause chain,
+//! and exit with status 2. Part of the library so that both the binary
+//! (`src/main.rs`) and the Python extension (`python -m refgraph`, the
+//! `refgraph` console script) run the same command.
 
 mod backrefs;
 mod capture_args;
@@ -42,13 +45,22 @@ enum Command {
     Filters(filters::FiltersCommand),
 }
 
-/// Runs the command line; returns the exit status.
+/// Runs the command line of this process; returns the exit status.
 pub fn main() -> i32 {
+    main_with(std::env::args_os())
+}
+
+/// Runs a command line (`args[0]` is the program's name); returns the exit status.
+pub fn main_with<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
     // `refgraph path … | head` should end quietly when head stops reading,
     // as command-line tools do, not panic on a closed pipe.
     #[cfg(target_os = "linux")]
     sigpipe::reset();
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();

@@ -8,6 +8,7 @@
 
 mod api;
 mod capture;
+mod cli;
 mod types;
 
 use std::sync::OnceLock;
@@ -69,5 +70,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(api::show_chain, m)?)?;
     m.add_function(wrap_pyfunction!(api::dump, m)?)?;
     m.add_function(wrap_pyfunction!(api::_override_layout, m)?)?;
+    m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
     Ok(())
 }
