@@ -24,9 +24,9 @@ extern crate self as refgraph;
 #[cfg(target_os = "linux")]
 pub mod alloc;
 pub mod atomic;
-pub mod cli;
 #[cfg(target_os = "linux")]
 pub mod capture;
+pub mod cli;
 pub mod filter;
 pub mod graph;
 pub mod modules;

@@ -26,6 +26,19 @@ def _exec_script(path):
     exec(code, namespace)
 
 
+def _progress(path, line):
+    """Tells `refgraph run`, drawing progress on a terminal, how the capture
+    goes (see src/cli/progress.rs); False when nobody is watching."""
+    if not path:
+        return False
+    try:
+        with open(path, "a") as f:
+            f.write(line)
+        return True
+    except (IOError, OSError):
+        return False
+
+
 def _dump(out, strings):
     try:
         from refgraph._native import dump
@@ -42,6 +55,7 @@ def main():
     sys.path[0] = os.path.dirname(os.path.abspath(script))
     # `refgraph run --no-strings`; not passed on to the program's children.
     strings = os.environ.pop("REFGRAPH_NO_STRINGS", "") != "1"
+    progress = os.environ.pop("REFGRAPH_PROGRESS_FILE", None)
     status = 0
     try:
         _exec_script(script)
@@ -60,8 +74,11 @@ def main():
         status = 1
     del script
     gc.collect()
+    _progress(progress, "capture\n")
     nodes, edges, seconds = _dump(out, strings)
-    sys.stderr.write("refgraph: captured %d objects, %d references in %.2f s\n" % (nodes, edges, seconds))
+    done = "%d objects, %d references in %.2f s" % (nodes, edges, seconds)
+    if not _progress(progress, "done %s %s %.2f\n" % (nodes, edges, seconds)):
+        sys.stderr.write("refgraph: captured %s\n" % done)
     sys.stderr.flush()
     sys.stdout.flush()
     sys.exit(status)

@@ -10,6 +10,7 @@ mod filters;
 mod modules;
 mod output;
 mod path;
+mod progress;
 mod run;
 mod summary;
 
@@ -106,9 +107,18 @@ impl Targets {
     }
 }
 
-/// Reads a snapshot, with the file name in any error.
+/// Reads a snapshot, with the file name in any error (and progress on a
+/// terminal when the file is big).
 pub(crate) fn load(path: &Path) -> Result<Heap> {
-    refgraph::snapshot::read_snapshot(path).with_context(|| format!("cannot read snapshot {}", path.display()))
+    let context = || format!("cannot read snapshot {}", path.display());
+    let bytes = progress::read_file(path).with_context(context)?;
+    let name = path.display().to_string();
+    progress::with_spinner(
+        || format!("decoding {name}"),
+        progress::is_big(bytes.len()),
+        || refgraph::snapshot::read_snapshot_bytes(&bytes, &name),
+    )
+    .with_context(context)
 }
 
 /// The nodes the selectors pick, at most `limit` (all if `None`), or an error

@@ -127,7 +127,10 @@ pub(crate) fn run(a: Args) -> Result<i32> {
         cmd.env("PYTHONPATH", join_pythonpath(d));
     }
     a.strings.apply(&mut cmd);
-    let status = cmd.status().with_context(|| format!("cannot start {:?}", python))?;
+    let watch = super::progress::CaptureWatch::start(&mut cmd, &output);
+    let status = cmd.status().with_context(|| format!("cannot start {:?}", python));
+    watch.finish();
+    let status = status?;
     // An old file of the same name must not pass for a new snapshot.
     if !output.is_file() || modified(&output) == before {
         bail!("{:?} ended ({status}) without writing {}", python, output.display());
