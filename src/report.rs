@@ -549,7 +549,14 @@ pub fn modules_text(r: &ModulesReport) -> String {
     // Copies that leak only because another module's copy does, one line per
     // (module they are held via, count): the table stays one screen.
     let mut via: Vec<((&str, usize), Vec<&str>)> = Vec::new();
+    let mut single: Vec<&str> = Vec::new();
     for g in &r.groups {
+        // A lone copy held directly that nothing leaks through: often the
+        // interpreter's saved namespace of a C module; one line for all.
+        if g.copies == 1 && g.direct_copies == 1 && !r.groups.iter().any(|o| o.held_via.as_deref() == Some(&g.module)) {
+            single.push(&g.module);
+            continue;
+        }
         if let (Some(v), 0) = (&g.held_via, g.direct_copies) {
             match via.iter_mut().find(|(k, _)| *k == (v.as_str(), g.copies)) {
                 Some((_, names)) => names.push(&g.module),
@@ -564,7 +571,7 @@ pub fn modules_text(r: &ModulesReport) -> String {
             _ => String::new(),
         };
         if g.reachable_from_sys_modules > 0 {
-            note.push_str(&format!(" ({} still reachable from sys.modules)", g.reachable_from_sys_modules));
+            note.push_str(&format!(" ({} objects still reachable from sys.modules)", g.reachable_from_sys_modules));
         }
         out.push_str(&format!(
             "{:>7} {:>8} {:>11} {:>10} {:>10}  {}{note}\n",
@@ -575,6 +582,12 @@ pub fn modules_text(r: &ModulesReport) -> String {
             retained,
             g.module
         ));
+    }
+    if !single.is_empty() {
+        single.sort_unstable();
+        let shown: Vec<&str> = single.iter().take(10).copied().collect();
+        let more = if single.len() > shown.len() { format!(" and {} more", single.len() - shown.len()) } else { String::new() };
+        out.push_str(&format!("{:>7}  each, held directly: {}{more}\n", 1, shown.join(", ")));
     }
     for ((v, copies), mut names) in via {
         // Submodules of the module they are held via first (logging.handlers for logging).
