@@ -539,11 +539,12 @@ pub fn modules_text(r: &ModulesReport) -> String {
     if r.groups.is_empty() {
         return format!("{}: no stale module copies: every module object and namespace is the one in sys.modules\n", r.snapshot);
     }
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut out = format!(
-        "{}: {} stale copies of {} modules (module objects and namespaces that are not the ones in sys.modules)\n",
+        "{}: {} of {} (module objects and namespaces that are not the ones in sys.modules)\n",
         r.snapshot,
-        r.stale_copies,
-        r.groups.len()
+        plural(r.stale_copies, "stale copy", "stale copies"),
+        plural(r.groups.len(), "module", "modules")
     );
     out.push_str(&format!("{:>7} {:>8} {:>11} {:>10} {:>10}  module\n", "copies", "modules", "namespaces", "shallow", "retained"));
     // Copies that leak only because another module's copy does, one line per
