@@ -16,7 +16,6 @@ fn node(b: &mut HeapBuilder, addr: u64, ty: &str, label: &str, refcount: u64) ->
         size: 64,
         flags: NodeFlags(NodeFlags::TRACKED),
         label: label.into(),
-        ..Default::default()
     })
 }
 
