@@ -9,14 +9,7 @@ use refgraph::roots::add_held_from_outside;
 use refgraph::snapshot::write_snapshot;
 
 fn node(b: &mut HeapBuilder, addr: u64, ty: &str, label: &str, refcount: u64) -> refgraph::NodeIx {
-    b.add_node(&NodeData {
-        addr,
-        type_name: ty.into(),
-        refcount,
-        size: 64,
-        flags: NodeFlags(NodeFlags::TRACKED),
-        label: label.into(),
-    })
+    b.add_node(&NodeData { addr, type_name: ty.into(), refcount, size: 64, flags: NodeFlags(NodeFlags::TRACKED), label: label.into() })
 }
 
 /// The seed in small: one stale logging copy held by an atexit callback.
