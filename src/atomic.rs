@@ -1,23 +1,39 @@
 //! Writing output files whole or not at all: the bytes go to a temporary file
 //! beside the target, which is renamed over it only when complete. A failed
-//! write leaves nothing behind and never a half-written file. The new file
-//! gets the permissions an ordinary create would (0666 less the umask), not
-//! the temporary file's private 0600.
+//! write leaves nothing behind and never a half-written file. A drawing gets
+//! the permissions an ordinary create would (0666 less the umask); a
+//! snapshot, which holds the heap's strings, stays private to its owner
+//! (0600, the temporary file's own mode) unless the caller asks otherwise.
 
 #![forbid(unsafe_code)]
 
 use std::io::Write;
 use std::path::Path;
 
-/// Writes a file atomically with `write` filling it.
-pub fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
-    write_file_seekable(path, |w| write(w))
+/// Who may read a file written here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// 0666 less the umask, as an ordinary create.
+    Ordinary,
+    /// 0600: the owner only (snapshots: they hold string contents).
+    Private,
 }
 
-/// Like [`write_file`], for writers that go back to fill in what they
+/// Writes a file atomically with `write` filling it, with ordinary permissions.
+pub fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
+    write_file_as(path, Access::Ordinary, write)
+}
+
+/// Writes a file atomically with `write` filling it, readable as `access` says.
+pub fn write_file_as(path: &Path, access: Access, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
+    write_file_seekable(path, access, |w| write(w))
+}
+
+/// Like [`write_file_as`], for writers that go back to fill in what they
 /// learn late (a snapshot's section lengths and checksums).
 pub fn write_file_seekable(
     path: &Path,
+    access: Access,
     write: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let dir = match path.parent() {
@@ -34,7 +50,10 @@ pub fn write_file_seekable(
         write(&mut w)?;
         w.flush()?;
     }
-    set_default_permissions(tmp.as_file())?;
+    match access {
+        Access::Ordinary => set_default_permissions(tmp.as_file())?,
+        Access::Private => set_private_permissions(tmp.as_file())?,
+    }
     // On disk before the rename, so a crash never leaves an empty file under the name.
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
@@ -45,6 +64,18 @@ pub fn write_file_seekable(
 fn set_default_permissions(f: &std::fs::File) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     f.set_permissions(std::fs::Permissions::from_mode(0o666 & !umask()))
+}
+
+/// Set, not assumed: tempfile's 0600 is its choice, not a promise.
+#[cfg(unix)]
+fn set_private_permissions(f: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn set_private_permissions(_f: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(not(unix))]
@@ -87,5 +118,19 @@ mod tests {
         assert!(failed.is_err());
         let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("out.txt")]);
+    }
+
+    #[test]
+    fn private_files_are_readable_by_their_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("heap.rgs");
+        std::fs::write(&p, b"old").unwrap();
+        write_file_as(&p, Access::Private, |w| w.write_all(b"secret")).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"secret");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        }
     }
 }

@@ -17,16 +17,22 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// The CLI (`cli`) names this crate `refgraph::…` as the binary it was written
+// for did; so it reads the same compiled into the library.
+extern crate self as refgraph;
+
 #[cfg(target_os = "linux")]
 pub mod alloc;
 pub mod atomic;
 #[cfg(target_os = "linux")]
 pub mod capture;
+pub mod cli;
 pub mod dominators;
 pub mod filter;
 pub mod graph;
 pub mod html;
 pub mod leaks;
+pub mod modules;
 pub mod paths;
 pub mod render;
 pub mod report;

@@ -1,7 +1,6 @@
-//! The `refgraph` command: a thin clap front end over the library. Each
-//! subcommand lives in its own file under `cli/`.
-
-mod cli;
+//! The `refgraph` command. The CLI lives in the library (`refgraph::cli`),
+//! so that the Python extension carries the same command for `pip install`
+//! (`refgraph._native.cli_main`, the `refgraph` console script).
 
 // The library does not install its allocator (a crate that links refgraph
 // keeps its own); the binaries built from it do. See `refgraph::alloc`.
@@ -13,5 +12,5 @@ mod cli;
 static ALLOCATOR: refgraph::alloc::Allocator = refgraph::alloc::Allocator;
 
 fn main() {
-    std::process::exit(cli::main());
+    std::process::exit(refgraph::cli::main());
 }

@@ -1,7 +1,12 @@
 //! How answers read: the records of root-path steps (the Python `Step`, the
-//! JSON of `refgraph path`), the text of `why`, and the [`View`]s that the
-//! renderers draw. Both front ends use these, so the CLI and the Python API say
-//! the same thing in the same words.
+//! JSON of `refgraph path`), the text of `why`, the summary and stale-module
+//! reports, and the [`View`]s that the renderers draw. Both front ends use
+//! these, so the CLI and the Python API say the same thing in the same words.
+//!
+//! Every JSON document the CLI prints is a [`JsonDoc`]: a top-level object
+//! with `"schema": 1` and the command's name, addresses as hex strings as
+//! in the text output. `docs/json.md` describes each document; a change that
+//! breaks a reader there bumps [`JSON_SCHEMA`].
 
 #![forbid(unsafe_code)]
 
@@ -11,9 +16,43 @@ use crate::graph::{Heap, NodeIx, NodeRef};
 use crate::paths::{Neighbourhood, RootPath};
 use crate::render::{Role, View, ViewEdge, ViewNode};
 
+/// The version of the JSON documents (`docs/json.md`).
+pub const JSON_SCHEMA: u32 = 1;
+
+/// A JSON document as the CLI prints it: `{"schema": 1, "command": ..., ...}`.
+#[derive(Serialize)]
+pub struct JsonDoc<T: Serialize> {
+    pub schema: u32,
+    pub command: &'static str,
+    #[serde(flatten)]
+    pub body: T,
+}
+
+impl<T: Serialize> JsonDoc<T> {
+    pub fn new(command: &'static str, body: T) -> JsonDoc<T> {
+        JsonDoc { schema: JSON_SCHEMA, command, body }
+    }
+}
+
+/// `0x7f3a…`: an address as the text output writes it.
+pub fn hex(addr: u64) -> String {
+    format!("{addr:#x}")
+}
+
+/// Serializes an address as a hex string (JSON numbers lose precision
+/// beyond 2^53 in many readers, and the text output uses hex).
+pub fn serialize_hex<S: serde::Serializer>(addr: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex(*addr))
+}
+
+fn serialize_hex_list<S: serde::Serializer>(addrs: &[u64], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(addrs.iter().map(|&a| hex(a)))
+}
+
 /// One step of a root path as users see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StepRecord {
+    #[serde(serialize_with = "serialize_hex")]
     pub address: u64,
     #[serde(rename = "type")]
     pub type_name: String,
@@ -73,6 +112,15 @@ pub fn paths_report(heap: &Heap, target: NodeIx, paths: &[RootPath], filtered: b
     }
 }
 
+/// [`display_label`], except that a str of a snapshot taken without strings
+/// shows its length unquoted (`len=12`), not as if it were the text.
+pub fn shown_label(heap: &Heap, n: NodeRef<'_>) -> String {
+    if heap.meta.redacted_strings && n.type_name() == "str" && n.label().starts_with("len=") {
+        return n.label().to_string();
+    }
+    display_label(n)
+}
+
 /// `'text'` for str, the label as is for everything else.
 pub fn display_label(n: NodeRef<'_>) -> String {
     let label = n.label();
@@ -86,7 +134,7 @@ pub fn display_label(n: NodeRef<'_>) -> String {
 /// `dict 0x7f3a… logging namespace, 108 items`.
 pub fn node_text(heap: &Heap, ix: NodeIx) -> String {
     let n = heap.node(ix);
-    let label = display_label(n);
+    let label = shown_label(heap, n);
     if label.is_empty() {
         format!("{} {:#x}", n.type_name(), n.addr())
     } else {
@@ -161,7 +209,7 @@ pub fn view(heap: &Heap, nb: &Neighbourhood, targets: &[NodeIx], mut opts: ViewO
     for &(ix, depth) in &nb.nodes {
         let n = heap.node(ix);
         let mut lines = vec![type_line(n, &opts)];
-        let label = display_label(n);
+        let label = shown_label(heap, n);
         if !label.is_empty() {
             lines.push(label);
         }
@@ -207,6 +255,373 @@ fn type_line(n: NodeRef<'_>, opts: &ViewOptions<'_>) -> String {
     } else {
         ty.to_string()
     }
+}
+
+// ---- summary -----------------------------------------------------------
+
+/// Objects and bytes of one type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TypeRow {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub objects: usize,
+    pub bytes: u64,
+}
+
+/// Roots of one kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KindRow {
+    pub kind: &'static str,
+    pub roots: usize,
+}
+
+/// A group of roots: one named holder (numbers dropped: `atexit callback`
+/// stands for `#1`…`#150`) or one type of object held from outside.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RootGroup {
+    /// The holder's name, or the type's.
+    pub name: String,
+    pub roots: usize,
+    /// References from outside the heap, summed.
+    pub references: u64,
+    /// Shallow size of the root objects, summed.
+    pub bytes: u64,
+    /// The root with the most references from outside (then the largest).
+    pub example: StepRecord,
+}
+
+/// Who holds a heap's roots: counts by kind, named holders, and the objects
+/// held from outside the heap grouped by type; biggest groups first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RootsSummary {
+    pub total: usize,
+    pub by_kind: Vec<KindRow>,
+    pub named_holders: Vec<RootGroup>,
+    pub held_from_outside_by_type: Vec<RootGroup>,
+}
+
+/// Everything `refgraph summary` says about a snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SummaryReport {
+    pub snapshot: String,
+    pub objects: usize,
+    pub references: usize,
+    pub collector: String,
+    pub python: String,
+    pub pid: u32,
+    pub capture_seconds: f64,
+    pub notes: Vec<String>,
+    pub roots: RootsSummary,
+    /// Types by object count, at most the number asked for.
+    pub types: Vec<TypeRow>,
+}
+
+/// `atexit callback` for `atexit callback #150`: one group for numbered holders.
+fn holder_family(holder: &str) -> &str {
+    match holder.rsplit_once(" #") {
+        Some((family, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => family,
+        _ => holder,
+    }
+}
+
+/// Groups roots by name: counts, references and bytes, the biggest example.
+fn group_roots<'h>(heap: &'h Heap, roots: impl Iterator<Item = (&'h str, NodeIx, u64)>, top: usize) -> Vec<RootGroup> {
+    let mut groups: rustc_hash::FxHashMap<&str, (usize, u64, u64, NodeIx, u64)> = Default::default();
+    for (name, ix, surplus) in roots {
+        let size = heap.node(ix).size();
+        let g = groups.entry(name).or_insert((0, 0, 0, ix, surplus));
+        g.0 += 1;
+        g.1 += surplus;
+        g.2 += size;
+        if (surplus, size) > (g.4, heap.node(g.3).size()) {
+            (g.3, g.4) = (ix, surplus);
+        }
+    }
+    let mut out: Vec<RootGroup> = groups
+        .into_iter()
+        .map(|(name, (roots, references, bytes, ex, _))| RootGroup {
+            name: name.to_string(),
+            roots,
+            references,
+            bytes,
+            example: target_record(heap, ex),
+        })
+        .collect();
+    out.sort_by(|a, b| b.roots.cmp(&a.roots).then(b.bytes.cmp(&a.bytes)).then(a.name.cmp(&b.name)));
+    out.truncate(top);
+    out
+}
+
+/// Who holds the roots of `heap`, at most `top` groups of each sort.
+pub fn roots_summary(heap: &Heap, top: usize) -> RootsSummary {
+    use crate::graph::RootKind;
+    let by_kind = crate::roots::root_counts(heap).into_iter().map(|(kind, roots)| KindRow { kind, roots }).collect();
+    let named = heap.roots().iter().filter_map(|r| match &r.kind {
+        RootKind::Named { holder, surplus } => Some((holder_family(holder), r.node, u64::from(*surplus))),
+        _ => None,
+    });
+    let outside = heap.roots().iter().filter_map(|r| match r.kind {
+        RootKind::HeldFromOutside { surplus } => Some((heap.node(r.node).type_name(), r.node, u64::from(surplus))),
+        _ => None,
+    });
+    RootsSummary {
+        total: heap.roots().len(),
+        by_kind,
+        named_holders: group_roots(heap, named, top),
+        held_from_outside_by_type: group_roots(heap, outside, top),
+    }
+}
+
+/// Object counts and bytes by type, most objects first.
+pub fn type_rows(heap: &Heap, top: usize) -> Vec<TypeRow> {
+    // Counted by type id, one array slot per type: no hashing per object.
+    let cols = heap.columns();
+    let mut by_type: Vec<(usize, u64)> = vec![(0, 0); heap.type_names().len()];
+    for (&t, &size) in cols.type_id.iter().zip(&cols.size) {
+        if let Some(row) = by_type.get_mut(t as usize) {
+            row.0 += 1;
+            row.1 += u64::from(size);
+        }
+    }
+    let mut rows: Vec<TypeRow> = by_type
+        .into_iter()
+        .zip(heap.type_names())
+        .filter(|((n, _), _)| *n > 0)
+        .map(|((objects, bytes), name)| TypeRow { type_name: name.clone(), objects, bytes })
+        .collect();
+    rows.sort_by(|a, b| b.objects.cmp(&a.objects).then(a.type_name.cmp(&b.type_name)));
+    rows.truncate(top);
+    rows
+}
+
+pub fn summary_report(heap: &Heap, snapshot: &str, top_types: usize, top_roots: usize) -> SummaryReport {
+    let m = &heap.meta;
+    SummaryReport {
+        snapshot: snapshot.to_string(),
+        objects: heap.node_count(),
+        references: heap.edge_count(),
+        collector: m.collector.clone(),
+        python: m.python_version.split_whitespace().next().unwrap_or("?").to_string(),
+        pid: m.pid,
+        capture_seconds: m.capture_seconds,
+        notes: m.notes.clone(),
+        roots: roots_summary(heap, top_roots),
+        types: type_rows(heap, top_types),
+    }
+}
+
+fn root_group_lines(out: &mut String, title: &str, groups: &[RootGroup], what: &str) {
+    if groups.is_empty() {
+        return;
+    }
+    out.push_str(&format!("{title}\n{:>8} {:>8} {:>12}  {what}\n", "roots", "refs", "bytes"));
+    for g in groups {
+        let ex = &g.example;
+        let label = if ex.label.is_empty() { String::new() } else { format!(" {}", ex.label) };
+        out.push_str(&format!(
+            "{:>8} {:>8} {:>12}  {}  (e.g. {} {}{label})\n",
+            g.roots,
+            g.references,
+            g.bytes,
+            g.name,
+            ex.type_name,
+            hex(ex.address)
+        ));
+    }
+}
+
+/// The text of `refgraph summary`.
+pub fn summary_text(r: &SummaryReport) -> String {
+    let mut out = format!(
+        "{}: {} objects, {} references, {} roots\ncaptured by the {} collector from Python {} (pid {}) in {:.3} s\n",
+        r.snapshot, r.objects, r.references, r.roots.total, r.collector, r.python, r.pid, r.capture_seconds
+    );
+    for note in &r.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    let kinds: Vec<String> = r.roots.by_kind.iter().map(|k| format!("{} {}", k.roots, k.kind)).collect();
+    out.push_str(&format!("roots: {}\n", kinds.join(", ")));
+    root_group_lines(&mut out, "\nnamed holders in C state, most roots first:", &r.roots.named_holders, "holder");
+    root_group_lines(
+        &mut out,
+        "\nheld from outside the heap (more references than the heap shows), by type, most roots first:",
+        &r.roots.held_from_outside_by_type,
+        "type",
+    );
+    out.push_str(&format!("\n{:>10} {:>12}  type\n", "objects", "bytes"));
+    for t in &r.types {
+        out.push_str(&format!("{:>10} {:>12}  {}\n", t.objects, t.bytes, t.type_name));
+    }
+    out
+}
+
+// ---- stale modules -----------------------------------------------------
+
+/// One module name's stale copies, as `refgraph modules` reports them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ModuleGroupRecord {
+    pub module: String,
+    pub copies: usize,
+    /// Copies a root holds without going through a stale copy of another module.
+    pub direct_copies: usize,
+    pub modules: usize,
+    pub namespaces: usize,
+    pub shallow_size: u64,
+    /// `null` until retained sizes are computed.
+    pub retained_size: Option<u64>,
+    pub reachable_from_sys_modules: usize,
+    /// The stale copy of another module through which this one is held
+    /// (`null`: a root holds it directly).
+    pub held_via: Option<String>,
+    /// Every stale module object and namespace dict.
+    #[serde(serialize_with = "serialize_hex_list")]
+    pub addresses: Vec<u64>,
+    /// The root paths of the copy nearest to a root; `null` if none is retained.
+    pub example: Option<PathsReport>,
+}
+
+/// The answer of `refgraph modules`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ModulesReport {
+    pub snapshot: String,
+    pub stale_copies: usize,
+    pub groups: Vec<ModuleGroupRecord>,
+}
+
+/// The report of stale module groups: the first `detailed` groups with
+/// copies that a root holds directly get the root paths (at most `paths` each) of their
+/// nearest copy; the others say which copy they are held through.
+pub fn modules_report(heap: &Heap, snapshot: &str, groups: &[crate::modules::ModuleGroup], detailed: usize, paths: usize) -> ModulesReport {
+    let opts = crate::paths::PathOptions { limit: paths, max_depth: None };
+    let mut direct = 0;
+    let records = groups
+        .iter()
+        .map(|g| {
+            let show = g.direct_copies > 0 && direct < detailed;
+            direct += usize::from(g.direct_copies > 0);
+            (g, show)
+        })
+        .map(|(g, show)| ModuleGroupRecord {
+            module: g.name.clone(),
+            copies: g.copies,
+            direct_copies: g.direct_copies,
+            modules: g.modules.len(),
+            namespaces: g.namespaces.len(),
+            shallow_size: g.shallow_size,
+            retained_size: g.retained_size,
+            reachable_from_sys_modules: g.reachable_from_sys_modules,
+            held_via: g.held_via.clone(),
+            addresses: g.members().map(|m| heap.node(m).addr()).collect(),
+            example: g.nearest.filter(|_| show).map(|n| paths_report(heap, n, &crate::paths::root_paths(heap, n, opts, |_| true), false)),
+        })
+        .collect();
+    ModulesReport { snapshot: snapshot.to_string(), stale_copies: groups.iter().map(|g| g.copies).sum(), groups: records }
+}
+
+/// `1.2 MiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+fn step_text(s: &StepRecord) -> String {
+    let label = if s.type_name == "str" && !s.label.is_empty() { format!("'{}'", s.label) } else { s.label.clone() };
+    if label.is_empty() {
+        format!("{} {}", s.type_name, hex(s.address))
+    } else {
+        format!("{} {} {label}", s.type_name, hex(s.address))
+    }
+}
+
+/// The text of `refgraph modules`: a table, then the nearest copy's root
+/// paths for the detailed groups.
+pub fn modules_text(r: &ModulesReport) -> String {
+    if r.groups.is_empty() {
+        return format!("{}: no stale module copies: every module object and namespace is the one in sys.modules\n", r.snapshot);
+    }
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut out = format!(
+        "{}: {} of {} (module objects and namespaces that are not the ones in sys.modules)\n",
+        r.snapshot,
+        plural(r.stale_copies, "stale copy", "stale copies"),
+        plural(r.groups.len(), "module", "modules")
+    );
+    out.push_str(&format!("{:>7} {:>8} {:>11} {:>10} {:>10}  module\n", "copies", "modules", "namespaces", "shallow", "retained"));
+    // Copies that leak only because another module's copy does, one line per
+    // (module they are held via, count): the table stays one screen.
+    let mut via: Vec<((&str, usize), Vec<&str>)> = Vec::new();
+    let mut single: Vec<&str> = Vec::new();
+    for g in &r.groups {
+        // A lone copy held directly that nothing leaks through: often the
+        // interpreter's saved namespace of a C module; one line for all.
+        if g.copies == 1 && g.direct_copies == 1 && !r.groups.iter().any(|o| o.held_via.as_deref() == Some(&g.module)) {
+            single.push(&g.module);
+            continue;
+        }
+        if let (Some(v), 0) = (&g.held_via, g.direct_copies) {
+            match via.iter_mut().find(|(k, _)| *k == (v.as_str(), g.copies)) {
+                Some((_, names)) => names.push(&g.module),
+                None => via.push(((v.as_str(), g.copies), vec![&g.module])),
+            }
+            continue;
+        }
+        let retained = g.retained_size.map_or("-".to_string(), human_bytes);
+        let mut note = match (&g.held_via, g.direct_copies) {
+            (Some(via), d) if d < g.copies => format!(" ({d} held directly, {} via {via})", g.copies - d),
+            (None, d) if d < g.copies => format!(" ({d} held directly)"),
+            _ => String::new(),
+        };
+        if g.reachable_from_sys_modules > 0 {
+            note.push_str(&format!(" ({} objects still reachable from sys.modules)", g.reachable_from_sys_modules));
+        }
+        out.push_str(&format!(
+            "{:>7} {:>8} {:>11} {:>10} {:>10}  {}{note}\n",
+            g.copies,
+            g.modules,
+            g.namespaces,
+            human_bytes(g.shallow_size),
+            retained,
+            g.module
+        ));
+    }
+    if !single.is_empty() {
+        single.sort_unstable();
+        let shown: Vec<&str> = single.iter().take(10).copied().collect();
+        let more = if single.len() > shown.len() { format!(" and {} more", single.len() - shown.len()) } else { String::new() };
+        out.push_str(&format!("{:>7}  each, held directly: {}{more}\n", 1, shown.join(", ")));
+    }
+    for ((v, copies), mut names) in via {
+        // Submodules of the module they are held via first (logging.handlers for logging).
+        names.sort_by_key(|n| (!n.starts_with(&format!("{v}.")), *n));
+        let shown: Vec<&str> = names.iter().take(8).copied().collect();
+        let more = if names.len() > shown.len() { format!(" and {} more", names.len() - shown.len()) } else { String::new() };
+        out.push_str(&format!("{copies:>7}  each, held via {v}: {}{more}\n", shown.join(", ")));
+    }
+    for g in r.groups.iter() {
+        let Some(ex) = &g.example else { continue };
+        let copies = if g.copies == 1 { "1 stale copy".to_string() } else { format!("{} stale copies", g.copies) };
+        out.push_str(&format!("\n{}: {copies}; the nearest, {}, is held by:\n", g.module, step_text(&ex.target)));
+        for (i, p) in ex.paths.iter().enumerate() {
+            let root = p.first().and_then(|s| s.root.clone()).unwrap_or_default();
+            out.push_str(&format!("  [{}] {root}\n", i + 1));
+            for s in p {
+                match &s.edge {
+                    None => out.push_str(&format!("      {}\n", step_text(s))),
+                    Some(e) => out.push_str(&format!("      {} -> {}\n", if e.is_empty() { "(reference)" } else { e }, step_text(s))),
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -256,7 +671,7 @@ mod tests {
         assert_eq!(recs[1].root, None);
         let json = serde_json::to_value(paths_report(&h, d, &paths, false)).unwrap();
         assert_eq!(json["paths"][0][1]["type"], "dict");
-        assert_eq!(json["paths"][0][1]["address"], 0x2000);
+        assert_eq!(json["paths"][0][1]["address"], "0x2000");
     }
 
     #[test]
@@ -281,5 +696,20 @@ mod tests {
         assert!(v.nodes.iter().any(|n| n.role == Role::Root("atexit callback #1 (1 ref)".into())));
         assert_eq!(v.edges.len(), 1);
         assert_eq!(v.edges[0].label, "__globals__");
+    }
+    #[test]
+    fn summary_groups_numbered_holders_and_outside_roots_by_type() {
+        assert_eq!(holder_family("atexit callback #150"), "atexit callback");
+        assert_eq!(holder_family("os.register_at_fork(before)"), "os.register_at_fork(before)");
+        let (h, _) = seed_like();
+        let r = roots_summary(&h, 10);
+        assert_eq!(r.total, h.roots().len());
+        assert_eq!(r.named_holders.len(), 1);
+        assert_eq!((r.named_holders[0].name.as_str(), r.named_holders[0].roots), ("atexit callback", 1));
+        assert_eq!(r.named_holders[0].example.label, "logging.shutdown");
+        let json = serde_json::to_value(JsonDoc::new("summary", summary_report(&h, "x.rgs", 5, 5))).unwrap();
+        assert_eq!(json["schema"], 1);
+        assert_eq!(json["roots"]["named_holders"][0]["example"]["address"], "0x1000");
+        assert!(summary_text(&summary_report(&h, "x.rgs", 5, 5)).contains("atexit callback  (e.g. function 0x1000 logging.shutdown)"));
     }
 }

@@ -295,3 +295,13 @@ fn a_realistic_heap_costs_at_most_16_bytes_per_edge() {
     let per_edge = bytes.len() as f64 / h.edge_count() as f64;
     assert!(per_edge <= 16.0, "{per_edge:.2} bytes per edge");
 }
+
+#[cfg(unix)]
+#[test]
+fn snapshots_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("heap.rgs");
+    write_snapshot(&sample(), &path).unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+}

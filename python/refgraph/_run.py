@@ -42,6 +42,19 @@ def _exec_script(path):
     exec(code, namespace)
 
 
+def _progress(path, line):
+    """Tells `refgraph run`, drawing progress on a terminal, how the capture
+    goes (see src/cli/progress.rs); False when nobody is watching."""
+    if not path:
+        return False
+    try:
+        with open(path, "a") as f:
+            f.write(line)
+        return True
+    except (IOError, OSError):
+        return False
+
+
 def _is_zip(path):
     import zipfile
 
@@ -68,7 +81,7 @@ def _run_module(name):
         runpy.run_module(name, run_name="__main__", alter_sys=True)
 
 
-def _snapshot_on_signal():
+def _snapshot_on_signal(strings):
     """`refgraph run --on-signal SIG`: a snapshot each time SIG arrives,
     taken by a Python handler (the main thread, between two bytecodes)."""
     name = os.environ.pop("REFGRAPH_ON_SIGNAL", None)
@@ -84,7 +97,7 @@ def _snapshot_on_signal():
         out = pattern % taken[0]
         try:
             # Observers: this handler and _dump.
-            nodes, edges, seconds = _dump(out, observer_frames=2)
+            nodes, edges, seconds = _dump(out, observer_frames=2, strings=strings)
         except Exception as e:
             sys.stderr.write("refgraph: snapshot on %s failed: %s\n" % (name, e))
             return
@@ -133,15 +146,15 @@ def _print_traceback():
     traceback.print_exception(kind, value, tb)
 
 
-def _dump(out, observer_frames=3):
+def _dump(out, observer_frames=3, strings=True):
     try:
         from refgraph._native import dump
 
-        return dump(out, observer_frames=observer_frames)
+        return dump(out, observer_frames=observer_frames, strings=strings)
     except ImportError:
         from refgraph import collector
 
-        return collector.dump(out, observer_frames=observer_frames)
+        return collector.dump(out, observer_frames=observer_frames, strings=strings)
 
 
 def _die_of_sigint():
@@ -165,12 +178,18 @@ def main():
         sys.argv[:] = ["-m"] + sys.argv[4:]
     else:
         sys.argv[:] = sys.argv[3:]
-    _snapshot_on_signal()
+    # `refgraph run --no-strings`; not passed on to the program's children.
+    strings = os.environ.pop("REFGRAPH_NO_STRINGS", "") != "1"
+    progress = os.environ.pop("REFGRAPH_PROGRESS_FILE", None)
+    _snapshot_on_signal(strings)
     status, interrupted = _run(mode, what)
     del what
     gc.collect()
-    nodes, edges, seconds = _dump(out)
-    sys.stderr.write("refgraph: captured %d objects, %d references in %.2f s\n" % (nodes, edges, seconds))
+    _progress(progress, "capture\n")
+    nodes, edges, seconds = _dump(out, strings=strings)
+    done = "%d objects, %d references in %.2f s" % (nodes, edges, seconds)
+    if not _progress(progress, "done %s %s %.2f\n" % (nodes, edges, seconds)):
+        sys.stderr.write("refgraph: captured %s\n" % done)
     sys.stderr.flush()
     sys.stdout.flush()
     if interrupted and sys.version_info[:2] >= (3, 8):

@@ -326,6 +326,8 @@ class _Collector(object):
         if t is dict or (issubclass(t, dict) and _type_flags(t) & HEAPTYPE):
             for k, v in _dict_items(o):
                 key = self.node(k, 0 if not gc.is_tracked(k) else TRACKED)
+                if self.keys is not None:
+                    self.keys.add(key)
                 out.append((id(v), (key << 3) | TAG_VALUE))
                 out.append((id(k), TAG_KEY))
         elif t is list or t is tuple:
@@ -443,14 +445,16 @@ def _counts(objs):
     return [n - cost for n in raw], cost
 
 
-def dump(path, observer_frames=1):
+def dump(path, observer_frames=1, strings=True):
     """Captures the heap and writes it to `path`. The `observer_frames`
-    newest frames of this thread above this function are the caller's."""
+    newest frames of this thread above this function are the caller's.
+    With `strings=False` a str's label is its length, not its text, except
+    for dict keys (names are structure, values are data)."""
     started = time.time()
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _dump(path, observer_frames + 1, started)
+        return _dump(path, observer_frames + 1, started, strings)
     finally:
         if was_enabled:
             gc.enable()
@@ -465,13 +469,16 @@ def _observer_frames(n):
     return frames
 
 
-def _dump(path, observer_frames, started):
+def _dump(path, observer_frames, started, strings=True):
     observers = _observer_frames(observer_frames)
     c = _Collector()
     objects = gc.get_objects()
     skip = set([id(objects), id(c), id(c.__dict__), id(observers)])
     for name in c.__dict__:
         skip.add(id(c.__dict__[name]))
+    # Set after the skip list is made (a None in it would hide None) and
+    # after the object list (so the set is no node).
+    c.keys = None if strings else set()
     observer_refs = {}
     for f in observers:
         skip.add(id(f))
@@ -542,8 +549,21 @@ def _dump(path, observer_frames, started):
         "count_cost": count_cost,
         "notes": ["sizes are sys.getsizeof where a type's __sizeof__ is C code, else the type's basic size"],
     }
+    if not strings:
+        _redact_strings(c, meta)
     _write(path, c, sources, refcounts, roots, meta)
     return len(c.addr), len(c.targets), meta["capture_seconds"]
+
+
+def _redact_strings(c, meta):
+    """`strings=False`: every str label but a dict key's becomes its length,
+    as the fast collector does; argv past the program too."""
+    for i, o in enumerate(c.objs):
+        t = type(o)
+        if (t is str or t is text_type) and c.labels[i] and i not in c.keys:
+            c.label_text[c.labels[i] - 1] = "len=%d" % len(o)
+    meta["argv"] = meta["argv"][:1] + ["len=%d" % len(a) for a in meta["argv"][1:]]
+    meta["redacted_strings"] = True
 
 
 def _section(f, tag, payload):
@@ -624,7 +644,11 @@ def _write(path, c, sources, refcounts, roots, meta):
             _varint(rootb, depth)
             _put_str(rootb, fn)
     tmp = "%s.tmp%d" % (path, os.getpid())
-    with open(tmp, "wb") as f:
+    # 0600: a snapshot holds the heap's strings; only its owner reads it.
+    if os.path.exists(tmp):
+        os.unlink(tmp)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
         f.write(MAGIC)
         f.write(struct.pack("<I", VERSION))
         _section(f, b"META", bytearray(json.dumps(meta).encode("utf-8")))

@@ -462,7 +462,7 @@ mod tests {
         h.hold(target, 1);
         h.hold(objs, 1);
         h.list = Some(h.add(h.type_type, Body::Opaque(vec![]), false));
-        let obs = Observers { frames: 0, args: vec![target], containers: vec![objs], ignore: vec![] };
+        let obs = Observers { frames: 0, args: vec![target], containers: vec![objs], ignore: vec![], ..Default::default() };
         let heap = capture_of(&mut h, &obs);
         assert!(heap.find_addr(objs as u64).is_none(), "the container is no node");
         assert!(heap.find_addr(h.list.unwrap() as u64).is_none(), "the object list is no node");
@@ -572,5 +572,27 @@ mod tests {
         let parts = super::super::capture_parts(&mut h, &Observers::default(), Spawn::default()).unwrap();
         assert!(parts.write(&missing).is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn without_strings_a_str_is_its_length_but_keys_keep_their_names() {
+        let mut h = FakeHeap::new();
+        let key = h.str("password");
+        let secret = h.str("hunter2-\u{e9}t\u{e9}");
+        let lone = h.str("s3cr3t token");
+        let d = h.dict(vec![(key, secret)]);
+        let keep = h.list(vec![d, lone]);
+        h.hold(keep, 1);
+        let heap = capture_of(&mut h, &Observers { redact_strings: true, ..Default::default() });
+        assert!(heap.meta.redacted_strings);
+        assert_eq!(heap.node(node(&heap, secret)).label(), "len=11");
+        assert_eq!(heap.node(node(&heap, lone)).label(), "len=12");
+        assert_eq!(heap.node(node(&heap, key)).label(), "password", "a dict key is a name");
+        let e = heap.out_edges(node(&heap, d)).find(|e| e.to == node(&heap, secret)).unwrap();
+        assert_eq!(heap.edge_label_text(e.label), "['password']");
+        assert!(heap.nodes().all(|n| !n.label().contains("hunter2") && !n.label().contains("s3cr3t")));
+        let plain = capture_of(&mut h, &Observers::default());
+        assert!(!plain.meta.redacted_strings);
+        assert!(plain.nodes().any(|n| n.label() == "s3cr3t token"));
     }
 }

@@ -132,6 +132,24 @@ pub(crate) unsafe fn node_label<S: HeapSource>(s: &S, o: Addr, info: Shape, out:
     }
 }
 
+/// Whether objects of this shape are exact strs (whose labels are their text).
+pub(crate) fn is_str(info: Shape) -> bool {
+    info.kind == Kind::Str && info.exact
+}
+
+/// The label of a str under `--no-strings`: its length in characters, not
+/// its text (`len=12`, as containers are labelled), so a snapshot can be
+/// handed over without the secrets the heap holds.
+///
+/// # Safety
+/// `o` was reported by the source and is an exact str.
+pub(crate) unsafe fn str_length_label<S: HeapSource>(s: &S, o: Addr, out: &mut String) {
+    // SAFETY: the caller's contract.
+    if let Some(t) = unsafe { s.str_of(o) } {
+        let _ = write!(out, "len={}", t.text.chars().count());
+    }
+}
+
 /// `logging.shutdown`: the module, a dot if there is one, the name.
 fn push_names(n: Names<'_>, out: &mut String) {
     if let Some(m) = n.module {

@@ -56,6 +56,10 @@ pub struct Observers {
     pub containers: Vec<Addr>,
     /// Addresses the caller asked to ignore (objgraph's `extra_ignore`).
     pub ignore: Vec<Addr>,
+    /// `--no-strings`: a str's label is its length (`len=12`), not its text,
+    /// unless it names something (a dict key or attribute name). Not an
+    /// observer, but a wish of the same caller that travels the same way.
+    pub redact_strings: bool,
 }
 
 /// Errors from a capture.
@@ -110,6 +114,9 @@ struct Walker<'a, S> {
     list_refs: u64,
     /// Reused for every node label, and for dynamic edge names.
     label_buf: String,
+    /// With `redact_strings`: the dict keys and attribute names met by the
+    /// walk, whose str labels are kept (names are structure, not data).
+    names_kept: Option<FxHashSet<Addr>>,
     name_buf: String,
     /// Every referent the walk meets (edge targets, and dict keys tagged
     /// as such), in chunks to hand to the core that builds the address set;
@@ -175,6 +182,7 @@ impl<'a, S: HeapSource> Walker<'a, S> {
             types: FxHashMap::default(),
             list_refs: 0,
             label_buf: String::new(),
+            names_kept: None,
             name_buf: String::new(),
             members: Vec::with_capacity(MEMBER_CHUNK),
             full_chunks: Vec::new(),
@@ -225,8 +233,12 @@ impl<'a, S: HeapSource> Walker<'a, S> {
         };
         let mut label = std::mem::take(&mut self.label_buf);
         label.clear();
+        let shape = self.types[&ty].shape;
         // SAFETY: as above; the type entry describes `o`'s type.
-        unsafe { labels::node_label(source, o, self.types[&ty].shape, &mut label) };
+        match &self.names_kept {
+            Some(kept) if !kept.contains(&o) && labels::is_str(shape) => unsafe { labels::str_length_label(source, o, &mut label) },
+            _ => unsafe { labels::node_label(source, o, shape, &mut label) },
+        }
         let ix = self.append(o as u64, type_id, size, refcount, NodeFlags(flags), &label);
         self.label_buf = label;
         ix
@@ -302,11 +314,14 @@ impl<'a, S: HeapSource> Walker<'a, S> {
                 (ty, source.shape(ty))
             };
             let mut l = Labeller { source, builder: &mut self.builder, names: &mut self.names, scratch: &mut self.name_buf };
-            let (members, full, raw) = (&mut self.members, &mut self.full_chunks, &mut self.raw);
+            let (members, full, raw, kept) = (&mut self.members, &mut self.full_chunks, &mut self.raw, &mut self.names_kept);
             // A stand-in for the node of a dict key or attribute name until
             // nodes are numbered; it becomes a node even where the traversal
             // does not report it (the keys of str-keyed dicts).
             let mut key_node = |k: Addr| {
+                if let Some(kept) = kept.as_mut() {
+                    kept.insert(k);
+                }
                 push_member(members, full, address::tag_key(k as u64));
                 raw.key()
             };
@@ -439,6 +454,9 @@ fn build<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn, index: In
     if index == Index::Streamed {
         w.encoder = Some(NodeEncoder::new());
     }
+    if obs.redact_strings {
+        w.names_kept = Some(FxHashSet::default());
+    }
     let live_frames: Vec<&Frame> = frames.iter().filter(|f| !f.observer).collect();
     if let Some(list) = objects.list {
         w.list_refs = 1;
@@ -539,7 +557,8 @@ fn build<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn, index: In
         pid: facts.pid,
         captured_at,
         capture_seconds: started.elapsed().as_secs_f64(),
-        argv: facts.argv,
+        argv: if obs.redact_strings { Meta::redacted_argv(facts.argv) } else { facts.argv },
+        redacted_strings: obs.redact_strings,
         observer_refs,
         observer_objects: w.excluded.len() as u64,
         notes: source.notes(),

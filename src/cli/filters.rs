@@ -56,6 +56,35 @@ pub(crate) struct CheckArgs {
     /// How many types and modules to list.
     #[arg(long, default_value_t = 15)]
     top: usize,
+    #[arg(long, value_enum, default_value_t = super::output::Format::Text)]
+    format: super::output::Format,
+}
+
+/// The body of `filters check --format json` (docs/json.md).
+#[derive(serde::Serialize)]
+struct CheckJson {
+    files: Vec<String>,
+    rules: usize,
+    max_depth: Option<u32>,
+    too_many: Option<usize>,
+    /// With `--snapshot`: what the filters hide there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hidden: Option<Hidden>,
+}
+
+#[derive(serde::Serialize)]
+struct Hidden {
+    snapshot: String,
+    objects: usize,
+    of: usize,
+    by_type: Vec<Count>,
+    by_module: Vec<Count>,
+}
+
+#[derive(serde::Serialize)]
+struct Count {
+    name: String,
+    hidden: usize,
 }
 
 #[derive(clap::Subcommand)]
@@ -67,18 +96,32 @@ pub(crate) fn run(cmd: FiltersCommand) -> Result<i32> {
     let FiltersCommand::Check(a) = cmd;
     let args = FilterArgs { files: a.files.clone(), ..Default::default() };
     let f = args.build()?;
-    for path in &a.files {
-        println!("{}: ok", path.display());
+    let json = a.format == super::output::Format::Json;
+    if !json {
+        for path in &a.files {
+            println!("{}: ok", path.display());
+        }
+        println!("{} rules; max-depth {}; too-many {}", f.rules.len(), opt(f.max_depth), opt(f.too_many));
     }
-    println!("{} rules; max-depth {}; too-many {}", f.rules.len(), opt(f.max_depth), opt(f.too_many));
-    let Some(snap) = &a.snapshot else { return Ok(0) };
+    let mut doc = CheckJson {
+        files: a.files.iter().map(|p| p.display().to_string()).collect(),
+        rules: f.rules.len(),
+        max_depth: f.max_depth,
+        too_many: f.too_many,
+        hidden: None,
+    };
+    let Some(snap) = &a.snapshot else {
+        return if json { super::output::print_json("filters check", doc).map(|_| 0) } else { Ok(0) };
+    };
     let heap = super::load(snap).with_context(|| "for filters check")?;
     let by_type = f.hidden_by_type(&heap);
     let total: usize = by_type.iter().map(|t| t.1).sum();
-    println!("on {}: hides {total} of {} objects", snap.display(), heap.node_count());
-    println!("{:>10}  type", "hidden");
-    for (ty, n) in by_type.iter().take(a.top) {
-        println!("{n:>10}  {ty}");
+    if !json {
+        println!("on {}: hides {total} of {} objects", snap.display(), heap.node_count());
+        println!("{:>10}  type", "hidden");
+        for (ty, n) in by_type.iter().take(a.top) {
+            println!("{n:>10}  {ty}");
+        }
     }
     let mut by_module: rustc_hash::FxHashMap<&str, usize> = Default::default();
     for n in heap.nodes() {
@@ -89,6 +132,19 @@ pub(crate) fn run(cmd: FiltersCommand) -> Result<i32> {
     }
     let mut by_module: Vec<_> = by_module.into_iter().collect();
     by_module.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    if json {
+        let counts =
+            |rows: &mut dyn Iterator<Item = (String, usize)>| rows.take(a.top).map(|(name, hidden)| Count { name, hidden }).collect();
+        doc.hidden = Some(Hidden {
+            snapshot: snap.display().to_string(),
+            objects: total,
+            of: heap.node_count(),
+            by_type: counts(&mut by_type.iter().map(|(t, n)| (t.to_string(), *n))),
+            by_module: counts(&mut by_module.iter().map(|(m, n)| (m.to_string(), *n))),
+        });
+        super::output::print_json("filters check", doc)?;
+        return Ok(0);
+    }
     println!("{:>10}  module", "hidden");
     for (m, n) in by_module.iter().take(a.top) {
         println!("{n:>10}  {m}");

@@ -1,14 +1,21 @@
-//! Argument parsing and dispatch. Errors print once, on one line, with their
-//! whole cause chain, and exit with status 2.
+//! The `refgraph` command: argument parsing and dispatch, one file per
+//! subcommand. Errors print once, on one line, with their whole cause chain,
+//! and exit with status 2. Part of the library so that both the binary
+//! (`src/main.rs`) and the Python extension (`python -m refgraph`, the
+//! `refgraph` console script) run the same command.
 
 mod attach;
 mod backrefs;
+mod capture_args;
 mod child;
 mod diff;
 mod filters;
+mod modules;
 mod on_signal;
+mod output;
 mod path;
 mod program;
+mod progress;
 mod report;
 mod retained;
 mod run;
@@ -45,18 +52,28 @@ enum Command {
     Top(top::Args),
     Diff(diff::Args),
     Report(report::Args),
+    Modules(modules::Args),
     /// Work with filter files (.rgf).
     #[command(subcommand)]
     Filters(filters::FiltersCommand),
 }
 
-/// Runs the command line; returns the exit status.
+/// Runs the command line of this process; returns the exit status.
 pub fn main() -> i32 {
+    main_with(std::env::args_os())
+}
+
+/// Runs a command line (`args[0]` is the program's name); returns the exit status.
+pub fn main_with<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
     // `refgraph path … | head` should end quietly when head stops reading,
     // as command-line tools do, not panic on a closed pipe.
     #[cfg(target_os = "linux")]
     sigpipe::reset();
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -72,6 +89,7 @@ pub fn main() -> i32 {
         Command::Top(a) => top::run(a),
         Command::Diff(a) => diff::run(a),
         Command::Report(a) => report::run(a),
+        Command::Modules(a) => modules::run(a),
         Command::Filters(c) => filters::run(c),
     };
     match result {
@@ -105,9 +123,13 @@ impl Targets {
     }
 }
 
-/// Reads a snapshot; its errors name the file already.
+/// Reads a snapshot, with a progress bar on a terminal when the file is big;
+/// its errors name the file.
 pub(crate) fn load(path: &Path) -> Result<Heap> {
-    Ok(refgraph::snapshot::read_snapshot(path)?)
+    let name = path.display().to_string();
+    let bytes = progress::read_file(path)?;
+    let big = progress::is_big(bytes.len());
+    Ok(progress::with_spinner(|| format!("decoding {name}"), big, || refgraph::snapshot::read_snapshot_bytes(&bytes, &name))?)
 }
 
 /// The nodes the selectors pick, at most `limit` (all if `None`), or an error

@@ -3,17 +3,12 @@
 use std::io::Write;
 
 use anyhow::Result;
-use clap::ValueEnum;
 
 use refgraph::filter;
 use refgraph::paths::PathOptions;
 use refgraph::report;
 
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum Format {
-    Text,
-    Json,
-}
+use super::output::Format;
 
 /// Print the shortest chain from each root that keeps the selected objects alive.
 #[derive(clap::Args)]
@@ -51,8 +46,14 @@ pub(crate) fn run(a: Args) -> Result<i32> {
         }
     }
     if let Format::Json = a.format {
-        serde_json::to_writer_pretty(&mut out, &reports)?;
-        writeln!(out)?;
+        drop(out);
+        super::output::print_json("path", PathJson { targets: reports })?;
     }
     Ok(0)
+}
+
+/// The body of `path --format json`: one report per selected object.
+#[derive(serde::Serialize)]
+struct PathJson {
+    targets: Vec<report::PathsReport>,
 }

@@ -51,6 +51,8 @@ pub(crate) struct Args {
     /// for the same signal replaces refgraph's.)
     #[arg(long, value_name = "SIGNAL")]
     on_signal: Option<String>,
+    #[command(flatten)]
+    strings: super::capture_args::StringsArg,
     /// The interpreter and the program as Python takes it: -- python3 script.py ARGS, -- python3 -c CODE ARGS,
     /// -- python3 -m MODULE ARGS (interpreter options such as -u may come before).
     #[arg(required = true, last = true, num_args = 2..)]
@@ -144,7 +146,11 @@ pub(crate) fn run(a: Args) -> Result<i32> {
     if let Some(sig) = &on_signal {
         cmd.env("REFGRAPH_ON_SIGNAL", sig).env("REFGRAPH_ON_SIGNAL_OUT", super::on_signal::numbered_pattern(&output));
     }
-    let status = child::run(&mut cmd, &format!("{python:?}"))?;
+    a.strings.apply(&mut cmd);
+    let watch = super::progress::CaptureWatch::start(&mut cmd, &output);
+    let status = child::run(&mut cmd, &format!("{python:?}"));
+    watch.finish();
+    let status = status?;
     let code = child::shell_status(status);
     // An old file of the same name must not pass for a new snapshot.
     if !output.is_file() || modified(&output) == before {

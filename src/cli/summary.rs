@@ -1,10 +1,14 @@
-//! `refgraph summary`: what a snapshot holds — counts, roots, top types.
+//! `refgraph summary`: what a snapshot holds — counts, who holds the roots
+//! (named C holders, objects held from outside the heap by type), top types.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 
-/// Print what a snapshot holds: capture facts, roots by kind, the most common types.
+use super::output::{self, Format};
+use refgraph::report;
+
+/// Print what a snapshot holds: capture facts, who holds its roots, the most common types.
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Snapshot file (.rgs).
@@ -12,39 +16,19 @@ pub(crate) struct Args {
     /// How many types to list.
     #[arg(long, default_value_t = 20)]
     top: usize,
+    /// How many groups of roots to list (named holders; held-from-outside types).
+    #[arg(long, default_value_t = 10)]
+    top_roots: usize,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 pub(crate) fn run(a: Args) -> Result<i32> {
-    // Read without the edge indexes a query needs: a third of the memory.
-    let heap = refgraph::snapshot::read_summary(&a.snapshot)?;
-    let m = &heap.meta;
-    println!("{}: {} objects, {} references, {} roots", a.snapshot.display(), heap.node_count, heap.edge_count, heap.roots.len());
-    println!(
-        "captured by the {} collector from Python {} (pid {}) in {:.3} s",
-        m.collector,
-        m.python_version.split_whitespace().next().unwrap_or("?"),
-        m.pid,
-        m.capture_seconds
-    );
-    for note in &m.notes {
-        println!("note: {note}");
-    }
-    for (kind, count) in refgraph::roots::count_by_kind(&heap.roots) {
-        println!("roots: {count:>8} {kind}");
-    }
-    // Counted by type id, one array slot per type: no hashing per object.
-    let mut by_type: Vec<(usize, u64, &str)> = heap.types.iter().map(|t| (0, 0, t.as_str())).collect();
-    for (&t, &size) in heap.type_id.iter().zip(&heap.size) {
-        if let Some(row) = by_type.get_mut(t as usize) {
-            row.0 += 1;
-            row.1 += u64::from(size);
-        }
-    }
-    by_type.retain(|row| row.0 > 0);
-    by_type.sort_by(|a, b| b.0.cmp(&a.0).then(a.2.cmp(b.2)));
-    println!("{:>10} {:>12}  type", "objects", "bytes");
-    for (count, bytes, name) in by_type.iter().take(a.top) {
-        println!("{count:>10} {bytes:>12}  {name}");
+    let heap = super::load(&a.snapshot)?;
+    let r = report::summary_report(&heap, &a.snapshot.display().to_string(), a.top, a.top_roots);
+    match a.format {
+        Format::Text => output::print_text(&report::summary_text(&r))?,
+        Format::Json => output::print_json("summary", &r)?,
     }
     Ok(0)
 }

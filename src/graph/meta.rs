@@ -36,8 +36,20 @@ pub struct Meta {
     /// Seconds spent in each phase of the capture, for benchmarks.
     #[serde(default)]
     pub phases: Vec<(String, f64)>,
+    /// Taken with `--no-strings`: str labels are lengths (`len=12`) except
+    /// for names (dict keys, attribute names); `argv` past the program is lengths too.
+    #[serde(default)]
+    pub redacted_strings: bool,
     /// Anything a reader should know: layout checks that failed and what was
     /// done instead, parts of the heap that could not be read.
     #[serde(default)]
     pub notes: Vec<String>,
+}
+
+impl Meta {
+    /// `argv` for a snapshot without strings: the program's name, then each
+    /// argument's length (arguments carry passwords as often as file names).
+    pub fn redacted_argv(argv: Vec<String>) -> Vec<String> {
+        argv.into_iter().enumerate().map(|(i, a)| if i == 0 { a } else { format!("len={}", a.chars().count()) }).collect()
+    }
 }

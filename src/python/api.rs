@@ -522,11 +522,13 @@ pub(super) fn fresh(py: Python<'_>, obs: &Observers) -> PyResult<Heap> {
 /// Captures the heap of this interpreter now. With `path`, writes it to
 /// that file instead (atomically) and returns None: the capture is then
 /// written as it is built, without the indexes a query needs, for a much
-/// smaller peak of memory (see the README's "Memory").
+/// smaller peak of memory (see the README's "Memory"). With `strings=False`
+/// a str's label is its length, not its text (dict keys and attribute names
+/// are kept).
 #[pyfunction]
-#[pyo3(signature = (path = None))]
-pub fn snapshot(py: Python<'_>, path: Option<PathBuf>) -> PyResult<Option<Snapshot>> {
-    let obs = Observers { frames: 1, ..Default::default() };
+#[pyo3(signature = (path = None, strings = true))]
+pub fn snapshot(py: Python<'_>, path: Option<PathBuf>, strings: bool) -> PyResult<Option<Snapshot>> {
+    let obs = Observers { frames: 1, redact_strings: !strings, ..Default::default() };
     match path {
         None => Ok(Some(Snapshot::new(fresh(py, &obs)?))),
         Some(path) => {
@@ -586,7 +588,13 @@ fn displayed<'py>(py: Python<'py>, class: &str, value: impl IntoPyObject<'py>) -
 #[pyfunction]
 /// `retained=True` says what each object on the paths retains.
 #[pyo3(signature = (obj, limit = 10, filter = None, retained = false))]
-pub fn why(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>, retained: bool) -> PyResult<Py<PyAny>> {
+pub fn why(
+    py: Python<'_>,
+    obj: &Bound<'_, PyAny>,
+    limit: usize,
+    filter: Option<PyRef<'_, PyFilter>>,
+    retained: bool,
+) -> PyResult<Py<PyAny>> {
     let heap = fresh(py, &observers_for(&[Some(obj)], None, Vec::new()))?;
     let target = find(&heap, obj.as_ptr() as usize as u64)?;
     let found = crate::filter::root_paths(&heap, target, PathOptions { limit, max_depth: None }, filter.as_ref().map(|f| &f.inner));
@@ -953,9 +961,9 @@ pub fn show_chain(
 
 /// Captures the heap and writes it to `path` (used by `refgraph run`).
 #[pyfunction]
-#[pyo3(signature = (path, observer_frames = 1))]
-pub fn dump(py: Python<'_>, path: PathBuf, observer_frames: usize) -> PyResult<(usize, usize, f64)> {
-    let obs = Observers { frames: observer_frames, ..Default::default() };
+#[pyo3(signature = (path, observer_frames = 1, strings = true))]
+pub fn dump(py: Python<'_>, path: PathBuf, observer_frames: usize, strings: bool) -> PyResult<(usize, usize, f64)> {
+    let obs = Observers { frames: observer_frames, redact_strings: !strings, ..Default::default() };
     stream_to(py, &obs, path)
 }
 

@@ -8,11 +8,12 @@
 
 mod api;
 mod capture;
+mod cli;
 mod ipython;
-mod objgraph;
-mod stats;
 mod leaks;
+mod objgraph;
 mod retained;
+mod stats;
 mod types;
 
 use std::sync::OnceLock;
@@ -85,5 +86,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(retained::retained_size, m)?)?;
     m.add_class::<leaks::PyLeakReport>()?;
     m.add_function(wrap_pyfunction!(leaks::_leak_report, m)?)?;
+    m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
     Ok(())
 }

@@ -17,7 +17,8 @@ use crate::graph::{BuiltParts, EdgeLabel, Heap, Meta, Root, RootKind, StrPool};
 /// Bytes a streamed section gathers before they go to the file.
 const CHUNK: usize = 1 << 20;
 
-/// Writes `heap` to `path` atomically: the file appears whole or not at all.
+/// Writes `heap` to `path` atomically: the file appears whole or not at all,
+/// readable by its owner only (0600: it holds the heap's strings).
 pub fn write_snapshot(heap: &Heap, path: &Path) -> Result<(), SnapshotError> {
     write_atomically(path, |w| {
         let mut sink = Streamed::new(w);
@@ -51,7 +52,7 @@ fn write_atomically(
     write: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> Result<(), SnapshotError>,
 ) -> Result<(), SnapshotError> {
     let mut failure = None;
-    let written = crate::atomic::write_file_seekable(path, |w| {
+    let written = crate::atomic::write_file_seekable(path, crate::atomic::Access::Private, |w| {
         write(w).map_err(|e| {
             failure = Some(e.with_file(path));
             std::io::Error::other("snapshot not written")

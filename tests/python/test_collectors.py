@@ -88,7 +88,7 @@ def heap27(tmp_path_factory):
 
 
 def test_python27_shows_the_seeds_chain_for_every_stale_copy(heap27):
-    reports = json.loads(run("path", heap27, "--select", "dict~^logging namespace", "--format", "json"))
+    reports = json.loads(run("path", heap27, "--select", "dict~^logging namespace", "--format", "json"))["targets"]
     assert len(reports) == 12
     lengths = []
     for rep in reports:
@@ -166,7 +166,7 @@ def test_python36_roots_the_stale_copy_through_the_newest_atexit_module(tmp_path
     # keeps only the newest, so only the newest copy of logging survives.
     out = str(tmp_path / "heap.rgs")
     run("run", "-o", out, "--", interpreter("3.6"), PLAT, "5")
-    reports = json.loads(run("path", out, "--select", "dict~^logging namespace", "--format", "json"))
+    reports = json.loads(run("path", out, "--select", "dict~^logging namespace", "--format", "json"))["targets"]
     assert len(reports) == 1
     (path,) = reports[0]["paths"]
     assert [s["type"] for s in path[1:]] == ["module", "function", "dict"]
@@ -191,7 +191,7 @@ def test_pure_collector_roots_every_stale_copy_through_fork_and_atexit_handlers(
     calls = 6
     out = str(tmp_path / "heap.rgs")
     run("run", "--collector", "python", "-o", out, "--", interpreter(version), PLAT, str(calls))
-    reports = json.loads(run("path", out, "--select", "dict~^logging namespace", "--format", "json"))
+    reports = json.loads(run("path", out, "--select", "dict~^logging namespace", "--format", "json"))["targets"]
     assert len(reports) == calls
     holders = collections.defaultdict(set)
     for rep in reports:

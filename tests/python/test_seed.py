@@ -40,7 +40,9 @@ def cli(*args):
 def seed_paths(heap):
     r = cli("path", heap, "--select", "dict~^logging namespace", "--format", "json")
     assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == 1 and doc["command"] == "path"
+    return doc["targets"]
 
 
 def test_every_stale_logging_namespace_is_found_and_retained(seed_heap):
@@ -153,3 +155,71 @@ def test_the_seed_filter_draws_the_retainers_without_the_noise(seed_heap, tmp_pa
             "--max-depth", "100", "--too-many", "100", "-o", unfiltered)
     assert r.returncode == 0, r.stderr
     assert len(open(unfiltered).read()) > 3 * len(text)
+
+
+HEX = __import__("re").compile(r"^0x[0-9a-f]+$")
+
+
+def cli_json(*args):
+    r = cli(*(args + ("--format", "json")))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == 1 and doc["command"] == args[0], sorted(doc)
+    return doc
+
+
+def test_modules_says_how_many_stale_logging_copies_and_what_holds_them(seed_heap):
+    r = cli("modules", seed_heap)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) <= 60, r.stdout  # one screen
+    rows = {line.split()[-1]: line.split() for line in lines[2:] if line.strip() and line.split()[0].isdigit()}
+    assert rows["logging"][0] == str(CALLS), r.stdout
+    via = [line for line in lines if "each, held via logging: logging.handlers," in line]
+    assert via and via[0].split()[0] == str(CALLS), r.stdout
+    block = r.stdout.split("\nlogging: %d stale copies; the nearest" % CALLS)[1]
+    held = block.split("\n\n")[0]
+    assert "os.register_at_fork(before) (1 ref)" in held, held
+    if sys.version_info >= (3, 10):
+        assert "atexit callback #" in held and "logging.shutdown" in held, held
+
+
+def test_modules_json_has_the_schema_and_hex_addresses(seed_heap):
+    doc = cli_json("modules", seed_heap)
+    groups = {g["module"]: g for g in doc["groups"]}
+    logging = groups["logging"]
+    assert (logging["copies"], logging["direct_copies"], logging["held_via"]) == (CALLS, CALLS, None)
+    assert groups["logging.handlers"]["held_via"] == "logging"
+    assert logging["retained_size"] is None and logging["shallow_size"] > 0
+    assert len(logging["addresses"]) == logging["modules"] + logging["namespaces"]
+    assert all(HEX.match(a) for a in logging["addresses"])
+    target = logging["example"]["target"]
+    assert HEX.match(target["address"]) and target["address"] in logging["addresses"]
+    assert all(HEX.match(s["address"]) for p in logging["example"]["paths"] for s in p)
+
+
+def test_path_json_addresses_are_the_hex_of_the_text_output(seed_heap):
+    doc = cli_json("path", seed_heap, "--select", "dict~^logging namespace", "--max-targets", "1")
+    (rep,) = doc["targets"]
+    text = cli("path", seed_heap, "--select", "dict~^logging namespace", "--max-targets", "1").stdout
+    assert HEX.match(rep["target"]["address"])
+    assert "dict %s logging namespace" % rep["target"]["address"] in text
+    for step in rep["paths"][0]:
+        assert HEX.match(step["address"]) and step["address"] in text
+
+
+def test_summary_explains_the_roots_held_from_outside(seed_heap):
+    doc = cli_json("summary", seed_heap)
+    roots = doc["roots"]
+    assert sum(k["roots"] for k in roots["by_kind"]) == roots["total"]
+    fork = [g for g in roots["named_holders"] if g["name"] == "os.register_at_fork(before)"]
+    assert fork and fork[0]["example"]["type"] == "list" and HEX.match(fork[0]["example"]["address"])
+    if sys.version_info >= (3, 10):
+        atexit = [g for g in roots["named_holders"] if g["name"] == "atexit callback"]
+        assert atexit and atexit[0]["roots"] >= CALLS and atexit[0]["example"]["label"] == "logging.shutdown"
+    by_type = roots["held_from_outside_by_type"]
+    assert by_type == sorted(by_type, key=lambda g: -g["roots"])
+    assert all(g["references"] >= g["roots"] for g in by_type)
+    text = cli("summary", seed_heap).stdout
+    assert "held from outside the heap" in text and "named holders in C state" in text
+    assert "os.register_at_fork(before)" in text
