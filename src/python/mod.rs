@@ -53,8 +53,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
          use `refgraph run --collector python` (see docs/python-versions.md)",
     ));
     let py = m.py();
-    known_types(py)?;
-    let version: String = py.import("sys")?.getattr("version")?.extract()?;
+    capture::at_import(py, known_types(py)?);
+    let version: String = types::loaded(py, "sys").map_or(Ok(String::new()), |s| s.getattr("version")?.extract())?;
     let _ = PYTHON_VERSION.set(version);
     m.add_class::<api::Snapshot>()?;
     m.add_class::<api::Step>()?;
