@@ -1,7 +1,7 @@
 //! The pyo3 front end: the `refgraph._native` extension module.
 //!
-//! Glue only: `capture` reads what public APIs give, pauses the collector
-//! and runs the core's capture over [`crate::cpython::live`]; `types` looks
+//! Glue only: `capture` runs the core's capture over [`crate::cpython::live`]
+//! without a Python-level call; `types` looks
 //! the built-in types up at import; `api` exposes the objgraph-compatible
 //! functions and the `Snapshot` class, converting arguments and answers.
 //! Logic belongs in the core, where the Rust tests reach it.

@@ -9,8 +9,9 @@
 //! the checked reader, managed dicts (the memory of live instances, read
 //! per instance) in place.
 //!
-//! A [`LiveHeap`] exists only while its maker holds the GIL, has paused the
-//! collector and runs no Python code: then no object can be freed or moved,
+//! A [`LiveHeap`] exists only while its maker holds the GIL, has made sure no
+//! collection can start (`crate::python`'s capture says why) and runs no
+//! Python code: then no object can be freed or moved,
 //! and every address the capture hands back (reported by `tp_traverse`, by
 //! the collector's lists, by the structures read here) is a live object.
 //! That is the invariant every `unsafe` block below relies on.
@@ -43,8 +44,8 @@ use super::{interp, layout_for, managed_dict, objects, signals, InterpChecks, La
 
 pub use types::KnownTypes;
 
-/// What the caller read through public APIs before the capture, for the
-/// checks of private layouts and the names of holders.
+/// What the caller knows from the C API (or read once at import) before the
+/// capture, for the checks of private layouts and the names of holders.
 #[derive(Clone, Debug, Default)]
 pub struct Public {
     /// `id(sys.modules)`.
@@ -56,7 +57,8 @@ pub struct Public {
     /// 3.11+: an instance attribute kept without a dict, known by name and
     /// value (`sys.__spec__.name`), to check the managed-dict layout on.
     pub managed_probe: Option<ManagedProbe>,
-    /// `atexit._ncallbacks()` (3.10+).
+    /// `atexit._ncallbacks()` (3.10+), where known: a capture does not ask
+    /// (a Python-level call), so the count is checked against its capacity only.
     pub atexit_count: Option<usize>,
     /// The signal handler table and its length ([`signals::find_table`]).
     pub signal_table: Option<(usize, usize)>,
@@ -88,7 +90,7 @@ pub struct LiveHeap<'a> {
 
 impl<'a> LiveHeap<'a> {
     /// # Safety
-    /// The caller holds the GIL, has paused automatic collection, and runs
+    /// The caller holds the GIL, has made sure no collection can start, and runs
     /// no Python code until the `LiveHeap` is dropped; `public` was read
     /// from this interpreter.
     pub unsafe fn new(types: &'a KnownTypes, public: Public) -> LiveHeap<'a> {
