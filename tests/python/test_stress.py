@@ -5,8 +5,9 @@ worker thread, with why(), root_paths() and find_backref_chain() every
 tenth capture. Every capture must succeed, every answer about an object
 that stays alive must name its real root.
 
-The suite runs a CI-sized round; for a long one, run this file by hand:
-    python tests/python/test_stress.py 2000   # captures per capturing thread
+The suite runs a CI-sized round; for a long one, run this file by hand with
+the extension on the path (the argument: captures per capturing thread):
+    PYTHONPATH=target/pyext/cp311 python3.11 tests/python/test_stress.py 2000
 """
 
 import json

@@ -27,7 +27,7 @@ mod types;
 use std::cell::RefCell;
 use std::ffi::CStr;
 use std::os::raw::{c_int, c_void};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use pyo3::ffi;
@@ -698,6 +698,8 @@ unsafe fn type_fields(tp: *mut ffi::PyTypeObject, f: &mut impl FnMut(Addr, Field
 /// Where the collector's lists are believed to be, per interpreter and
 /// override generation: checked once through `mem` ([`gc::verify_gc`]).
 static GC_LISTS: Mutex<Option<VerifiedLists>> = Mutex::new(None);
+/// How many objects the last capture's lists held.
+static LAST_TRACKED: AtomicUsize = AtomicUsize::new(0);
 
 /// The outcome of [`gc::verify_gc`] for one interpreter and override generation.
 struct VerifiedLists {
@@ -739,8 +741,12 @@ pub unsafe fn tracked_objects(types: &KnownTypes, modules: usize, enabled: Optio
     // allocated and unchanged while no Python code runs (this function's
     // contract); `walk_lists` checks each node's back link before going on.
     let in_place = unsafe { InPlace::new() };
-    let mut addrs = Vec::new();
+    // Room for as many as last time and a little more: millions of
+    // addresses are not copied over by doubling.
+    let last = LAST_TRACKED.load(Ordering::Relaxed);
+    let mut addrs = Vec::with_capacity(last + last / 8);
     gc::walk_lists(&in_place, &lists, &mut addrs).map_err(|e| format!("a collector list is inconsistent ({e})"))?;
+    LAST_TRACKED.store(addrs.len(), Ordering::Relaxed);
     if modules != 0 && !addrs.contains(&modules) {
         return Err(format!("sys.modules ({modules:#x}) is on none of the collector's lists"));
     }
