@@ -521,8 +521,8 @@ impl HeapSource for LiveHeap<'_> {
 
 impl LiveHeap<'_> {
     /// The Python-level signal handlers, `(handler, "signal handler
-    /// SIGUSR1")`, from the table found at import; SIG_DFL and SIG_IGN (ints)
-    /// None and NULL entries are no handlers.
+    /// SIGUSR1")`, from the table found at import; SIG_DFL and SIG_IGN
+    /// (ints), None and NULL entries are no handlers.
     fn signal_handlers(&mut self) -> Vec<(Addr, String)> {
         let Some((table, nsig)) = self.public.signal_table else { return Vec::new() };
         let funcs = match signals::read_handlers(&CheckedMemory, table, nsig) {
