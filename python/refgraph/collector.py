@@ -460,6 +460,19 @@ def dump(path, observer_frames=1, strings=True):
             gc.enable()
 
 
+def _freeze_notes():
+    """gc.get_objects() does not list what gc.freeze() moved to the permanent
+    generation, and only gc.unfreeze() (which changes the heap) would: say so
+    rather than be silently wrong."""
+    count = getattr(gc, "get_freeze_count", None)
+    frozen = count() if count is not None else 0
+    if not frozen:
+        return []
+    return ["%d objects frozen by gc.freeze() are missing: the pure-Python collector cannot list the "
+            "permanent generation without gc.unfreeze(), which would change the heap; objects they refer "
+            "to may show as held from outside the heap (the native collector captures them)" % frozen]
+
+
 def _observer_frames(n):
     frames = []
     f = sys._getframe(1)
@@ -547,7 +560,7 @@ def _dump(path, observer_frames, started, strings=True):
         "observer_objects": len(skip),
         # What holding an object costs while its count is read (measured).
         "count_cost": count_cost,
-        "notes": ["sizes are sys.getsizeof where a type's __sizeof__ is C code, else the type's basic size"],
+        "notes": ["sizes are sys.getsizeof where a type's __sizeof__ is C code, else the type's basic size"] + _freeze_notes(),
     }
     if not strings:
         _redact_strings(c, meta)

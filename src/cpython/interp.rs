@@ -22,8 +22,9 @@
 //! - threads: `interp->tstate_head` (3.9/3.10), `interp->threads.head` (3.11+).
 //!
 //! Everything is read through `mem` and believed only after the checks below
-//! (the `modules` slot must be `sys.modules`, the atexit count must be
-//! `atexit._ncallbacks()`, lists must be lists, dicts dicts). Never calls
+//! (the `modules` slot must be `sys.modules`, the atexit count within its
+//! capacity and `atexit._ncallbacks()` where the caller knows it, lists must
+//! be lists, dicts dicts). Never calls
 //! Python, never allocates Python objects.
 
 use super::mem::{i32_at, word, words};

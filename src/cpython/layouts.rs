@@ -146,6 +146,15 @@ pub(super) const CPYTHON_3_9: Layout = Layout {
     basicsize_str: Some(80), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
+    interp_gc_enabled: Some(628), // offsetof(PyInterpreterState, gc.enabled)
+    interp_gc_generations: Some(640), // offsetof(PyInterpreterState, gc.generations)
+    interp_gc_permanent: Some(720), // offsetof(PyInterpreterState, gc.permanent_generation)
+    gc_generations: Some(3), // NUM_GENERATIONS
+    gc_generation_size: Some(24), // sizeof(struct gc_generation)
+    gc_generation_head: Some(0), // offsetof(struct gc_generation, head)
+    gc_head_next: Some(0), // offsetof(PyGC_Head, _gc_next)
+    gc_head_prev: Some(8), // offsetof(PyGC_Head, _gc_prev)
+    gc_prev_flags: Some(3), // ~_PyGC_PREV_MASK
     managed_preheader_size: None,
     managed_preheader_flags: None,
     preheader_values: None,
@@ -304,6 +313,15 @@ pub(super) const CPYTHON_3_10: Layout = Layout {
     basicsize_str: Some(80), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
+    interp_gc_enabled: Some(628), // offsetof(PyInterpreterState, gc.enabled)
+    interp_gc_generations: Some(640), // offsetof(PyInterpreterState, gc.generations)
+    interp_gc_permanent: Some(720), // offsetof(PyInterpreterState, gc.permanent_generation)
+    gc_generations: Some(3), // NUM_GENERATIONS
+    gc_generation_size: Some(24), // sizeof(struct gc_generation)
+    gc_generation_head: Some(0), // offsetof(struct gc_generation, head)
+    gc_head_next: Some(0), // offsetof(PyGC_Head, _gc_next)
+    gc_head_prev: Some(8), // offsetof(PyGC_Head, _gc_prev)
+    gc_prev_flags: Some(3), // ~_PyGC_PREV_MASK
     managed_preheader_size: None,
     managed_preheader_flags: None,
     preheader_values: None,
@@ -462,6 +480,15 @@ pub(super) const CPYTHON_3_11: Layout = Layout {
     basicsize_str: Some(80), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
+    interp_gc_enabled: Some(660), // offsetof(PyInterpreterState, gc.enabled)
+    interp_gc_generations: Some(672), // offsetof(PyInterpreterState, gc.generations)
+    interp_gc_permanent: Some(752), // offsetof(PyInterpreterState, gc.permanent_generation)
+    gc_generations: Some(3), // NUM_GENERATIONS
+    gc_generation_size: Some(24), // sizeof(struct gc_generation)
+    gc_generation_head: Some(0), // offsetof(struct gc_generation, head)
+    gc_head_next: Some(0), // offsetof(PyGC_Head, _gc_next)
+    gc_head_prev: Some(8), // offsetof(PyGC_Head, _gc_prev)
+    gc_prev_flags: Some(3), // ~_PyGC_PREV_MASK
     managed_preheader_size: Some(16), // rg_preheader_size(Py_TPFLAGS_MANAGED_DICT)
     managed_preheader_flags: Some(16), // Py_TPFLAGS_MANAGED_DICT
     preheader_values: Some(32), // rg_before(_PyObject_ValuesPointer(rg_fake_object()))
@@ -620,6 +647,15 @@ pub(super) const CPYTHON_3_12: Layout = Layout {
     basicsize_str: Some(64), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
+    interp_gc_enabled: Some(124), // offsetof(PyInterpreterState, gc.enabled)
+    interp_gc_generations: Some(136), // offsetof(PyInterpreterState, gc.generations)
+    interp_gc_permanent: Some(216), // offsetof(PyInterpreterState, gc.permanent_generation)
+    gc_generations: Some(3), // NUM_GENERATIONS
+    gc_generation_size: Some(24), // sizeof(struct gc_generation)
+    gc_generation_head: Some(0), // offsetof(struct gc_generation, head)
+    gc_head_next: Some(0), // offsetof(PyGC_Head, _gc_next)
+    gc_head_prev: Some(8), // offsetof(PyGC_Head, _gc_prev)
+    gc_prev_flags: Some(3), // ~_PyGC_PREV_MASK
     managed_preheader_size: Some(16), // rg_preheader_size(Py_TPFLAGS_MANAGED_DICT)
     managed_preheader_flags: Some(24), // Py_TPFLAGS_PREHEADER
     preheader_values: None,
@@ -778,6 +814,15 @@ pub(super) const CPYTHON_3_13: Layout = Layout {
     basicsize_str: Some(64), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
+    interp_gc_enabled: Some(7412), // offsetof(PyInterpreterState, gc.enabled)
+    interp_gc_generations: Some(7424), // offsetof(PyInterpreterState, gc.generations)
+    interp_gc_permanent: Some(7504), // offsetof(PyInterpreterState, gc.permanent_generation)
+    gc_generations: Some(3), // NUM_GENERATIONS
+    gc_generation_size: Some(24), // sizeof(struct gc_generation)
+    gc_generation_head: Some(0), // offsetof(struct gc_generation, head)
+    gc_head_next: Some(0), // offsetof(PyGC_Head, _gc_next)
+    gc_head_prev: Some(8), // offsetof(PyGC_Head, _gc_prev)
+    gc_prev_flags: Some(3), // ~_PyGC_PREV_MASK
     managed_preheader_size: Some(16), // rg_preheader_size(Py_TPFLAGS_MANAGED_DICT)
     managed_preheader_flags: Some(24), // Py_TPFLAGS_PREHEADER
     preheader_values: None,
@@ -976,6 +1021,15 @@ pub(super) const CPYTHON_3_14: Layout = Layout {
     basicsize_str: Some(64), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(32), // sizeof(PyTupleObject) - sizeof(PyObject *)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
+    interp_gc_enabled: Some(7420), // offsetof(PyInterpreterState, gc.enabled)
+    interp_gc_generations: Some(7432), // offsetof(PyInterpreterState, gc.generations)
+    interp_gc_permanent: Some(7504), // offsetof(PyInterpreterState, gc.permanent_generation)
+    gc_generations: Some(3), // NUM_GENERATIONS
+    gc_generation_size: Some(24), // sizeof(struct gc_generation)
+    gc_generation_head: Some(0), // offsetof(struct gc_generation, head)
+    gc_head_next: Some(0), // offsetof(PyGC_Head, _gc_next)
+    gc_head_prev: Some(8), // offsetof(PyGC_Head, _gc_prev)
+    gc_prev_flags: Some(3), // ~_PyGC_PREV_MASK
     managed_preheader_size: Some(16), // rg_preheader_size(Py_TPFLAGS_MANAGED_DICT)
     managed_preheader_flags: Some(24), // Py_TPFLAGS_PREHEADER
     preheader_values: None,
@@ -1175,6 +1229,15 @@ pub(super) const CPYTHON_3_15: Layout = Layout {
     basicsize_str: Some(64), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(32), // sizeof(PyTupleObject) - sizeof(PyObject *)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
+    interp_gc_enabled: Some(7400), // offsetof(PyInterpreterState, gc.enabled)
+    interp_gc_generations: Some(7408), // offsetof(PyInterpreterState, gc.generations)
+    interp_gc_permanent: Some(7480), // offsetof(PyInterpreterState, gc.permanent_generation)
+    gc_generations: Some(3), // NUM_GENERATIONS
+    gc_generation_size: Some(24), // sizeof(struct gc_generation)
+    gc_generation_head: Some(0), // offsetof(struct gc_generation, head)
+    gc_head_next: Some(0), // offsetof(PyGC_Head, _gc_next)
+    gc_head_prev: Some(8), // offsetof(PyGC_Head, _gc_prev)
+    gc_prev_flags: Some(3), // ~_PyGC_PREV_MASK
     managed_preheader_size: Some(16), // rg_preheader_size(Py_TPFLAGS_MANAGED_DICT)
     managed_preheader_flags: Some(24), // Py_TPFLAGS_PREHEADER
     preheader_values: None,

@@ -48,13 +48,16 @@ pub mod check;
 #[cfg(test)]
 pub(crate) mod fake;
 pub mod frames;
+pub mod gc;
 pub mod interp;
+
 #[cfg(feature = "python")]
 pub mod live;
 pub mod managed_dict;
 pub mod mem;
 pub mod objects;
 pub mod runtime;
+pub mod signals;
 pub mod types;
 
 pub use frames::{thread_frames, thread_frames_with, FrameLimits, FrameOwner, FrameRecord, TypeChecks};
@@ -308,6 +311,22 @@ pub struct Layout {
     pub basicsize_tuple: Option<usize>,
     /// `sizeof(PyGC_Head)`, in front of every object of a GC type.
     pub gc_head_size: Option<usize>,
+    /// The collector's state in `PyInterpreterState.gc`: `enabled` (`int`),
+    /// the `generations` array (`gc_generations` of `struct gc_generation`,
+    /// `gc_generation_size` bytes each, its list head at
+    /// `gc_generation_head`) and `permanent_generation` (what `gc.freeze()`
+    /// moved there). Each list is a ring of `PyGC_Head` (`_gc_next` at
+    /// `gc_head_next`, `_gc_prev` at `gc_head_prev`, whose low
+    /// `gc_prev_flags` bits are flags); the object follows its head.
+    pub interp_gc_enabled: Option<usize>,
+    pub interp_gc_generations: Option<usize>,
+    pub interp_gc_permanent: Option<usize>,
+    pub gc_generations: Option<usize>,
+    pub gc_generation_size: Option<usize>,
+    pub gc_generation_head: Option<usize>,
+    pub gc_head_next: Option<usize>,
+    pub gc_head_prev: Option<usize>,
+    pub gc_prev_flags: Option<usize>,
     /// 3.11+: `_PyType_PreHeaderSize` adds this many more bytes (the managed
     /// dict and weakref words) when `tp_flags & managed_preheader_flags != 0`
     /// (`Py_TPFLAGS_MANAGED_DICT` on 3.11, `Py_TPFLAGS_PREHEADER` on 3.12+).
@@ -350,6 +369,8 @@ impl Layout {
     fn interp_offset_mut(&mut self, name: &str) -> Option<&mut Option<usize>> {
         Some(match name {
             "interp_modules" => &mut self.interp_modules,
+            "interp_gc_generations" => &mut self.interp_gc_generations,
+            "interp_gc_permanent" => &mut self.interp_gc_permanent,
             "interp_sysdict" => &mut self.interp_sysdict,
             "interp_builtins" => &mut self.interp_builtins,
             "interp_codec_search_path" => &mut self.interp_codec_search_path,

@@ -1,7 +1,7 @@
 //! The pyo3 front end: the `refgraph._native` extension module.
 //!
-//! Glue only: `capture` reads what public APIs give, pauses the collector
-//! and runs the core's capture over [`crate::cpython::live`]; `types` looks
+//! Glue only: `capture` runs the core's capture over [`crate::cpython::live`]
+//! without a Python-level call; `types` looks
 //! the built-in types up at import; `api` exposes the objgraph-compatible
 //! functions and the `Snapshot` class, converting arguments and answers.
 //! Logic belongs in the core, where the Rust tests reach it.
@@ -9,7 +9,6 @@
 mod api;
 mod capture;
 mod cli;
-mod ipython;
 mod leaks;
 mod objgraph;
 mod retained;
@@ -59,8 +58,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
          use `refgraph run --collector python` (see docs/python-versions.md)",
     ));
     let py = m.py();
-    known_types(py)?;
-    let version: String = py.import("sys")?.getattr("version")?.extract()?;
+    capture::at_import(py, known_types(py)?);
+    let version: String = types::loaded(py, "sys").map_or(Ok(String::new()), |s| s.getattr("version")?.extract())?;
     let _ = PYTHON_VERSION.set(version);
     m.add_class::<api::Snapshot>()?;
     m.add_class::<api::Step>()?;

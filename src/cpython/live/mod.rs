@@ -9,8 +9,9 @@
 //! the checked reader, managed dicts (the memory of live instances, read
 //! per instance) in place.
 //!
-//! A [`LiveHeap`] exists only while its maker holds the GIL, has paused the
-//! collector and runs no Python code: then no object can be freed or moved,
+//! A [`LiveHeap`] exists only while its maker holds the GIL, has made sure no
+//! collection can start (`crate::python`'s capture says why) and runs no
+//! Python code: then no object can be freed or moved,
 //! and every address the capture hands back (reported by `tp_traverse`, by
 //! the collector's lists, by the structures read here) is a live object.
 //! That is the invariant every `unsafe` block below relies on.
@@ -26,6 +27,8 @@ mod types;
 use std::cell::RefCell;
 use std::ffi::CStr;
 use std::os::raw::{c_int, c_void};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use pyo3::ffi;
 
@@ -34,14 +37,15 @@ use crate::capture::source::{
 };
 
 use super::check::{checked_layout, Checked, ManagedProbe, Part, PublicTypes, PublicValues};
-use super::mem::{InPlace, Memory};
+use super::gc::{self, GcLists};
+use super::mem::{Checked as CheckedMemory, InPlace, Memory};
 use super::types::TypeFields;
-use super::{interp, managed_dict, InterpChecks, Layout};
+use super::{interp, layout_for, managed_dict, objects, signals, InterpChecks, Layout, OVERRIDE_GENERATION};
 
 pub use types::KnownTypes;
 
-/// What the caller read through public APIs before the capture, for the
-/// checks of private layouts and the names of holders.
+/// What the caller knows from the C API (or read once at import) before the
+/// capture, for the checks of private layouts and the names of holders.
 #[derive(Clone, Debug, Default)]
 pub struct Public {
     /// `id(sys.modules)`.
@@ -53,12 +57,15 @@ pub struct Public {
     /// 3.11+: an instance attribute kept without a dict, known by name and
     /// value (`sys.__spec__.name`), to check the managed-dict layout on.
     pub managed_probe: Option<ManagedProbe>,
-    /// `atexit._ncallbacks()` (3.10+).
+    /// `atexit._ncallbacks()` (3.10+), where known: a capture does not ask
+    /// (a Python-level call), so the count is checked against its capacity only.
     pub atexit_count: Option<usize>,
-    /// Python-level signal handlers: `(handler, "signal handler SIGUSR1")`.
-    pub signal_handlers: Vec<(usize, String)>,
-    /// The list `gc.get_objects()` returned (before 3.12), which holds one
-    /// reference on each tracked object.
+    /// The signal handler table and its length ([`signals::find_table`]).
+    pub signal_table: Option<(usize, usize)>,
+    /// Every tracked object, from the collector's lists ([`tracked_objects`]).
+    pub tracked: Option<Vec<usize>>,
+    /// Where the lists were refused: the list `gc.get_objects()` returned
+    /// (before 3.12), which holds one reference on each tracked object.
     pub objects: Option<usize>,
     /// What the caller could not read.
     pub notes: Vec<String>,
@@ -83,7 +90,7 @@ pub struct LiveHeap<'a> {
 
 impl<'a> LiveHeap<'a> {
     /// # Safety
-    /// The caller holds the GIL, has paused automatic collection, and runs
+    /// The caller holds the GIL, has made sure no collection can start, and runs
     /// no Python code until the `LiveHeap` is dropped; `public` was read
     /// from this interpreter.
     pub unsafe fn new(types: &'a KnownTypes, public: Public) -> LiveHeap<'a> {
@@ -218,7 +225,10 @@ impl HeapSource for LiveHeap<'_> {
     }
 
     fn tracked(&mut self) -> Tracked {
-        tracked_objects(self.public.objects)
+        match self.public.tracked.take() {
+            Some(addrs) => Tracked { addrs, list: None },
+            None => listed_objects(self.public.objects),
+        }
     }
 
     fn threads(&mut self) -> Vec<ThreadFrames> {
@@ -230,7 +240,7 @@ impl HeapSource for LiveHeap<'_> {
     }
 
     fn holders(&mut self) -> Vec<(Addr, String)> {
-        let mut named = self.public.signal_handlers.clone();
+        let mut named = self.signal_handlers();
         // Without a checked layout the notes already say what is not named.
         let Some(l) = self.layout(Part::Interp).copied() else { return named };
         // SAFETY: the GIL is held; this only returns the current interpreter.
@@ -510,6 +520,29 @@ impl HeapSource for LiveHeap<'_> {
 }
 
 impl LiveHeap<'_> {
+    /// The Python-level signal handlers, `(handler, "signal handler
+    /// SIGUSR1")`, from the table found at import; SIG_DFL and SIG_IGN
+    /// (ints), None and NULL entries are no handlers.
+    fn signal_handlers(&mut self) -> Vec<(Addr, String)> {
+        let Some((table, nsig)) = self.public.signal_table else { return Vec::new() };
+        let funcs = match signals::read_handlers(&CheckedMemory, table, nsig) {
+            Ok(f) => f,
+            Err(e) => {
+                self.notes.push(format!("signal handlers not named: {e}"));
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for (n, &f) in funcs.iter().enumerate().skip(1).filter(|(_, &f)| f != 0) {
+            match objects::ob_type(f) {
+                Ok(t) if t == self.types.int || t == self.types.bool_ || t == self.types.none => {}
+                Ok(_) => out.push((f, format!("signal handler {}", signals::signal_name(n)))),
+                Err(e) => self.notes.push(format!("signal handler of {} not named: {e}", signals::signal_name(n))),
+            }
+        }
+        out
+    }
+
     /// The instance's own dict, if it has one already (never creates it).
     ///
     /// # Safety
@@ -662,10 +695,69 @@ unsafe fn type_fields(tp: *mut ffi::PyTypeObject, f: &mut impl FnMut(Addr, Field
     }
 }
 
-/// Every object the collector tracks: on 3.12+ from the collector itself,
-/// which makes no object; before, from the list the caller got from
-/// `gc.get_objects()`.
-fn tracked_objects(list: Option<usize>) -> Tracked {
+/// Where the collector's lists are believed to be, per interpreter and
+/// override generation: checked once through `mem` ([`gc::verify_gc`]).
+static GC_LISTS: Mutex<Option<VerifiedLists>> = Mutex::new(None);
+/// How many objects the last capture's lists held.
+static LAST_TRACKED: AtomicUsize = AtomicUsize::new(0);
+
+/// The outcome of [`gc::verify_gc`] for one interpreter and override generation.
+struct VerifiedLists {
+    interp: usize,
+    generation: u64,
+    lists: Result<GcLists, String>,
+}
+
+/// The collector's lists of the current interpreter, verified on first use.
+/// `enabled`: what `PyGC_IsEnabled()` says, where the C API has it.
+fn verified_gc_lists(version: (u32, u32), interp: usize, enabled: Option<bool>) -> Result<GcLists, String> {
+    let generation = OVERRIDE_GENERATION.load(Ordering::Relaxed);
+    let mut cache = GC_LISTS.lock().map_err(|_| "the collector's lists: lock poisoned".to_string())?;
+    if let Some(c) = cache.as_ref().filter(|c| c.interp == interp && c.generation == generation) {
+        return c.lists.clone();
+    }
+    let lists = match layout_for(version.0, version.1) {
+        None => Err(format!("no layout of the collector's lists for Python {}.{}", version.0, version.1)),
+        Some(l) => gc::verify_gc(&CheckedMemory, &l, interp, enabled)
+            .map_err(|e| format!("the collector's lists are not laid out as refgraph's layout says ({e})")),
+    };
+    *cache = Some(VerifiedLists { interp, generation, lists: lists.clone() });
+    lists
+}
+
+/// Every object the collector tracks, the permanent generation (`gc.freeze()`)
+/// included, from its lists in the interpreter state. `modules` is
+/// `sys.modules`, which must be among them (it is a tracked dict).
+///
+/// # Safety
+/// The GIL is held, and no Python code runs and no Python object is
+/// allocated or freed while this runs.
+pub unsafe fn tracked_objects(types: &KnownTypes, modules: usize, enabled: Option<bool>) -> Result<Vec<usize>, String> {
+    // SAFETY: the GIL is held: the current interpreter.
+    let interp = unsafe { ffi::PyInterpreterState_Get() } as usize;
+    let lists = verified_gc_lists(types.version, interp, enabled)?;
+    // SAFETY: the lists' heads and layout passed `verify_gc`; every node
+    // reached from them is a tracked object's `PyGC_Head`, which stays
+    // allocated and unchanged while no Python code runs (this function's
+    // contract); `walk_lists` checks each node's back link before going on.
+    let in_place = unsafe { InPlace::new() };
+    // Room for as many as last time and a little more: millions of
+    // addresses are not copied over by doubling.
+    let last = LAST_TRACKED.load(Ordering::Relaxed);
+    let mut addrs = Vec::with_capacity(last + last / 8);
+    gc::walk_lists(&in_place, &lists, &mut addrs).map_err(|e| format!("a collector list is inconsistent ({e})"))?;
+    LAST_TRACKED.store(addrs.len(), Ordering::Relaxed);
+    if modules != 0 && !addrs.contains(&modules) {
+        return Err(format!("sys.modules ({modules:#x}) is on none of the collector's lists"));
+    }
+    Ok(addrs)
+}
+
+/// Every object the collector tracks, where its lists were refused: on
+/// 3.12+ from the collector itself, which makes no object; before, from the
+/// list the caller got from `gc.get_objects()`. Neither has the permanent
+/// generation.
+fn listed_objects(list: Option<usize>) -> Tracked {
     #[cfg(Py_3_12)]
     {
         let _ = list;
