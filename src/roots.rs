@@ -13,7 +13,7 @@
 
 #![forbid(unsafe_code)]
 
-use crate::graph::{Heap, NodeIx, Root, RootKind};
+use crate::graph::{EdgeKind, EdgeLabel, Heap, NodeIx, Root, RootKind};
 
 /// References to `ix` that the heap does not show, or 0.
 pub fn surplus(heap: &Heap, ix: NodeIx) -> u64 {
@@ -33,6 +33,7 @@ pub fn surplus(heap: &Heap, ix: NodeIx) -> u64 {
 /// the builder's caller runs it once after `finish()` when the heap comes from
 /// a capture (the snapshot reader runs it on every heap it reads).
 pub fn add_held_from_outside(heap: &mut Heap) {
+    let known = call_held_namespaces(heap);
     let mut roots = std::mem::take(&mut heap.roots);
     roots.sort_by_key(|r| r.node);
     for r in &mut roots {
@@ -46,10 +47,62 @@ pub fn add_held_from_outside(heap: &mut Heap) {
         let ix = NodeIx::new(i);
         let s = surplus(heap, ix);
         if s > 0 && named.binary_search(&ix).is_err() {
-            roots.push(Root { node: ix, kind: RootKind::HeldFromOutside { surplus: s.min(u64::from(u32::MAX)) as u32 } });
+            let surplus = s.min(u64::from(u32::MAX)) as u32;
+            let kind = match known.iter().find(|(n, _)| *n == ix) {
+                Some((_, holder)) => RootKind::Named { holder: holder.clone(), surplus },
+                None => RootKind::HeldFromOutside { surplus },
+            };
+            roots.push(Root { node: ix, kind });
         }
     }
     heap.set_roots(roots);
+}
+
+/// Namespaces that a running call holds (its arguments are on no heap
+/// object), whose holder the heap itself names. IPython runs each cell as
+/// `exec(code, user_ns, user_ns)`: the namespace is the running shell's
+/// (`InteractiveShell._instance`), found by following the heap's own labelled
+/// edges from `sys.modules`, so no Python code runs to find it.
+fn call_held_namespaces(heap: &Heap) -> Vec<(NodeIx, String)> {
+    let module = |name: &str| {
+        heap.roots().iter().find_map(|r| match &r.kind {
+            RootKind::Module { name: n } if n == name => Some(r.node),
+            _ => None,
+        })
+    };
+    let Some(shell_module) = module("IPython.core.interactiveshell") else { return Vec::new() };
+    let ns = member(heap, shell_module, "InteractiveShell")
+        .and_then(|class| member(heap, class, "_instance"))
+        .and_then(|shell| member(heap, shell, "_user_ns").or_else(|| member(heap, shell, "user_ns")));
+    let Some(ns) = ns.filter(|&n| heap.node(n).type_name() == "dict") else { return Vec::new() };
+    let is_main = module("__main__").and_then(|m| dict_of(heap, m)) == Some(ns);
+    let holder = match is_main {
+        true => "IPython user namespace (get_ipython().user_ns, sys.modules['__main__'].__dict__)",
+        false => "IPython user namespace (get_ipython().user_ns)",
+    };
+    vec![(ns, holder.to_string())]
+}
+
+/// What `from` holds under the attribute or key `name`: an edge labelled
+/// `.name` or `['name']`, from the object or from its `__dict__`.
+fn member(heap: &Heap, from: NodeIx, name: &str) -> Option<NodeIx> {
+    let direct = |at: NodeIx| heap.out_edges(at).find(|e| names(heap, e.label, name)).map(|e| e.to);
+    direct(from).or_else(|| direct(dict_of(heap, from)?))
+}
+
+fn dict_of(heap: &Heap, ix: NodeIx) -> Option<NodeIx> {
+    heap.out_edges(ix).find(|e| matches!(e.label.kind(), EdgeKind::Named(_)) && heap.edge_label_text(e.label) == "__dict__").map(|e| e.to)
+}
+
+/// Whether `label` is the attribute or str key `name`.
+fn names(heap: &Heap, label: EdgeLabel, name: &str) -> bool {
+    match label.kind() {
+        EdgeKind::DictValue(k) | EdgeKind::Attr(k) if k.index() < heap.node_count() => {
+            let key = heap.node(k);
+            key.type_name() == "str" && key.label() == name
+        }
+        _ => false,
+    }
 }
 
 /// Counts of roots by kind, for summaries.
@@ -111,5 +164,44 @@ mod tests {
         add_held_from_outside(&mut h);
         let kinds: Vec<_> = h.roots_of(f).map(|r| r.kind.to_string()).collect();
         assert_eq!(kinds, vec!["atexit callback #1 (1 ref)"]);
+    }
+
+    /// The heap of an IPython session: the shell's user namespace is held by
+    /// `exec`'s arguments, which no heap object shows.
+    #[test]
+    fn ipythons_user_namespace_is_named_from_the_heap() {
+        let mut b = HeapBuilder::new();
+        let str_node = |b: &mut HeapBuilder, addr, text: &str| {
+            b.add_node(&NodeData { addr, type_name: "str".into(), label: text.into(), ..Default::default() })
+        };
+        let t = NodeFlags::TRACKED;
+        let module = b.add_node(&node(1, "module", 1, t));
+        let module_dict = b.add_node(&node(2, "dict", 1, t));
+        let class = b.add_node(&node(3, "type", 1, t));
+        let class_dict = b.add_node(&node(4, "dict", 1, t));
+        let shell = b.add_node(&node(5, "IPython.terminal.interactiveshell.TerminalInteractiveShell", 1, t));
+        let ns = b.add_node(&node(6, "dict", 3, t));
+        let main = b.add_node(&node(7, "module", 1, t));
+        let (k_class, k_instance, k_ns) =
+            (str_node(&mut b, 10, "InteractiveShell"), str_node(&mut b, 11, "_instance"), str_node(&mut b, 12, "_user_ns"));
+        let dict = b.edge_name("__dict__");
+        b.add_edge(module, module_dict, dict);
+        b.add_edge(module_dict, class, EdgeLabel::new(EdgeKind::DictValue(k_class)));
+        b.add_edge(class, class_dict, dict);
+        b.add_edge(class_dict, shell, EdgeLabel::new(EdgeKind::DictValue(k_instance)));
+        b.add_edge(shell, ns, EdgeLabel::new(EdgeKind::Attr(k_ns)));
+        b.add_edge(main, ns, dict);
+        b.add_root(Root { node: module, kind: RootKind::Module { name: "IPython.core.interactiveshell".into() } });
+        b.add_root(Root { node: main, kind: RootKind::Module { name: "__main__".into() } });
+        let mut h = b.finish().unwrap();
+        add_held_from_outside(&mut h);
+        let kinds: Vec<_> = h.roots_of(ns).map(|r| r.kind.to_string()).collect();
+        assert_eq!(kinds, vec!["IPython user namespace (get_ipython().user_ns, sys.modules['__main__'].__dict__) (1 ref)"]);
+        // Without IPython loaded, the same surplus is only a clue.
+        let mut b = HeapBuilder::new();
+        let ns = b.add_node(&node(6, "dict", 1, t));
+        let mut h = b.finish().unwrap();
+        add_held_from_outside(&mut h);
+        assert_eq!(h.roots_of(ns).next().unwrap().kind, RootKind::HeldFromOutside { surplus: 1 });
     }
 }
