@@ -364,6 +364,7 @@ pub(crate) fn frame(depth: u32, addr: Addr, function: &str, locals: &[(Addr, Add
         frame_object: None,
         refs: locals.iter().map(|&(value, name)| (value, Field::Local(name))).collect(),
         function: function.to_string(),
+        stack_unsure: Vec::new(),
     }
 }
 

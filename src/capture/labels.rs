@@ -17,6 +17,7 @@ use rustc_hash::FxHashMap;
 use crate::graph::{EdgeKind, EdgeLabel, HeapBuilder, NodeIx};
 
 use super::source::{Addr, Field, HeapSource, Kind, Names, Shape, Text};
+use super::type_rules::{needs_rule, Special, TypeRules};
 
 /// Longest text kept from a str for its label.
 pub(crate) const STR_LABEL_CHARS: usize = 60;
@@ -39,7 +40,7 @@ impl Default for EdgeNames {
 }
 
 impl EdgeNames {
-    fn fixed(&mut self, builder: &mut HeapBuilder, name: &'static str) -> EdgeLabel {
+    pub(crate) fn fixed(&mut self, builder: &mut HeapBuilder, name: &'static str) -> EdgeLabel {
         // Two names may share an address only if one is a prefix of the
         // other, so the length is part of the key.
         let key = name.as_ptr() as usize ^ (name.len() << 48);
@@ -60,6 +61,7 @@ pub(crate) struct Labeller<'a, S> {
     pub builder: &'a mut HeapBuilder,
     pub names: &'a mut EdgeNames,
     pub scratch: &'a mut String,
+    pub rules: &'a mut TypeRules,
 }
 
 impl<S: HeapSource> Labeller<'_, S> {
@@ -240,7 +242,6 @@ pub fn float_repr(v: f64) -> String {
 /// Scratch space for one object's edges, reused across objects: the
 /// referents its traversal reports, and the labelled referents its
 /// structure describes, matched to each other.
-#[derive(Default)]
 pub(crate) struct EdgeBuffers {
     pub referents: Vec<Addr>,
     /// `(referent, label)` in the order the structure lists them.
@@ -250,6 +251,22 @@ pub(crate) struct EdgeBuffers {
     cursor: usize,
     /// `(referent, position)` sorted, built only when order does not help.
     sorted: Vec<(Addr, u32)>,
+    /// The label of a referent the structure does not describe (a set's
+    /// members, a module's C state), or [`EdgeLabel::UNKNOWN`].
+    pub rest: EdgeLabel,
+}
+
+impl Default for EdgeBuffers {
+    fn default() -> EdgeBuffers {
+        EdgeBuffers {
+            referents: Vec::new(),
+            described: Vec::new(),
+            used: Vec::new(),
+            cursor: 0,
+            sorted: Vec::new(),
+            rest: EdgeLabel::UNKNOWN,
+        }
+    }
 }
 
 impl EdgeBuffers {
@@ -259,6 +276,7 @@ impl EdgeBuffers {
         self.used.clear();
         self.sorted.clear();
         self.cursor = 0;
+        self.rest = EdgeLabel::UNKNOWN;
     }
 
     /// Call once `described` is complete, before [`EdgeBuffers::take_label`].
@@ -295,26 +313,30 @@ impl EdgeBuffers {
                 return self.described[i as usize].1;
             }
         }
-        EdgeLabel::UNKNOWN
+        self.rest
     }
 }
 
 /// Appends how `o` holds each of its referents, from its structure, as
-/// `(referent, label)`; referents not described get [`EdgeLabel::UNKNOWN`]
-/// later. `key_node` makes a dict key or attribute name a node (a value's
-/// label names it).
+/// `(referent, label)`; referents not described get the returned label
+/// (usually [`EdgeLabel::UNKNOWN`]) later. `referents` are what `o`'s
+/// traversal reported. `key_node` makes a dict key or attribute name a node
+/// (a value's label names it).
 ///
 /// # Safety
-/// `o` was reported by the source, `ty` is its type and `info` describes it.
+/// `o` was reported by the source, `ty` is its type and `info` describes
+/// it; `referents` were reported by the source.
 pub(crate) unsafe fn edge_labels<S: HeapSource>(
     l: &mut Labeller<'_, S>,
     o: Addr,
     ty: Addr,
     info: Shape,
+    referents: &[Addr],
     out: &mut Vec<(Addr, EdgeLabel)>,
     key_node: &mut impl FnMut(Addr) -> NodeIx,
-) {
+) -> EdgeLabel {
     let s = l.source;
+    let mut rest = EdgeLabel::UNKNOWN;
     // SAFETY (whole body): `o` is a reported object of `info`'s kind, as
     // each source method requires; what they report is reported too.
     unsafe {
@@ -341,6 +363,8 @@ pub(crate) unsafe fn edge_labels<S: HeapSource>(
                     out.push((item, EdgeLabel::new(EdgeKind::Index(i as u32))));
                 }
             }
+            // A set's traversal reports its members, and nothing else.
+            Kind::Set | Kind::FrozenSet if info.exact => rest = l.names.fixed(l.builder, "{}"),
             Kind::Function
             | Kind::Cell
             | Kind::Method
@@ -359,6 +383,99 @@ pub(crate) unsafe fn edge_labels<S: HeapSource>(
             }),
             _ => {}
         }
+        if needs_rule(info) {
+            rest = rule_labels(l, o, ty, info, referents, out);
+        }
+    }
+    rest
+}
+
+/// The labels of `o`'s type's rule: its C members, then what the rule's
+/// hand-written part names; returns the label of what is left.
+///
+/// # Safety
+/// As [`edge_labels`].
+unsafe fn rule_labels<S: HeapSource>(
+    l: &mut Labeller<'_, S>,
+    o: Addr,
+    ty: Addr,
+    info: Shape,
+    referents: &[Addr],
+    out: &mut Vec<(Addr, EdgeLabel)>,
+) -> EdgeLabel {
+    let s = l.source;
+    // SAFETY (whole body): the caller's contract; offsets are the type's own members.
+    unsafe {
+        let rule = l.rules.get(s, l.builder, l.names, ty, info);
+        let (rest, special) = (rule.rest, rule.special);
+        for &(offset, label) in &rule.members {
+            let r = s.member(o, offset);
+            if r != 0 {
+                out.push((r, label));
+            }
+        }
+        match special {
+            Special::Generator => {
+                s.generator_fields(o, &mut |r, f| {
+                    if r != 0 {
+                        let label = l.field_label(f, &mut |_| NodeIx::new(0));
+                        out.push((r, label));
+                    }
+                });
+                // `gi_name` then `gi_qualname`, in the traversal's order.
+                let mut strs = ["__name__", "__qualname__"].into_iter();
+                for &r in referents {
+                    if s.str_of(r).is_some() && !out.iter().any(|&(a, _)| a == r) {
+                        match strs.next() {
+                            Some(n) => out.push((r, l.names.fixed(l.builder, n))),
+                            None => break,
+                        }
+                    }
+                }
+            }
+            Special::Task | Special::LruCache | Special::Pattern => by_referent_type(l, special, referents, out),
+            _ => {}
+        }
+        rest
+    }
+}
+
+/// Names the referents no field described by their type, where the C
+/// struct keeps one field of that type (a Task's coroutine is its `_coro`).
+///
+/// # Safety
+/// As [`edge_labels`].
+unsafe fn by_referent_type<S: HeapSource>(l: &mut Labeller<'_, S>, special: Special, referents: &[Addr], out: &mut Vec<(Addr, EdgeLabel)>) {
+    let s = l.source;
+    let described = out.len();
+    for &r in referents {
+        if out[..described].iter().any(|&(a, _)| a == r) {
+            continue;
+        }
+        // SAFETY: `r` was reported by the source.
+        let (kind, name) = unsafe {
+            let ty = s.type_of(r);
+            (s.shape(ty).kind, s.type_name(ty))
+        };
+        let label = match (special, kind, name.as_str()) {
+            (Special::Task, _, "coroutine" | "generator" | "async_generator") => "_coro",
+            (Special::Task, _, "_asyncio.Future" | "_asyncio.Task") => "_fut_waiter",
+            (Special::Task, _, "_contextvars.Context") => "_context",
+            (Special::Task, Kind::List, _) => "_callbacks",
+            (Special::Task, Kind::Str, _) => "_name",
+            (Special::Task, Kind::Method | Kind::BuiltinFunction, _) => "_callbacks[0]",
+            (Special::Task, _, n) if n.ends_with("EventLoop") || n.ends_with("Loop") => "_loop",
+            (Special::LruCache, Kind::Dict, _) => "cache",
+            (Special::LruCache, Kind::Function | Kind::BuiltinFunction | Kind::Method | Kind::Partial, _) => "__wrapped__",
+            (Special::LruCache, Kind::Type, _) => "(internal type)",
+            (Special::LruCache, _, "object") => "kwd_mark",
+            (Special::LruCache, _, _) => "(cache entry)",
+            (Special::Pattern, Kind::Dict, _) => "groupindex",
+            (Special::Pattern, Kind::Tuple, _) => "indexgroup",
+            (Special::Pattern, Kind::Str, _) => "pattern",
+            _ => continue,
+        };
+        out.push((r, l.names.fixed(l.builder, label)));
     }
 }
 

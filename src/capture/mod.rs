@@ -23,6 +23,8 @@ mod frames;
 mod holders;
 pub mod labels;
 pub mod source;
+mod stack;
+mod type_rules;
 
 #[cfg(test)]
 mod fake;
@@ -42,6 +44,7 @@ use cores::{on_second_core, prefetch, seconds_since, ToIndex};
 use frames::Frame;
 use labels::{EdgeBuffers, EdgeNames, Labeller};
 use source::{Addr, HeapSource, RefCount, Shape};
+use type_rules::TypeRules;
 
 /// What the caller of refgraph holds while a capture runs.
 #[derive(Clone, Debug, Default)]
@@ -100,6 +103,7 @@ struct Walker<'a, S> {
     source: &'a S,
     builder: HeapBuilder,
     names: EdgeNames,
+    rules: TypeRules,
     /// References held by observers, per referent.
     observer_refs: FxHashMap<Addr, u32>,
     /// Observer objects: never nodes, never edge ends.
@@ -166,6 +170,7 @@ impl<'a, S: HeapSource> Walker<'a, S> {
             source,
             builder: HeapBuilder::new(),
             names: EdgeNames::default(),
+            rules: TypeRules::default(),
             observer_refs: FxHashMap::default(),
             excluded: FxHashSet::default(),
             types: FxHashMap::default(),
@@ -284,7 +289,13 @@ impl<'a, S: HeapSource> Walker<'a, S> {
                 let ty = source.type_of(o);
                 (ty, source.shape(ty))
             };
-            let mut l = Labeller { source, builder: &mut self.builder, names: &mut self.names, scratch: &mut self.name_buf };
+            let mut l = Labeller {
+                source,
+                builder: &mut self.builder,
+                names: &mut self.names,
+                scratch: &mut self.name_buf,
+                rules: &mut self.rules,
+            };
             let (members, full, raw) = (&mut self.members, &mut self.full_chunks, &mut self.raw);
             // A stand-in for the node of a dict key or attribute name until
             // nodes are numbered; it becomes a node even where the traversal
@@ -295,7 +306,7 @@ impl<'a, S: HeapSource> Walker<'a, S> {
             };
             // SAFETY: `o` was reported by the source, `ty` is its type and
             // `info` describes it.
-            unsafe { labels::edge_labels(&mut l, o, ty, info, &mut buf.described, &mut key_node) };
+            buf.rest = unsafe { labels::edge_labels(&mut l, o, ty, info, &buf.referents, &mut buf.described, &mut key_node) };
             buf.described_done();
             for j in 0..buf.referents.len() {
                 let r = buf.referents[j];
@@ -311,7 +322,13 @@ impl<'a, S: HeapSource> Walker<'a, S> {
     fn frame_record_edges(&mut self, f: &Frame) {
         let source = self.source;
         for &(r, field) in &f.data.refs {
-            let mut l = Labeller { source, builder: &mut self.builder, names: &mut self.names, scratch: &mut self.name_buf };
+            let mut l = Labeller {
+                source,
+                builder: &mut self.builder,
+                names: &mut self.names,
+                scratch: &mut self.name_buf,
+                rules: &mut self.rules,
+            };
             // SAFETY: the frame's references were reported by the source;
             // none of its fields names an attribute, so no key node is made.
             let label = unsafe { l.field_label(field, &mut |_| NodeIx::new(0)) };
@@ -446,7 +463,9 @@ pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> 
         notes: source.notes(),
         phases: Vec::new(),
     });
+    let slot_labels = stack::slot_labels(&mut w.builder, &live_frames);
     let mut heap = w.builder.finish()?;
+    stack::attribute(&mut heap, &live_frames, &slot_labels);
     crate::roots::add_held_from_outside(&mut heap);
     phase("index");
     // Not laps: they ran during "nodes and edges", on the other core.

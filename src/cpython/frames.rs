@@ -189,6 +189,14 @@ pub struct FrameRecord {
     /// `localsplus_borrowed`: 3.14's `LOAD_FAST_BORROW` and friends push
     /// references the frame does not own.
     pub stack_borrowed: Vec<bool>,
+    /// Where `stack` is `None`: every word of the value stack's whole area
+    /// (`co_stacksize` words) that may be an owned reference, as
+    /// `(address, slot)`, bottom first. Live entries and stale ones (popped
+    /// values, possibly freed) are mixed, and nothing here is ever
+    /// dereferenced: the capture compares them with the objects it found,
+    /// and attributes a word to the frame only where the object it names
+    /// has references no object explains (see docs/frames.md).
+    pub stack_unsure: Vec<(usize, u32)>,
 }
 
 fn nonzero(w: usize) -> Option<usize> {
@@ -281,6 +289,10 @@ fn read_frame_object(l: &Layout, f: usize, checks: &TypeChecks, limits: &FrameLi
     let localsplus = words(slots_at, n, "f_localsplus")?;
     let gen = word(f + l.need(l.frame_gen, "f_gen")?, "f_gen")?;
     let stack = frame_object_stack(l, f, code, slots_at + n * 8)?;
+    let stack_unsure = match stack {
+        Some(_) => Vec::new(),
+        None => frame_object_stack_area(l, f, code, slots_at + n * 8)?,
+    };
     Ok(FrameRecord {
         addr: f,
         is_object: true,
@@ -297,7 +309,21 @@ fn read_frame_object(l: &Layout, f: usize, checks: &TypeChecks, limits: &FrameLi
         local_names,
         stack_borrowed: vec![false; stack.as_ref().map_or(0, Vec::len)],
         stack,
+        stack_unsure,
     })
+}
+
+/// The whole value-stack area of a 3.9/3.10 frame object whose depth is
+/// unknown: `co_stacksize` words from `f_valuestack` (which must be right
+/// after the slots), the non-NULL ones with their slot.
+fn frame_object_stack_area(l: &Layout, f: usize, code: usize, expected_base: usize) -> Result<Vec<(usize, u32)>, LayoutError> {
+    let base = word(f + l.need(l.frame_valuestack, "f_valuestack")?, "f_valuestack")?;
+    let size = i32_at(code + l.need(l.code_stacksize, "co_stacksize")?, "co_stacksize")?;
+    if base != expected_base || !(0..=1 << 16).contains(&size) {
+        return Ok(Vec::new());
+    }
+    let words = words(base, size as usize, "value stack area")?;
+    Ok(words.into_iter().enumerate().filter(|&(_, w)| w != 0).map(|(i, w)| (w, i as u32)).collect())
 }
 
 /// The value stack of a 3.9/3.10 frame object, when its saved top is set and
@@ -455,6 +481,10 @@ fn read_interpreter_frame(
         true => interpreter_frame_stack(l, f, code, n, base)?.map_or((None, Vec::new()), |(s, b)| (Some(s), b)),
         false => (None, Vec::new()),
     };
+    let stack_unsure = match stack {
+        Some(_) => Vec::new(),
+        None => interpreter_stack_area(l, code, base + n * 8)?,
+    };
     Ok(FrameRecord {
         addr: f,
         is_object: false,
@@ -471,7 +501,34 @@ fn read_interpreter_frame(
         local_names,
         stack,
         stack_borrowed,
+        stack_unsure,
     })
+}
+
+/// The whole value-stack area of a 3.11+ interpreter frame whose depth is
+/// unknown: `co_stacksize` words after the slots (inside the frame's own
+/// allocation, which is sized for them), untagged; words the frame does not
+/// own (3.14+ borrowed references) and non-objects are left out.
+fn interpreter_stack_area(l: &Layout, code: usize, stack_base: usize) -> Result<Vec<(usize, u32)>, LayoutError> {
+    let size = i32_at(code + l.need(l.code_stacksize, "co_stacksize")?, "co_stacksize")?;
+    if !(0..=1 << 16).contains(&size) {
+        return Ok(Vec::new());
+    }
+    let words = words(stack_base, size as usize, "value stack area")?;
+    Ok(words
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| (untag(l, w), i as u32))
+        .filter(|&((p, borrowed), _)| p != 0 && !borrowed)
+        .map(|((p, _), i)| (p, i))
+        .collect())
+}
+
+/// The frame a 3.11+ generator, coroutine or async generator embeds (at
+/// `f`, inside the object), checked like a thread's frames. `suspended`:
+/// the generator is not running, so its saved stack pointer is current.
+pub fn generator_frame(l: &Layout, f: usize, checks: &TypeChecks, suspended: bool) -> Result<FrameRecord, LayoutError> {
+    read_interpreter_frame(l, f, checks, suspended, FrameOwner::Generator, &FrameLimits::default())
 }
 
 /// Value-stack entries and, for each, whether it is borrowed.
