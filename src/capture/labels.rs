@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 
 use crate::graph::{EdgeKind, EdgeLabel, HeapBuilder, NodeIx};
 
-use super::source::{Addr, Field, HeapSource, Kind, Names, Shape, Text};
+use super::source::{Addr, Field, FieldsExt, HeapSource, Kind, Names, Shape, Text};
 use super::type_rules::{needs_rule, Special, TypeRules};
 
 /// Longest text kept from a str for its label.
@@ -97,11 +97,12 @@ impl<S: HeapSource> Labeller<'_, S> {
     }
 }
 
-/// Writes the safe short label of `o` into `out` (which is empty).
+/// Writes the safe short label of `o` into `out` (which is empty);
+/// `special` is the hand-written part of its type's rule.
 ///
 /// # Safety
 /// `o` was reported by the source and `info` is its type's shape.
-pub(crate) unsafe fn node_label<S: HeapSource>(s: &S, o: Addr, info: Shape, out: &mut String) {
+pub(crate) unsafe fn node_label<S: HeapSource>(s: &S, o: Addr, ty: Addr, info: Shape, special: Special, out: &mut String) {
     let exact = info.exact;
     // SAFETY (whole body): `o` is a reported object of `info`'s kind, which
     // is what each source method below requires.
@@ -129,9 +130,175 @@ pub(crate) unsafe fn node_label<S: HeapSource>(s: &S, o: Addr, info: Shape, out:
             Kind::List | Kind::Tuple | Kind::Set | Kind::FrozenSet | Kind::Bytes if exact => drop(write!(out, "len={}", s.len(o))),
             Kind::Module | Kind::Function | Kind::Method | Kind::BuiltinFunction | Kind::Code => push_names(s.names(o, info.kind), out),
             Kind::Type => out.push_str(&s.type_name(o)),
-            _ => {}
+            Kind::Frame => frame_label(s, o, out),
+            Kind::Cell => match s.member_field(o, info.kind, "cell_contents") {
+                Some(r) => push_referent_type(s, r, out),
+                None => out.push_str("empty"),
+            },
+            Kind::StaticMethod | Kind::ClassMethod => push_callable_field(s, o, info.kind, "__func__", out),
+            Kind::Property => push_callable_field(s, o, info.kind, "fget", out),
+            Kind::Partial => push_callable_field(s, o, info.kind, ".func", out),
+            _ => special_label(s, o, ty, special, out),
         }
     }
+}
+
+/// The labels of types that have no kind of their own.
+///
+/// # Safety
+/// As [`node_label`].
+unsafe fn special_label<S: HeapSource>(s: &S, o: Addr, ty: Addr, special: Special, out: &mut String) {
+    // SAFETY (whole body): the caller's contract; what the source reports is reported.
+    unsafe {
+        match special {
+            Special::Weakref => match s.weakref_target(o) {
+                Some(r) => push_referent_type(s, r, out),
+                None => out.push_str("dead"),
+            },
+            Special::Descriptor => {
+                if let Some((owner, name)) = s.descriptor_of(o) {
+                    if let Some(t) = s.type_short_name(owner) {
+                        push_text(t, out);
+                        out.push('.');
+                    }
+                    if let Some(n) = s.str_of(name) {
+                        push_text(n.text, out);
+                    }
+                }
+            }
+            Special::Generator => {
+                if let Some(n) = s.generator_name(o) {
+                    push_text(n, out);
+                }
+            }
+            Special::Task | Special::LruCache => {
+                let mut refs = Vec::new();
+                s.traverse(o, &mut refs);
+                for r in refs {
+                    let rt = s.type_of(r);
+                    let kind = s.shape(rt).kind;
+                    if special == Special::LruCache && kind == Kind::Function {
+                        push_names(s.names(r, kind), out);
+                        break;
+                    }
+                    if special == Special::Task && s.type_short_name(rt).is_some_and(|t| t.equals("coroutine")) {
+                        if let Some(n) = s.generator_name(r) {
+                            push_text(n, out);
+                        }
+                        break;
+                    }
+                }
+            }
+            Special::NamedByAttr => {
+                if let Some(n) = instance_attr(s, o, ty, "name").and_then(|n| s.str_of(n)) {
+                    push_str_label(n.text, NAME_CHARS, out);
+                }
+            }
+            Special::EnumMember => {
+                if let Some(n) = instance_attr(s, o, ty, "_name_").and_then(|n| s.str_of(n)) {
+                    if let Some(t) = s.type_short_name(ty) {
+                        push_text(t, out);
+                        out.push('.');
+                    }
+                    push_str_label(n.text, NAME_CHARS, out);
+                }
+            }
+            Special::Getter(offset) => {
+                let r = s.member(o, offset);
+                if r != 0 {
+                    push_callable(s, r, out);
+                }
+            }
+            Special::AbcData => {
+                let mut refs = Vec::new();
+                s.traverse(o, &mut refs);
+                let sizes: Vec<String> =
+                    refs.iter().filter(|&&r| matches!(s.shape(s.type_of(r)).kind, Kind::Set)).map(|&r| s.len(r).to_string()).collect();
+                let _ = write!(out, "weak sets of {}", sizes.join("/"));
+            }
+            Special::None | Special::Pattern => {}
+        }
+    }
+}
+
+/// An attribute of an instance of a class, from its `__dict__` or the
+/// values kept without one (never through the attribute machinery).
+///
+/// # Safety
+/// `o` is a reported instance of heap type `ty`.
+unsafe fn instance_attr<S: HeapSource>(s: &S, o: Addr, ty: Addr, name: &str) -> Option<Addr> {
+    let mut found = None;
+    // SAFETY: the caller's contract; keys and dicts are reported.
+    unsafe {
+        s.instance_fields(o, ty, |r, f| match f {
+            Field::Attr(k) if found.is_none() && is_exact_str(s, k, name) => found = Some(r),
+            Field::Name("__dict__") if found.is_none() => found = super::source::dict_get_str(s, r, name),
+            _ => {}
+        });
+    }
+    found
+}
+
+/// `name (file.py:12)` of a frame: its code's name and where the code starts.
+///
+/// # Safety
+/// `o` is a reported frame.
+unsafe fn frame_label<S: HeapSource>(s: &S, o: Addr, out: &mut String) {
+    // SAFETY: the caller's contract; the code is checked by the source.
+    unsafe {
+        let Some(code) = s.frame_code(o) else { return };
+        push_names(s.names(code, Kind::Code), out);
+        if let Some((file, line)) = s.code_location(code) {
+            let file = file.to_string_max(NAME_CHARS);
+            let base = file.rsplit('/').next().unwrap_or(&file);
+            let _ = write!(out, " ({base}:{line})");
+        }
+    }
+}
+
+/// The C type name of what `r` is (`→ Logger`).
+///
+/// # Safety
+/// `r` was reported by the source.
+unsafe fn push_referent_type<S: HeapSource>(s: &S, r: Addr, out: &mut String) {
+    out.push_str("→ ");
+    // SAFETY: the caller's contract.
+    if let Some(t) = unsafe { s.type_short_name(s.type_of(r)) } {
+        push_text(t, out);
+    }
+}
+
+/// The name of the callable in `o`'s field `field` (a staticmethod's
+/// function, a partial's `func`).
+///
+/// # Safety
+/// `o` is a reported object of kind `kind`.
+unsafe fn push_callable_field<S: HeapSource>(s: &S, o: Addr, kind: Kind, field: &str, out: &mut String) {
+    // SAFETY: the caller's contract; the field's value is reported.
+    unsafe {
+        if let Some(r) = s.member_field(o, kind, field) {
+            push_callable(s, r, out);
+        }
+    }
+}
+
+/// A function's name, or what type of callable `r` is.
+///
+/// # Safety
+/// `r` was reported by the source.
+unsafe fn push_callable<S: HeapSource>(s: &S, r: Addr, out: &mut String) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let rk = s.shape(s.type_of(r)).kind;
+        match rk {
+            Kind::Function | Kind::BuiltinFunction | Kind::Method => push_names(s.names(r, rk), out),
+            _ => push_referent_type(s, r, out),
+        }
+    }
+}
+
+fn push_text(t: Text<'_>, out: &mut String) {
+    out.extend(t.chars().take(NAME_CHARS));
 }
 
 /// `logging.shutdown`: the module, a dot if there is one, the name.

@@ -225,8 +225,15 @@ impl<'a, S: HeapSource> Walker<'a, S> {
         };
         let mut label = std::mem::take(&mut self.label_buf);
         label.clear();
-        // SAFETY: as above; the type entry describes `o`'s type.
-        unsafe { labels::node_label(source, o, self.types[&ty].shape, &mut label) };
+        let shape = self.types[&ty].shape;
+        let special = match type_rules::needs_rule(shape) {
+            // SAFETY: `ty` is `o`'s type.
+            true => unsafe { self.rules.get(source, &mut self.builder, &mut self.names, ty, shape).special },
+            false => type_rules::Special::None,
+        };
+        // SAFETY: as above; the type entry describes `o`'s type, and
+        // `special` is the rule of that type.
+        unsafe { labels::node_label(source, o, ty, shape, special, &mut label) };
         let ix = self.builder.append_node(o as u64, type_id, size, refcount, NodeFlags(flags), &label);
         self.label_buf = label;
         ix

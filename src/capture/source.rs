@@ -422,6 +422,28 @@ pub trait HeapSource {
     unsafe fn names(&self, o: Addr, kind: Kind) -> Names<'_>;
 }
 
+/// What every source answers through its [`HeapSource::fields`].
+pub trait FieldsExt: HeapSource {
+    /// The value of `o`'s field named `name` (`__func__`, `fget`), if set.
+    ///
+    /// # Safety
+    /// As [`HeapSource::fields`].
+    unsafe fn member_field(&self, o: Addr, kind: Kind, name: &str) -> Option<Addr> {
+        let mut found = None;
+        // SAFETY: the caller's contract.
+        unsafe {
+            self.fields(o, kind, |r, f| {
+                if found.is_none() && r != 0 && matches!(f, Field::Name(n) if n == name) {
+                    found = Some(r);
+                }
+            })
+        };
+        found
+    }
+}
+
+impl<S: HeapSource> FieldsExt for S {}
+
 /// The value under an exact-str key of a dict, found by walking its
 /// entries: nothing is hashed or compared through the objects' own code.
 ///

@@ -37,6 +37,11 @@ pub(crate) enum Special {
     NamedByAttr,
     /// An enum member: node label `Class.NAME` from `_name_`.
     EnumMember,
+    /// A subclass of `property` (`enum.property`): node label from the
+    /// getter at this member offset.
+    Getter(usize),
+    /// `_abc._abc_data`: node label from its sets' sizes.
+    AbcData,
 }
 
 /// The rule of one type.
@@ -108,9 +113,15 @@ impl TypeRules {
 /// `ty` came from the source's `type_of`.
 unsafe fn make_rule<S: HeapSource>(s: &S, builder: &mut HeapBuilder, names: &mut EdgeNames, ty: Addr, info: Shape) -> TypeRule {
     let mut members = Vec::new();
+    let mut fget = None;
     // SAFETY: the caller's contract.
     unsafe {
-        s.type_members(ty, &mut |offset, name| members.push((offset, builder.edge_name(name))));
+        s.type_members(ty, &mut |offset, name| {
+            if name == "fget" {
+                fget = Some(offset);
+            }
+            members.push((offset, builder.edge_name(name)))
+        });
     }
     // SAFETY: as above.
     let name = unsafe { s.type_name(ty) };
@@ -119,6 +130,8 @@ unsafe fn make_rule<S: HeapSource>(s: &S, builder: &mut HeapBuilder, names: &mut
         "_asyncio.Task" | "_asyncio.Future" => Special::Task,
         "functools._lru_cache_wrapper" => Special::LruCache,
         "re.Pattern" | "_sre.SRE_Pattern" => Special::Pattern,
+        "_abc._abc_data" => Special::AbcData,
+        _ if fget.is_some() && info.kind == Kind::Other => Special::Getter(fget.unwrap_or(0)),
         n if n.ends_with("_descriptor") && !info.heap_type => Special::Descriptor,
         // SAFETY: as above.
         _ if unsafe { s.is_weakref_type(ty) } => Special::Weakref,
