@@ -98,7 +98,7 @@ impl FakeHeap {
         let a = self.alloc();
         let ty = self.type_type;
         self.objects.insert(a, Obj { ty, body: Body::Type, tracked: true, immortal: false, outside: 1 });
-        self.types.insert(a, (name.to_string(), Shape { kind, exact: true, heap_type }));
+        self.types.insert(a, (name.to_string(), Shape { kind, exact: true, heap_type, c_base: false }));
         a
     }
 

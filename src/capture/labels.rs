@@ -203,18 +203,21 @@ unsafe fn special_label<S: HeapSource>(s: &S, o: Addr, ty: Addr, special: Specia
                     push_str_label(n.text, NAME_CHARS, out);
                 }
             }
-            Special::Getter(offset) => {
-                let r = s.member(o, offset);
-                if r != 0 {
-                    push_callable(s, r, out);
+            Special::Getter(offset) => match s.member(o, offset) {
+                0 => {
+                    // No getter (an enum member's `enum.property`): the name
+                    // it was set on, kept in its `__dict__`.
+                    if let Some(n) = instance_attr(s, o, ty, "name").and_then(|n| s.str_of(n)) {
+                        push_str_label(n.text, NAME_CHARS, out);
+                    }
                 }
-            }
+                r => push_callable(s, r, out),
+            },
             Special::AbcData => {
                 let mut refs = Vec::new();
                 s.traverse(o, &mut refs);
-                let sizes: Vec<String> =
-                    refs.iter().filter(|&&r| matches!(s.shape(s.type_of(r)).kind, Kind::Set)).map(|&r| s.len(r).to_string()).collect();
-                let _ = write!(out, "weak sets of {}", sizes.join("/"));
+                let n: usize = refs.iter().filter(|&&r| matches!(s.shape(s.type_of(r)).kind, Kind::Set)).map(|&r| s.len(r)).sum();
+                let _ = write!(out, "{n} weakrefs in registry and caches");
             }
             Special::None | Special::Pattern => {}
         }

@@ -96,6 +96,8 @@ const PREFETCH_AHEAD: usize = 8;
 struct TypeEntry {
     id: u32,
     shape: Shape,
+    /// The hand-written part of the type's rule, for node labels.
+    special: type_rules::Special,
 }
 
 /// Capture state shared by the walk and the node pass.
@@ -190,10 +192,13 @@ impl<'a, S: HeapSource> Walker<'a, S> {
     unsafe fn type_entry(&mut self, o: Addr) -> (Addr, &TypeEntry) {
         // SAFETY: the caller's contract; the type comes from the source.
         let ty = unsafe { self.source.type_of(o) };
+        let (source, builder, names, rules) = (self.source, &mut self.builder, &mut self.names, &mut self.rules);
         let entry = self.types.entry(ty).or_insert_with(|| {
             // SAFETY: `ty` came from `type_of`.
-            let (name, shape) = unsafe { (self.source.type_name(ty), self.source.shape(ty)) };
-            TypeEntry { id: self.builder.type_id(&name), shape }
+            let (name, shape) = unsafe { (source.type_name(ty), source.shape(ty)) };
+            // SAFETY: as above.
+            let special = unsafe { rules.get(source, builder, names, ty, shape).special };
+            TypeEntry { id: builder.type_id(&name), shape, special }
         });
         (ty, entry)
     }
@@ -225,12 +230,7 @@ impl<'a, S: HeapSource> Walker<'a, S> {
         };
         let mut label = std::mem::take(&mut self.label_buf);
         label.clear();
-        let shape = self.types[&ty].shape;
-        let special = match type_rules::needs_rule(shape) {
-            // SAFETY: `ty` is `o`'s type.
-            true => unsafe { self.rules.get(source, &mut self.builder, &mut self.names, ty, shape).special },
-            false => type_rules::Special::None,
-        };
+        let TypeEntry { shape, special, .. } = self.types[&ty];
         // SAFETY: as above; the type entry describes `o`'s type, and
         // `special` is the rule of that type.
         unsafe { labels::node_label(source, o, ty, shape, special, &mut label) };

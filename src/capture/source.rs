@@ -61,6 +61,10 @@ pub struct Shape {
     /// A class made by a `class` statement (or `type(...)`): its instances
     /// hold their class, and may have a `__dict__` and slots.
     pub heap_type: bool,
+    /// A heap type with a C type other than `object` among its bases,
+    /// whose members its instances have (a subclass of `property`, of an
+    /// exception, of `defaultdict`).
+    pub c_base: bool,
 }
 
 /// An object's reference count as the source reads it.

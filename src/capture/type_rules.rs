@@ -61,7 +61,7 @@ pub(crate) struct TypeRules {
     rules: Vec<TypeRule>,
 }
 
-const RECENT: usize = 256;
+const RECENT: usize = 1024;
 
 impl Default for TypeRules {
     fn default() -> TypeRules {
@@ -72,7 +72,12 @@ impl Default for TypeRules {
 /// Does an object of this shape need its type's rule? Exact built-ins of a
 /// kind with fixed fields do not: their kind says it all.
 pub(crate) fn needs_rule(info: Shape) -> bool {
-    !info.exact || matches!(info.kind, Kind::Other | Kind::Module | Kind::Property)
+    match info.heap_type {
+        // A class statement's instances: their slots and dict are their
+        // own; only C bases add members.
+        true => info.c_base,
+        false => !info.exact || matches!(info.kind, Kind::Other | Kind::Module | Kind::Property),
+    }
 }
 
 impl TypeRules {
@@ -88,7 +93,7 @@ impl TypeRules {
         ty: Addr,
         info: Shape,
     ) -> &TypeRule {
-        let slot = (ty >> 4) % RECENT;
+        let slot = (ty.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) % RECENT;
         let (at, ix) = self.recent[slot];
         if at == ty && ty != 0 {
             return &self.rules[ix as usize];

@@ -1,7 +1,7 @@
 """Label coverage on a mixed heap: how many edges say how they hold, and
 which nodes say what they are.
 
-    python tests/python/label_coverage.py [--json] [--calls 50] [--sample 30000]
+    python tests/python/label_coverage.py [--json] [--pure] [--calls 50] [--sample 30000]
 
 Builds the heap of issue 13 in this process: the seed's hot-reload platform
 after CALLS requests, twenty stdlib packages, an asyncio loop with 20
@@ -152,6 +152,7 @@ def main():
     ap.add_argument("--calls", type=int, default=50)
     ap.add_argument("--sample", type=int, default=30000)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--pure", action="store_true", help="capture with the pure-Python collector")
     a = ap.parse_args()
     import refgraph
 
@@ -160,7 +161,17 @@ def main():
     loop, tasks, gate = suspended_tasks()
     thread, ns_id, release = exec_thread()
     gc.collect()
-    snap = refgraph.snapshot()
+    if a.pure:
+        import tempfile
+
+        from refgraph import collector
+
+        path = os.path.join(tempfile.mkdtemp(), "pure.rgs")
+        collector.dump(path)
+        snap = refgraph.load(path)
+        os.remove(path)
+    else:
+        snap = refgraph.snapshot()
     out = measure(snap, a.sample)
     ns_paths = [[(s.type, s.label, s.edge, s.root) for s in p] for p in snap.root_paths(ns_id_object(ns_id))]
     out["exec_namespace_paths"] = ns_paths

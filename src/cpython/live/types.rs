@@ -51,7 +51,10 @@ impl KnownTypes {
         // SAFETY: the caller's contract: the flags are the type's own.
         let flags = unsafe { (*tp).tp_flags };
         let (kind, exact) = self.kind(tp, flags);
-        Shape { kind, exact, heap_type: flags & ffi::Py_TPFLAGS_HEAPTYPE != 0 }
+        let heap_type = flags & ffi::Py_TPFLAGS_HEAPTYPE != 0;
+        // SAFETY: the caller's contract.
+        let c_base = heap_type && unsafe { has_c_base(tp) };
+        Shape { kind, exact, heap_type, c_base }
     }
 
     fn kind(&self, tp: *mut ffi::PyTypeObject, flags: u64) -> (Kind, bool) {
@@ -95,6 +98,28 @@ impl KnownTypes {
             None => (Kind::Other, false),
         }
     }
+}
+
+/// Does a C type other than `object` lie on `tp`'s base chain?
+///
+/// # Safety
+/// `tp` is a live type object.
+unsafe fn has_c_base(tp: *mut ffi::PyTypeObject) -> bool {
+    let object = std::ptr::addr_of_mut!(ffi::PyBaseObject_Type);
+    let mut t = tp;
+    // SAFETY: the caller's contract: each base is a live type.
+    unsafe {
+        for _ in 0..64 {
+            if t.is_null() {
+                return false;
+            }
+            if (*t).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0 {
+                return t != object;
+            }
+            t = (*t).tp_base;
+        }
+    }
+    false
 }
 
 /// The qualified name of a type: `dict`, `logging.Logger`, `_io.TextIOWrapper`.
