@@ -228,6 +228,11 @@ pub struct FrameData {
     pub stack_unsure: Vec<(Addr, u32)>,
 }
 
+/// The slot of a [`FrameData::stack_unsure`] word that is no stack entry:
+/// the function a C function this frame called runs in a newer frame,
+/// which that C code may hold on its own stack (edge label `C call`).
+pub const C_CALL_SLOT: u32 = u32::MAX;
+
 /// The frames of one thread.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ThreadFrames {

@@ -17,15 +17,20 @@ use rustc_hash::FxHashMap;
 use crate::graph::{EdgeLabel, Heap, HeapBuilder, NodeIx};
 
 use super::frames::Frame;
+use super::source::C_CALL_SLOT;
 
 /// The edge label of each slot number a frame's unsure stack words use,
 /// interned while the builder can still name edges.
+/// The last one labels [`C_CALL_SLOT`].
 pub(crate) fn slot_labels(builder: &mut HeapBuilder, frames: &[&Frame]) -> Vec<EdgeLabel> {
-    let max = frames.iter().flat_map(|f| f.data.stack_unsure.iter().map(|&(_, i)| i)).max();
-    match max {
+    let slots = frames.iter().flat_map(|f| f.data.stack_unsure.iter().map(|&(_, i)| i));
+    let max = slots.filter(|&i| i != C_CALL_SLOT).max();
+    let mut labels: Vec<EdgeLabel> = match max {
         Some(m) => (0..=m).map(|i| builder.edge_name(&format!("stack[{i}]"))).collect(),
         None => Vec::new(),
-    }
+    };
+    labels.push(builder.edge_name("C call"));
+    labels
 }
 
 /// Adds an edge from a frame to each object its unsure stack words name
@@ -41,7 +46,11 @@ pub(crate) fn attribute(heap: &mut Heap, frames: &[&Frame], labels: &[EdgeLabel]
         let Some(frame) = heap.find_addr(f.node_addr() as u64) else { continue };
         for &(addr, slot) in &f.data.stack_unsure {
             let Some(target) = heap.find_addr(addr as u64) else { continue };
-            let Some(&label) = labels.get(slot as usize) else { continue };
+            let label = match slot {
+                C_CALL_SLOT => labels.last().copied(),
+                _ => labels.get(slot as usize).copied(),
+            };
+            let Some(label) = label else { continue };
             let taken = claimed.entry(target).or_insert(0);
             if crate::roots::surplus(heap, target) > *taken {
                 *taken += 1;

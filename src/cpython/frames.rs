@@ -197,6 +197,10 @@ pub struct FrameRecord {
     /// and attributes a word to the frame only where the object it names
     /// has references no object explains (see docs/frames.md).
     pub stack_unsure: Vec<(usize, u32)>,
+    /// 3.11+: C code called this frame (it is an entry frame, or the next
+    /// older one is a C-stack shim or eval-loop entry frame): the C caller
+    /// may hold the function it runs (`exec` makes one for module code).
+    pub called_from_c: bool,
 }
 
 fn nonzero(w: usize) -> Option<usize> {
@@ -310,6 +314,7 @@ fn read_frame_object(l: &Layout, f: usize, checks: &TypeChecks, limits: &FrameLi
         stack_borrowed: vec![false; stack.as_ref().map_or(0, Vec::len)],
         stack,
         stack_unsure,
+        called_from_c: false,
     })
 }
 
@@ -382,7 +387,7 @@ fn base_frame(l: &Layout, tstate: usize) -> Result<Option<usize>, LayoutError> {
 }
 
 fn interpreter_frames(l: &Layout, tstate: usize, checks: &TypeChecks, limits: &FrameLimits) -> Result<Vec<FrameRecord>, LayoutError> {
-    let mut out = Vec::new();
+    let mut out: Vec<FrameRecord> = Vec::new();
     let base = base_frame(l, tstate)?;
     let mut f = current_interpreter_frame(l, tstate)?;
     let previous = l.need(l.iframe_previous, "previous")?;
@@ -390,6 +395,8 @@ fn interpreter_frames(l: &Layout, tstate: usize, checks: &TypeChecks, limits: &F
     // Is the saved stack pointer of the next (older) frame current? Not for
     // the newest frame: its pointer lives in the eval loop's registers.
     let mut stack_trusted = false;
+    // The record just pushed, while no other frame followed it.
+    let mut newer: Option<usize> = None;
     let mut seen = 0;
     let mut last = 0;
     while f != 0 {
@@ -406,6 +413,9 @@ fn interpreter_frames(l: &Layout, tstate: usize, checks: &TypeChecks, limits: &F
             // frame. The older frame made a C call, so its saved stack
             // pointer is not trusted.
             stack_trusted = false;
+            if let Some(i) = newer.take() {
+                out[i].called_from_c = true;
+            }
             f = next;
             continue;
         }
@@ -414,12 +424,16 @@ fn interpreter_frames(l: &Layout, tstate: usize, checks: &TypeChecks, limits: &F
             None => false,
         };
         if l.owner_generator == Some(owner) {
+            newer = None;
             // Reported by the generator's tp_traverse; still decides whether
             // the older frame's stack is current (3.12+ inlines generator
             // sends, saving the sender's stack pointer).
         } else if l.owner_thread == Some(owner) || l.owner_frame_object == Some(owner) {
             let owner = if l.owner_thread == Some(owner) { FrameOwner::Thread } else { FrameOwner::FrameObject };
-            out.push(read_interpreter_frame(l, f, checks, stack_trusted, owner, limits)?);
+            let mut r = read_interpreter_frame(l, f, checks, stack_trusted, owner, limits)?;
+            r.called_from_c = is_entry;
+            out.push(r);
+            newer = Some(out.len() - 1);
         } else {
             return Err(LayoutError::mismatch("_PyInterpreterFrame.owner", f + owner_at, "a FRAME_OWNED_BY_* value", owner));
         }
@@ -502,6 +516,7 @@ fn read_interpreter_frame(
         stack,
         stack_borrowed,
         stack_unsure,
+        called_from_c: false,
     })
 }
 

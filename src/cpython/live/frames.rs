@@ -9,7 +9,7 @@
 use pyo3::ffi;
 
 use super::{KnownTypes, LiveHeap};
-use crate::capture::source::{Addr, Field, FrameData, HeapSource, ThreadFrames};
+use crate::capture::source::{Addr, Field, FrameData, HeapSource, ThreadFrames, C_CALL_SLOT};
 use crate::cpython::{self, FrameRecord, Layout, LayoutError, TypeChecks};
 
 fn type_checks(k: &KnownTypes) -> TypeChecks {
@@ -39,7 +39,15 @@ pub(super) unsafe fn all_threads(heap: &LiveHeap<'_>, layout: &Layout) -> (Vec<S
         let addr = ts as usize;
         match thread(layout, &checks, addr) {
             Ok((thread, records)) => {
-                let frames = records.into_iter().enumerate().map(|(depth, r)| frame(heap, layout, r, depth as u32)).collect();
+                let called: Vec<Option<usize>> = records.iter().map(|r| r.func.filter(|_| r.called_from_c && !r.func_borrowed)).collect();
+                let mut frames: Vec<FrameData> =
+                    records.into_iter().enumerate().map(|(depth, r)| frame(heap, layout, r, depth as u32)).collect();
+                // The C code an older frame called holds the function it runs.
+                for (i, func) in called.into_iter().enumerate() {
+                    if let (Some(func), Some(older)) = (func, frames.get_mut(i + 1)) {
+                        older.stack_unsure.push((func, C_CALL_SLOT));
+                    }
+                }
                 out.push(ThreadFrames { thread, current: addr == current, frames });
             }
             Err(e) => notes.push(format!(
