@@ -141,6 +141,7 @@ unsafe fn make_rule<S: HeapSource>(s: &S, builder: &mut HeapBuilder, names: &mut
         // SAFETY: as above.
         _ if unsafe { s.is_weakref_type(ty) } => Special::Weakref,
         n if info.heap_type && (n.ends_with("ModuleSpec") || n.ends_with("Loader") || n.ends_with("Finder")) => Special::NamedByAttr,
+        "enum.property" | "types.DynamicClassAttribute" => Special::NamedByAttr,
         // SAFETY: as above; a type's type is a reported object.
         _ if info.heap_type && unsafe { is_enum_class(s, ty) } => Special::EnumMember,
         _ => Special::None,

@@ -113,13 +113,26 @@ unsafe fn has_c_base(tp: *mut ffi::PyTypeObject) -> bool {
             if t.is_null() {
                 return false;
             }
-            if (*t).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0 {
+            if (*t).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0 || is_c_heap_type(t) {
                 return t != object;
             }
             t = (*t).tp_base;
         }
     }
     false
+}
+
+/// A heap type made by C code from a spec (3.10+ stdlib types such as
+/// `functools._lru_cache_wrapper`), which a class statement never makes:
+/// they are immutable (`Py_TPFLAGS_IMMUTABLETYPE`, 3.10+), and their
+/// members are C fields, not slots.
+///
+/// # Safety
+/// `t` is a live type object.
+unsafe fn is_c_heap_type(t: *mut ffi::PyTypeObject) -> bool {
+    const IMMUTABLETYPE: u64 = 1 << 8;
+    // SAFETY: the caller's contract.
+    cfg!(Py_3_10) && unsafe { (*t).tp_flags } & IMMUTABLETYPE != 0
 }
 
 /// The qualified name of a type: `dict`, `logging.Logger`, `_io.TextIOWrapper`.
@@ -245,7 +258,7 @@ pub(crate) unsafe fn c_members(tp: *mut ffi::PyTypeObject, f: &mut dyn FnMut(usi
         while !t.is_null() && depth < MAX_BASES {
             depth += 1;
             let basic = (*t).tp_basicsize.max(0) as usize;
-            if (*t).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0 {
+            if (*t).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0 || is_c_heap_type(t) {
                 let mut m = (*t).tp_members;
                 while !m.is_null() && !(*m).name.is_null() {
                     let off = (*m).offset;
