@@ -39,13 +39,21 @@ pub(super) unsafe fn all_threads(heap: &LiveHeap<'_>, layout: &Layout) -> (Vec<S
         let addr = ts as usize;
         match thread(layout, &checks, addr) {
             Ok((thread, records)) => {
-                let called: Vec<Option<usize>> = records.iter().map(|r| r.func.filter(|_| r.called_from_c && !r.func_borrowed)).collect();
+                // What C code that called a frame may hold: the function it
+                // runs and the namespace it runs in (`exec`'s globals).
+                let called: Vec<Vec<usize>> = records
+                    .iter()
+                    .map(|r| match r.called_from_c {
+                        true => r.func.filter(|_| !r.func_borrowed).into_iter().chain([r.globals]).chain(r.locals).collect(),
+                        false => Vec::new(),
+                    })
+                    .collect();
                 let mut frames: Vec<FrameData> =
                     records.into_iter().enumerate().map(|(depth, r)| frame(heap, layout, r, depth as u32)).collect();
                 // The C code an older frame called holds the function it runs.
-                for (i, func) in called.into_iter().enumerate() {
-                    if let (Some(func), Some(older)) = (func, frames.get_mut(i + 1)) {
-                        older.stack_unsure.push((func, C_CALL_SLOT));
+                for (i, held) in called.into_iter().enumerate() {
+                    if let Some(older) = frames.get_mut(i + 1) {
+                        older.stack_unsure.extend(held.into_iter().filter(|&a| a != 0).map(|a| (a, C_CALL_SLOT)));
                     }
                 }
                 out.push(ThreadFrames { thread, current: addr == current, frames });
