@@ -79,27 +79,6 @@ except ImportError:  # pragma: no cover - Python 2.6
 _partial_get = [(label, _partial.__dict__[name].__get__) for name, label in (("func", ".func"), ("args", ".args"), ("keywords", ".keywords"))
                 if _partial is not None and name in _partial.__dict__]
 _cell_get = CellType.__dict__["cell_contents"].__get__
-_type_mro = type.__dict__["__mro__"].__get__
-_type_dict = type.__dict__["__dict__"].__get__
-MemberDescriptorType = type(FunctionType.__dict__["__globals__"])
-_c_members_of = {}
-
-
-def _c_members(t):
-    """`(name, getter)` of the members of the C types in `t`'s MRO, the
-    fast collector's generic rule: a `member_descriptor` reads its slot in
-    C (PyMember_GetOne), running no code of the object. Once per type."""
-    got = _c_members_of.get(t)
-    if got is None:
-        got = []
-        for base in _type_mro(t):
-            if _type_flags(base) & HEAPTYPE:
-                continue
-            for name, d in _dict_items(dict(_type_dict(base))):
-                if type(d) is MemberDescriptorType:
-                    got.append((_native_str(name), d.__get__))
-        _c_members_of[t] = got
-    return got
 
 
 def _is_type(o):
@@ -354,17 +333,6 @@ class _Collector(object):
             # set.__iter__ walks the table: no member's __hash__ or __eq__ runs.
             for v in set.__iter__(o) if t is set else frozenset.__iter__(o):
                 out.append((id(v), self.name("{}")))
-        else:
-            for name, get in _c_members(t):
-                try:
-                    v = get(o, t)
-                except Exception:
-                    continue
-                # NULL reads as None, and non-object members (T_BOOL, T_INT)
-                # make values the object does not hold.
-                if v is None or type(v) in (bool, int, float):
-                    continue
-                out.append((id(v), self.name(name)))
         if _type_flags(t) & HEAPTYPE and not _is_type(o):
             out.append((id(t), self.name("__class__")))
         return out
