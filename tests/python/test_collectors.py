@@ -243,7 +243,7 @@ needs_both = pytest.mark.skipif(sys.version_info[:2] not in AGREE_ON, reason="th
 def test_both_collectors_agree(tmp_path):
     """Same heap, both collectors. Differences allowed, and why:
     - the pure collector reads no lengths (sizes), and labels fewer things:
-      no `__bases__` of types, no builtin-method and descriptor
+      no `__mro__`/`__bases__` of types, no builtin-method and descriptor
       fields, no frame locals (`f_locals` would be created), no function
       `__dict__`/`__annotations__` (reading them creates them), fewer node
       labels (code, builtins, bytes, sets);
