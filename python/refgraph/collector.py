@@ -366,6 +366,10 @@ class _Collector(object):
                 v = get(o)
                 if v is not None:  # an empty f_back reads as None
                     out.append((id(v), self.name(name)))
+        elif t is set or t is frozenset:
+            # set.__iter__ walks the table: no member's __hash__ or __eq__ runs.
+            for v in set.__iter__(o) if t is set else frozenset.__iter__(o):
+                out.append((id(v), self.name("{}")))
         if _type_flags(t) & HEAPTYPE and not _is_type(o):
             out.append((id(t), self.name("__class__")))
         return out

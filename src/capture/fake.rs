@@ -63,6 +63,9 @@ pub(crate) struct FakeHeap {
     /// reference on each tracked object.
     pub list: Option<Addr>,
     pub type_type: Addr,
+    /// C members of a type, `(offset, name)`: an `Opaque` object's referent
+    /// `i` sits at offset `16 + 8 * i`.
+    pub members: BTreeMap<Addr, Vec<(usize, &'static str)>>,
 }
 
 impl FakeHeap {
@@ -76,6 +79,7 @@ impl FakeHeap {
             modules: Vec::new(),
             list: None,
             type_type: 0,
+            members: BTreeMap::new(),
         };
         h.type_type = h.new_type("type", Kind::Type, false);
         // `type` is its own type.
@@ -94,7 +98,7 @@ impl FakeHeap {
         let a = self.alloc();
         let ty = self.type_type;
         self.objects.insert(a, Obj { ty, body: Body::Type, tracked: true, immortal: false, outside: 1 });
-        self.types.insert(a, (name.to_string(), Shape { kind, exact: true, heap_type }));
+        self.types.insert(a, (name.to_string(), Shape { kind, exact: true, heap_type, c_base: false }));
         a
     }
 
@@ -344,6 +348,19 @@ impl HeapSource for FakeHeap {
         }
     }
 
+    unsafe fn type_members(&self, ty: Addr, f: &mut dyn FnMut(usize, &str)) {
+        for &(offset, name) in self.members.get(&ty).into_iter().flatten() {
+            f(offset, name);
+        }
+    }
+
+    unsafe fn member(&self, o: Addr, offset: usize) -> Addr {
+        match &self.obj(o).body {
+            Body::Opaque(refs) => refs.get((offset - 16) / 8).copied().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
     unsafe fn names(&self, o: Addr, kind: Kind) -> Names<'_> {
         let text = |a: Addr| self.text(a).map(|s| Text::Ascii(s.as_bytes()));
         match (&self.obj(o).body, kind) {
@@ -364,6 +381,7 @@ pub(crate) fn frame(depth: u32, addr: Addr, function: &str, locals: &[(Addr, Add
         frame_object: None,
         refs: locals.iter().map(|&(value, name)| (value, Field::Local(name))).collect(),
         function: function.to_string(),
+        stack_unsure: Vec::new(),
     }
 }
 
@@ -449,6 +467,48 @@ mod tests {
         let label = heap.out_edges(node(&heap, d)).next().unwrap().label;
         let EdgeKind::DictValue(k) = label.kind() else { panic!("{label:?}") };
         assert_eq!(heap.node(k).label(), "key");
+    }
+
+    #[test]
+    fn c_members_and_set_members_are_labelled() {
+        let mut h = FakeHeap::new();
+        let (a, b, c) = (h.list(vec![]), h.list(vec![]), h.list(vec![]));
+        let ty = h.new_type("_collections._tuplegetter", Kind::Other, false);
+        h.members.insert(ty, vec![(16, "__doc__"), (24, "other")]);
+        // The third referent is no member: it stays unlabelled.
+        let getter = h.add(ty, Body::Opaque(vec![a, b, c]), true);
+        let set_ty = h.ty("set", Kind::Set);
+        let set = h.add(set_ty, Body::Opaque(vec![a, c]), true);
+        h.hold(getter, 1);
+        h.hold(set, 1);
+        let heap = capture_of(&mut h, &Observers::default());
+        let labels = |o| edges_out(&heap, o).into_iter().map(|e| e.0).collect::<Vec<_>>();
+        assert_eq!(labels(getter), vec!["__doc__", "other", ""]);
+        assert_eq!(labels(set), vec!["{}", "{}"]);
+    }
+
+    #[test]
+    fn unsure_stack_words_are_edges_only_where_they_explain_a_surplus() {
+        let mut h = FakeHeap::new();
+        // Held only by the thread's stack: a surplus of one.
+        let on_stack = h.dict(vec![]);
+        h.hold(on_stack, 1);
+        // Held by a list: no surplus; a stale word names it.
+        let held = h.list(vec![]);
+        let holder = h.list(vec![held]);
+        h.hold(holder, 1);
+        let mut f = frame(0, 0x9000_0000, "worker", &[]);
+        // Twice on the stack (one stale), an unknown word, the held list.
+        f.stack_unsure = vec![(on_stack, 0), (on_stack, 1), (0x7777_0000, 2), (held, 3)];
+        h.threads.push(ThreadFrames { thread: 7, current: false, frames: vec![f] });
+        let heap = capture_of(&mut h, &Observers::default());
+        let frame_edges = edges_out(&heap, 0x9000_0000);
+        assert_eq!(frame_edges, vec![("stack[0]".to_string(), "len=0".to_string())]);
+        let d = node(&heap, on_stack);
+        assert!(heap.roots_of(d).next().is_none(), "no longer held from outside");
+        let paths = root_paths(&heap, d, PathOptions::default(), |_| true);
+        assert_eq!(heap.node(paths[0].root()).addr(), 0x9000_0000);
+        assert_eq!(heap.edge_count(), 2);
     }
 
     #[test]

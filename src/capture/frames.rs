@@ -45,6 +45,7 @@ mod tests {
             frame_object: None,
             refs: vec![],
             function: format!("f{depth}"),
+            stack_unsure: vec![],
         }
     }
 

@@ -16,7 +16,8 @@ use rustc_hash::FxHashMap;
 
 use crate::graph::{EdgeKind, EdgeLabel, HeapBuilder, NodeIx};
 
-use super::source::{Addr, Field, HeapSource, Kind, Names, Shape, Text};
+use super::source::{Addr, Field, FieldsExt, HeapSource, Kind, Names, Shape, Text};
+use super::type_rules::{needs_rule, Special, TypeRules};
 
 /// Longest text kept from a str for its label.
 pub(crate) const STR_LABEL_CHARS: usize = 60;
@@ -39,7 +40,7 @@ impl Default for EdgeNames {
 }
 
 impl EdgeNames {
-    fn fixed(&mut self, builder: &mut HeapBuilder, name: &'static str) -> EdgeLabel {
+    pub(crate) fn fixed(&mut self, builder: &mut HeapBuilder, name: &'static str) -> EdgeLabel {
         // Two names may share an address only if one is a prefix of the
         // other, so the length is part of the key.
         let key = name.as_ptr() as usize ^ (name.len() << 48);
@@ -60,6 +61,7 @@ pub(crate) struct Labeller<'a, S> {
     pub builder: &'a mut HeapBuilder,
     pub names: &'a mut EdgeNames,
     pub scratch: &'a mut String,
+    pub rules: &'a mut TypeRules,
 }
 
 impl<S: HeapSource> Labeller<'_, S> {
@@ -95,11 +97,12 @@ impl<S: HeapSource> Labeller<'_, S> {
     }
 }
 
-/// Writes the safe short label of `o` into `out` (which is empty).
+/// Writes the safe short label of `o` into `out` (which is empty);
+/// `special` is the hand-written part of its type's rule.
 ///
 /// # Safety
 /// `o` was reported by the source and `info` is its type's shape.
-pub(crate) unsafe fn node_label<S: HeapSource>(s: &S, o: Addr, info: Shape, out: &mut String) {
+pub(crate) unsafe fn node_label<S: HeapSource>(s: &S, o: Addr, ty: Addr, info: Shape, special: Special, out: &mut String) {
     let exact = info.exact;
     // SAFETY (whole body): `o` is a reported object of `info`'s kind, which
     // is what each source method below requires.
@@ -127,7 +130,15 @@ pub(crate) unsafe fn node_label<S: HeapSource>(s: &S, o: Addr, info: Shape, out:
             Kind::List | Kind::Tuple | Kind::Set | Kind::FrozenSet | Kind::Bytes if exact => drop(write!(out, "len={}", s.len(o))),
             Kind::Module | Kind::Function | Kind::Method | Kind::BuiltinFunction | Kind::Code => push_names(s.names(o, info.kind), out),
             Kind::Type => out.push_str(&s.type_name(o)),
-            _ => {}
+            Kind::Frame => frame_label(s, o, out),
+            Kind::Cell => match s.member_field(o, info.kind, "cell_contents") {
+                Some(r) => push_referent_type(s, r, out),
+                None => out.push_str("empty"),
+            },
+            Kind::StaticMethod | Kind::ClassMethod => push_callable_field(s, o, info.kind, "__func__", out),
+            Kind::Property => push_callable_field(s, o, info.kind, "fget", out),
+            Kind::Partial => push_callable_field(s, o, info.kind, ".func", out),
+            _ => special_label(s, o, ty, special, out),
         }
     }
 }
@@ -148,6 +159,167 @@ pub(crate) unsafe fn str_length_label<S: HeapSource>(s: &S, o: Addr, out: &mut S
     if let Some(t) = unsafe { s.str_of(o) } {
         let _ = write!(out, "len={}", t.text.chars().count());
     }
+}
+
+/// The labels of types that have no kind of their own.
+///
+/// # Safety
+/// As [`node_label`].
+unsafe fn special_label<S: HeapSource>(s: &S, o: Addr, ty: Addr, special: Special, out: &mut String) {
+    // SAFETY (whole body): the caller's contract; what the source reports is reported.
+    unsafe {
+        match special {
+            Special::Weakref => match s.weakref_target(o) {
+                Some(r) => push_referent_type(s, r, out),
+                None => out.push_str("dead"),
+            },
+            Special::Descriptor => {
+                if let Some((owner, name)) = s.descriptor_of(o) {
+                    if let Some(t) = s.type_short_name(owner) {
+                        push_text(t, out);
+                        out.push('.');
+                    }
+                    if let Some(n) = s.str_of(name) {
+                        push_text(n.text, out);
+                    }
+                }
+            }
+            Special::Generator => {
+                if let Some(n) = s.generator_name(o) {
+                    push_text(n, out);
+                }
+            }
+            Special::Task | Special::LruCache => {
+                let mut refs = Vec::new();
+                s.traverse(o, &mut refs);
+                for r in refs {
+                    let rt = s.type_of(r);
+                    let kind = s.shape(rt).kind;
+                    if special == Special::LruCache && kind == Kind::Function {
+                        push_names(s.names(r, kind), out);
+                        break;
+                    }
+                    if special == Special::Task && s.type_short_name(rt).is_some_and(|t| t.equals("coroutine")) {
+                        if let Some(n) = s.generator_name(r) {
+                            push_text(n, out);
+                        }
+                        break;
+                    }
+                }
+            }
+            Special::NamedByAttr => {
+                if let Some(n) = instance_attr(s, o, ty, "name").and_then(|n| s.str_of(n)) {
+                    push_str_label(n.text, NAME_CHARS, out);
+                }
+            }
+            Special::EnumMember => {
+                if let Some(n) = instance_attr(s, o, ty, "_name_").and_then(|n| s.str_of(n)) {
+                    if let Some(t) = s.type_short_name(ty) {
+                        push_text(t, out);
+                        out.push('.');
+                    }
+                    push_str_label(n.text, NAME_CHARS, out);
+                }
+            }
+            Special::Getter(offset) => match s.member(o, offset) {
+                0 => {
+                    // No getter (an enum member's `enum.property`): the name
+                    // it was set on, kept in its `__dict__`.
+                    if let Some(n) = instance_attr(s, o, ty, "name").and_then(|n| s.str_of(n)) {
+                        push_str_label(n.text, NAME_CHARS, out);
+                    }
+                }
+                r => push_callable(s, r, out),
+            },
+            Special::AbcData => {
+                let mut refs = Vec::new();
+                s.traverse(o, &mut refs);
+                let n: usize = refs.iter().filter(|&&r| matches!(s.shape(s.type_of(r)).kind, Kind::Set)).map(|&r| s.len(r)).sum();
+                let _ = write!(out, "{n} weakrefs in registry and caches");
+            }
+            Special::None | Special::Pattern => {}
+        }
+    }
+}
+
+/// An attribute of an instance of a class, from its `__dict__` or the
+/// values kept without one (never through the attribute machinery).
+///
+/// # Safety
+/// `o` is a reported instance of heap type `ty`.
+unsafe fn instance_attr<S: HeapSource>(s: &S, o: Addr, ty: Addr, name: &str) -> Option<Addr> {
+    let mut found = None;
+    // SAFETY: the caller's contract; keys and dicts are reported.
+    unsafe {
+        s.instance_fields(o, ty, |r, f| match f {
+            Field::Attr(k) if found.is_none() && is_exact_str(s, k, name) => found = Some(r),
+            Field::Name("__dict__") if found.is_none() => found = super::source::dict_get_str(s, r, name),
+            _ => {}
+        });
+    }
+    found
+}
+
+/// `name (file.py:12)` of a frame: its code's name and where the code starts.
+///
+/// # Safety
+/// `o` is a reported frame.
+unsafe fn frame_label<S: HeapSource>(s: &S, o: Addr, out: &mut String) {
+    // SAFETY: the caller's contract; the code is checked by the source.
+    unsafe {
+        let Some(code) = s.frame_code(o) else { return };
+        push_names(s.names(code, Kind::Code), out);
+        if let Some((file, line)) = s.code_location(code) {
+            let file = file.to_string_max(NAME_CHARS);
+            let base = file.rsplit('/').next().unwrap_or(&file);
+            let _ = write!(out, " ({base}:{line})");
+        }
+    }
+}
+
+/// The C type name of what `r` is (`→ Logger`).
+///
+/// # Safety
+/// `r` was reported by the source.
+unsafe fn push_referent_type<S: HeapSource>(s: &S, r: Addr, out: &mut String) {
+    out.push_str("→ ");
+    // SAFETY: the caller's contract.
+    if let Some(t) = unsafe { s.type_short_name(s.type_of(r)) } {
+        push_text(t, out);
+    }
+}
+
+/// The name of the callable in `o`'s field `field` (a staticmethod's
+/// function, a partial's `func`).
+///
+/// # Safety
+/// `o` is a reported object of kind `kind`.
+unsafe fn push_callable_field<S: HeapSource>(s: &S, o: Addr, kind: Kind, field: &str, out: &mut String) {
+    // SAFETY: the caller's contract; the field's value is reported.
+    unsafe {
+        if let Some(r) = s.member_field(o, kind, field) {
+            push_callable(s, r, out);
+        }
+    }
+}
+
+/// A function's name, or what type of callable `r` is.
+///
+/// # Safety
+/// `r` was reported by the source.
+unsafe fn push_callable<S: HeapSource>(s: &S, r: Addr, out: &mut String) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let rk = s.shape(s.type_of(r)).kind;
+        match rk {
+            Kind::Function | Kind::BuiltinFunction | Kind::Method => push_names(s.names(r, rk), out),
+            _ => push_referent_type(s, r, out),
+        }
+    }
+}
+
+fn push_text(t: Text<'_>, out: &mut String) {
+    out.extend(t.chars().take(NAME_CHARS));
 }
 
 /// `logging.shutdown`: the module, a dot if there is one, the name.
@@ -258,7 +430,6 @@ pub fn float_repr(v: f64) -> String {
 /// Scratch space for one object's edges, reused across objects: the
 /// referents its traversal reports, and the labelled referents its
 /// structure describes, matched to each other.
-#[derive(Default)]
 pub(crate) struct EdgeBuffers {
     pub referents: Vec<Addr>,
     /// `(referent, label)` in the order the structure lists them.
@@ -268,6 +439,22 @@ pub(crate) struct EdgeBuffers {
     cursor: usize,
     /// `(referent, position)` sorted, built only when order does not help.
     sorted: Vec<(Addr, u32)>,
+    /// The label of a referent the structure does not describe (a set's
+    /// members, a module's C state), or [`EdgeLabel::UNKNOWN`].
+    pub rest: EdgeLabel,
+}
+
+impl Default for EdgeBuffers {
+    fn default() -> EdgeBuffers {
+        EdgeBuffers {
+            referents: Vec::new(),
+            described: Vec::new(),
+            used: Vec::new(),
+            cursor: 0,
+            sorted: Vec::new(),
+            rest: EdgeLabel::UNKNOWN,
+        }
+    }
 }
 
 impl EdgeBuffers {
@@ -277,6 +464,7 @@ impl EdgeBuffers {
         self.used.clear();
         self.sorted.clear();
         self.cursor = 0;
+        self.rest = EdgeLabel::UNKNOWN;
     }
 
     /// Call once `described` is complete, before [`EdgeBuffers::take_label`].
@@ -313,26 +501,30 @@ impl EdgeBuffers {
                 return self.described[i as usize].1;
             }
         }
-        EdgeLabel::UNKNOWN
+        self.rest
     }
 }
 
 /// Appends how `o` holds each of its referents, from its structure, as
-/// `(referent, label)`; referents not described get [`EdgeLabel::UNKNOWN`]
-/// later. `key_node` makes a dict key or attribute name a node (a value's
-/// label names it).
+/// `(referent, label)`; referents not described get the returned label
+/// (usually [`EdgeLabel::UNKNOWN`]) later. `referents` are what `o`'s
+/// traversal reported. `key_node` makes a dict key or attribute name a node
+/// (a value's label names it).
 ///
 /// # Safety
-/// `o` was reported by the source, `ty` is its type and `info` describes it.
+/// `o` was reported by the source, `ty` is its type and `info` describes
+/// it; `referents` were reported by the source.
 pub(crate) unsafe fn edge_labels<S: HeapSource>(
     l: &mut Labeller<'_, S>,
     o: Addr,
     ty: Addr,
     info: Shape,
+    referents: &[Addr],
     out: &mut Vec<(Addr, EdgeLabel)>,
     key_node: &mut impl FnMut(Addr) -> NodeIx,
-) {
+) -> EdgeLabel {
     let s = l.source;
+    let mut rest = EdgeLabel::UNKNOWN;
     // SAFETY (whole body): `o` is a reported object of `info`'s kind, as
     // each source method requires; what they report is reported too.
     unsafe {
@@ -359,6 +551,8 @@ pub(crate) unsafe fn edge_labels<S: HeapSource>(
                     out.push((item, EdgeLabel::new(EdgeKind::Index(i as u32))));
                 }
             }
+            // A set's traversal reports its members, and nothing else.
+            Kind::Set | Kind::FrozenSet if info.exact => rest = l.names.fixed(l.builder, "{}"),
             Kind::Function
             | Kind::Cell
             | Kind::Method
@@ -377,6 +571,99 @@ pub(crate) unsafe fn edge_labels<S: HeapSource>(
             }),
             _ => {}
         }
+        if needs_rule(info) {
+            rest = rule_labels(l, o, ty, info, referents, out);
+        }
+    }
+    rest
+}
+
+/// The labels of `o`'s type's rule: its C members, then what the rule's
+/// hand-written part names; returns the label of what is left.
+///
+/// # Safety
+/// As [`edge_labels`].
+unsafe fn rule_labels<S: HeapSource>(
+    l: &mut Labeller<'_, S>,
+    o: Addr,
+    ty: Addr,
+    info: Shape,
+    referents: &[Addr],
+    out: &mut Vec<(Addr, EdgeLabel)>,
+) -> EdgeLabel {
+    let s = l.source;
+    // SAFETY (whole body): the caller's contract; offsets are the type's own members.
+    unsafe {
+        let rule = l.rules.get(s, l.builder, l.names, ty, info);
+        let (rest, special) = (rule.rest, rule.special);
+        for &(offset, label) in &rule.members {
+            let r = s.member(o, offset);
+            if r != 0 {
+                out.push((r, label));
+            }
+        }
+        match special {
+            Special::Generator => {
+                s.generator_fields(o, &mut |r, f| {
+                    if r != 0 {
+                        let label = l.field_label(f, &mut |_| NodeIx::new(0));
+                        out.push((r, label));
+                    }
+                });
+                // `gi_name` then `gi_qualname`, in the traversal's order.
+                let mut strs = ["__name__", "__qualname__"].into_iter();
+                for &r in referents {
+                    if s.str_of(r).is_some() && !out.iter().any(|&(a, _)| a == r) {
+                        match strs.next() {
+                            Some(n) => out.push((r, l.names.fixed(l.builder, n))),
+                            None => break,
+                        }
+                    }
+                }
+            }
+            Special::Task | Special::LruCache | Special::Pattern => by_referent_type(l, special, referents, out),
+            _ => {}
+        }
+        rest
+    }
+}
+
+/// Names the referents no field described by their type, where the C
+/// struct keeps one field of that type (a Task's coroutine is its `_coro`).
+///
+/// # Safety
+/// As [`edge_labels`].
+unsafe fn by_referent_type<S: HeapSource>(l: &mut Labeller<'_, S>, special: Special, referents: &[Addr], out: &mut Vec<(Addr, EdgeLabel)>) {
+    let s = l.source;
+    let described = out.len();
+    for &r in referents {
+        if out[..described].iter().any(|&(a, _)| a == r) {
+            continue;
+        }
+        // SAFETY: `r` was reported by the source.
+        let (kind, name) = unsafe {
+            let ty = s.type_of(r);
+            (s.shape(ty).kind, s.type_name(ty))
+        };
+        let label = match (special, kind, name.as_str()) {
+            (Special::Task, _, "coroutine" | "generator" | "async_generator") => "_coro",
+            (Special::Task, _, "_asyncio.Future" | "_asyncio.Task") => "_fut_waiter",
+            (Special::Task, _, "_contextvars.Context") => "_context",
+            (Special::Task, Kind::List, _) => "_callbacks",
+            (Special::Task, Kind::Str, _) => "_name",
+            (Special::Task, Kind::Method | Kind::BuiltinFunction, _) => "_callbacks[0]",
+            (Special::Task, _, n) if n.ends_with("EventLoop") || n.ends_with("Loop") => "_loop",
+            (Special::LruCache, Kind::Dict, _) => "cache",
+            (Special::LruCache, Kind::Function | Kind::BuiltinFunction | Kind::Method | Kind::Partial, _) => "__wrapped__",
+            (Special::LruCache, Kind::Type, _) => "(internal type)",
+            (Special::LruCache, _, "object") => "kwd_mark",
+            (Special::LruCache, _, _) => "(cache entry)",
+            (Special::Pattern, Kind::Dict, _) => "groupindex",
+            (Special::Pattern, Kind::Tuple, _) => "indexgroup",
+            (Special::Pattern, Kind::Str, _) => "pattern",
+            _ => continue,
+        };
+        out.push((r, l.names.fixed(l.builder, label)));
     }
 }
 

@@ -23,6 +23,8 @@ mod frames;
 mod holders;
 pub mod labels;
 pub mod source;
+mod stack;
+mod type_rules;
 
 #[cfg(test)]
 mod fake;
@@ -43,6 +45,7 @@ use cores::{on_second_core, prefetch, seconds_since, ToIndex};
 use frames::Frame;
 use labels::{EdgeBuffers, EdgeNames, Labeller};
 use source::{Addr, HeapSource, RefCount, Shape};
+use type_rules::TypeRules;
 
 /// What the caller of refgraph holds while a capture runs.
 #[derive(Clone, Debug, Default)]
@@ -98,6 +101,8 @@ const PREFETCH_AHEAD: usize = 8;
 struct TypeEntry {
     id: u32,
     shape: Shape,
+    /// The hand-written part of the type's rule, for node labels.
+    special: type_rules::Special,
 }
 
 /// Capture state shared by the walk and the node pass.
@@ -105,6 +110,7 @@ struct Walker<'a, S> {
     source: &'a S,
     builder: HeapBuilder,
     names: EdgeNames,
+    rules: TypeRules,
     /// References held by observers, per referent.
     observer_refs: FxHashMap<Addr, u32>,
     /// Observer objects: never nodes, never edge ends.
@@ -177,6 +183,7 @@ impl<'a, S: HeapSource> Walker<'a, S> {
             source,
             builder: HeapBuilder::new(),
             names: EdgeNames::default(),
+            rules: TypeRules::default(),
             observer_refs: FxHashMap::default(),
             excluded: FxHashSet::default(),
             types: FxHashMap::default(),
@@ -198,10 +205,13 @@ impl<'a, S: HeapSource> Walker<'a, S> {
     unsafe fn type_entry(&mut self, o: Addr) -> (Addr, &TypeEntry) {
         // SAFETY: the caller's contract; the type comes from the source.
         let ty = unsafe { self.source.type_of(o) };
+        let (source, builder, names, rules) = (self.source, &mut self.builder, &mut self.names, &mut self.rules);
         let entry = self.types.entry(ty).or_insert_with(|| {
             // SAFETY: `ty` came from `type_of`.
-            let (name, shape) = unsafe { (self.source.type_name(ty), self.source.shape(ty)) };
-            TypeEntry { id: self.builder.type_id(&name), shape }
+            let (name, shape) = unsafe { (source.type_name(ty), source.shape(ty)) };
+            // SAFETY: as above.
+            let special = unsafe { rules.get(source, builder, names, ty, shape).special };
+            TypeEntry { id: builder.type_id(&name), shape, special }
         });
         (ty, entry)
     }
@@ -233,11 +243,13 @@ impl<'a, S: HeapSource> Walker<'a, S> {
         };
         let mut label = std::mem::take(&mut self.label_buf);
         label.clear();
-        let shape = self.types[&ty].shape;
-        // SAFETY: as above; the type entry describes `o`'s type.
+        let TypeEntry { shape, special, .. } = self.types[&ty];
         match &self.names_kept {
+            // SAFETY: as above; the type entry describes `o`'s type.
             Some(kept) if !kept.contains(&o) && labels::is_str(shape) => unsafe { labels::str_length_label(source, o, &mut label) },
-            _ => unsafe { labels::node_label(source, o, shape, &mut label) },
+            // SAFETY: as above; the type entry describes `o`'s type, and
+            // `special` is the rule of that type.
+            _ => unsafe { labels::node_label(source, o, ty, shape, special, &mut label) },
         }
         let ix = self.append(o as u64, type_id, size, refcount, NodeFlags(flags), &label);
         self.label_buf = label;
@@ -313,7 +325,13 @@ impl<'a, S: HeapSource> Walker<'a, S> {
                 let ty = source.type_of(o);
                 (ty, source.shape(ty))
             };
-            let mut l = Labeller { source, builder: &mut self.builder, names: &mut self.names, scratch: &mut self.name_buf };
+            let mut l = Labeller {
+                source,
+                builder: &mut self.builder,
+                names: &mut self.names,
+                scratch: &mut self.name_buf,
+                rules: &mut self.rules,
+            };
             let (members, full, raw, kept) = (&mut self.members, &mut self.full_chunks, &mut self.raw, &mut self.names_kept);
             // A stand-in for the node of a dict key or attribute name until
             // nodes are numbered; it becomes a node even where the traversal
@@ -327,7 +345,7 @@ impl<'a, S: HeapSource> Walker<'a, S> {
             };
             // SAFETY: `o` was reported by the source, `ty` is its type and
             // `info` describes it.
-            unsafe { labels::edge_labels(&mut l, o, ty, info, &mut buf.described, &mut key_node) };
+            buf.rest = unsafe { labels::edge_labels(&mut l, o, ty, info, &buf.referents, &mut buf.described, &mut key_node) };
             buf.described_done();
             for j in 0..buf.referents.len() {
                 let r = buf.referents[j];
@@ -343,7 +361,13 @@ impl<'a, S: HeapSource> Walker<'a, S> {
     fn frame_record_edges(&mut self, f: &Frame) {
         let source = self.source;
         for &(r, field) in &f.data.refs {
-            let mut l = Labeller { source, builder: &mut self.builder, names: &mut self.names, scratch: &mut self.name_buf };
+            let mut l = Labeller {
+                source,
+                builder: &mut self.builder,
+                names: &mut self.names,
+                scratch: &mut self.name_buf,
+                rules: &mut self.rules,
+            };
             // SAFETY: the frame's references were reported by the source;
             // none of its fields names an attribute, so no key node is made.
             let label = unsafe { l.field_label(field, &mut |_| NodeIx::new(0)) };
@@ -373,9 +397,10 @@ fn push_member(members: &mut Vec<u64>, full: &mut Vec<Vec<u64>>, addr: u64) {
 /// each node's own data, again in address order, while the other core turns
 /// the referents' places into node indices and builds the incoming index.
 pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> Result<Heap, CaptureError> {
-    let Built { builder, mut phases, started, .. } = build(source, obs, spawn, Index::Incoming)?;
+    let Built { builder, mut phases, started, unsure, .. } = build(source, obs, spawn, Index::Incoming)?;
     let mut lap = Instant::now();
     let mut heap = builder.finish()?;
+    unsure.attribute(&mut heap);
     crate::roots::add_held_from_outside(&mut heap);
     phases.insert(phases.len() - 3, ("index".to_string(), seconds_since(&mut lap)));
     heap.meta.phases = phases;
@@ -387,9 +412,13 @@ pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> 
 /// what [`capture`] builds, less the incoming index and the address lookup
 /// (a reader rebuilds both), which are a third of a capture's memory.
 pub fn capture_parts<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> Result<Streamed, CaptureError> {
-    let Built { builder, phases, started, streamed } = build(source, obs, spawn, Index::Streamed)?;
+    let Built { builder, phases, started, streamed, unsure } = build(source, obs, spawn, Index::Streamed)?;
     let (nodes, csr) = streamed.ok_or(CaptureError::Thread)?;
     let mut parts = builder.into_parts()?;
+    if !unsure.is_empty() {
+        // Attributing them needs the incoming index a streamed capture does not build.
+        parts.meta.notes.push("stack references of frames that called into C are not attributed in a streamed capture".into());
+    }
     parts.csr = csr;
     parts.meta.phases = phases;
     parts.meta.capture_seconds = started.elapsed().as_secs_f64();
@@ -435,6 +464,8 @@ struct Built {
     started: Instant,
     /// A streamed capture's node rows and edges (the builder has neither).
     streamed: Option<(NodeEncoder, Csr)>,
+    /// The frames' stack words, attributed once the heap is indexed.
+    unsure: stack::Unsure,
 }
 
 /// The capture up to the finished builder.
@@ -564,6 +595,7 @@ fn build<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn, index: In
         notes: source.notes(),
         phases: Vec::new(),
     });
+    let unsure = stack::Unsure::collect(&mut w.builder, &live_frames);
     // Not laps: they ran during "nodes and edges", on the other core.
     for (name, seconds) in second_core {
         phases.push((format!("second core: {name}"), seconds));
@@ -572,7 +604,7 @@ fn build<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn, index: In
         (Some(enc), Some(csr)) => Some((enc, csr)),
         _ => None,
     };
-    Ok(Built { builder: w.builder, phases, started, streamed })
+    Ok(Built { builder: w.builder, phases, started, streamed, unsure })
 }
 
 /// Records the edges of every source, in address order.

@@ -61,6 +61,10 @@ pub struct Shape {
     /// A class made by a `class` statement (or `type(...)`): its instances
     /// hold their class, and may have a `__dict__` and slots.
     pub heap_type: bool,
+    /// A heap type with a C type other than `object` among its bases,
+    /// whose members its instances have (a subclass of `property`, of an
+    /// exception, of `defaultdict`).
+    pub c_base: bool,
 }
 
 /// An object's reference count as the source reads it.
@@ -217,7 +221,17 @@ pub struct FrameData {
     pub refs: Vec<(Addr, Field<'static>)>,
     /// The code's (qualified) name.
     pub function: String,
+    /// Value-stack words of a frame whose stack depth cannot be known (it
+    /// called into C, or runs): `(object, slot)` for each word that may be
+    /// a reference, bottom first, with stale words among them. Attributed
+    /// only where they explain a measured surplus (`capture::stack`).
+    pub stack_unsure: Vec<(Addr, u32)>,
 }
+
+/// The slot of a [`FrameData::stack_unsure`] word that is no stack entry:
+/// the function a C function this frame called runs in a newer frame,
+/// which that C code may hold on its own stack (edge label `C call`).
+pub const C_CALL_SLOT: u32 = u32::MAX;
 
 /// The frames of one thread.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -334,6 +348,81 @@ pub trait HeapSource {
     /// # Safety
     /// `o` is a reported object and `ty` its type, a heap type.
     unsafe fn instance_fields(&self, o: Addr, ty: Addr, f: impl FnMut(Addr, Field<'_>));
+    /// Calls `f(offset, name)` for each object member (`T_OBJECT`,
+    /// `T_OBJECT_EX`) in the `tp_members` of the C types on `ty`'s base
+    /// chain (heap types' members are slots, reported by
+    /// [`HeapSource::instance_fields`]), and for the `__dict__` pointer at a
+    /// C type's fixed `tp_dictoffset`. Read from the type objects, never
+    /// through a descriptor; asked once per type and capture.
+    ///
+    /// # Safety
+    /// `ty` came from [`HeapSource::type_of`].
+    unsafe fn type_members(&self, _ty: Addr, _f: &mut dyn FnMut(usize, &str)) {}
+    /// The object pointer at byte `offset` of `o` (0 for NULL).
+    ///
+    /// # Safety
+    /// `offset` came from [`HeapSource::type_members`] of `o`'s type or of
+    /// one of its bases.
+    unsafe fn member(&self, _o: Addr, _offset: usize) -> Addr {
+        0
+    }
+    /// A generator's, coroutine's or async generator's own frame, where it
+    /// is embedded in the object (3.11+): its locals by name, its code, and
+    /// its value stack while suspended.
+    ///
+    /// # Safety
+    /// `o` is a reported generator, coroutine or async generator.
+    unsafe fn generator_fields(&self, _o: Addr, _f: &mut dyn FnMut(Addr, Field<'_>)) {}
+    /// The qualified name of a generator, coroutine or async generator.
+    ///
+    /// # Safety
+    /// As [`HeapSource::generator_fields`].
+    unsafe fn generator_name(&self, _o: Addr) -> Option<Text<'_>> {
+        None
+    }
+    /// Does `ty` make weak references (`weakref.ref`, a proxy, a subclass)?
+    ///
+    /// # Safety
+    /// `ty` came from [`HeapSource::type_of`].
+    unsafe fn is_weakref_type(&self, _ty: Addr) -> bool {
+        false
+    }
+    /// The object a weak reference refers to; `None` once it is dead.
+    ///
+    /// # Safety
+    /// `o` is a reported object of a type [`HeapSource::is_weakref_type`] accepted.
+    unsafe fn weakref_target(&self, _o: Addr) -> Option<Addr> {
+        None
+    }
+    /// A descriptor's owner type and name (`PyDescrObject.d_type`, `d_name`).
+    ///
+    /// # Safety
+    /// `o` is a reported descriptor (`*_descriptor` types).
+    unsafe fn descriptor_of(&self, _o: Addr) -> Option<(Addr, Addr)> {
+        None
+    }
+    /// A type's `tp_name` as the C string it is (`Logger`, `_io.TextIOWrapper`):
+    /// cheaper than [`HeapSource::type_name`], for node labels.
+    ///
+    /// # Safety
+    /// `ty` came from [`HeapSource::type_of`].
+    unsafe fn type_short_name(&self, _ty: Addr) -> Option<Text<'_>> {
+        None
+    }
+    /// The code object a frame object runs.
+    ///
+    /// # Safety
+    /// `o` is a reported object of kind `Frame`.
+    unsafe fn frame_code(&self, _o: Addr) -> Option<Addr> {
+        None
+    }
+    /// A code object's file name and first line.
+    ///
+    /// # Safety
+    /// `code` is a reported object of kind `Code`.
+    unsafe fn code_location(&self, _code: Addr) -> Option<(Text<'_>, u32)> {
+        None
+    }
     /// The names a function, method, builtin function, code object or
     /// module is known by.
     ///
@@ -341,6 +430,28 @@ pub trait HeapSource {
     /// `o` is a reported object of kind `kind`.
     unsafe fn names(&self, o: Addr, kind: Kind) -> Names<'_>;
 }
+
+/// What every source answers through its [`HeapSource::fields`].
+pub trait FieldsExt: HeapSource {
+    /// The value of `o`'s field named `name` (`__func__`, `fget`), if set.
+    ///
+    /// # Safety
+    /// As [`HeapSource::fields`].
+    unsafe fn member_field(&self, o: Addr, kind: Kind, name: &str) -> Option<Addr> {
+        let mut found = None;
+        // SAFETY: the caller's contract.
+        unsafe {
+            self.fields(o, kind, |r, f| {
+                if found.is_none() && r != 0 && matches!(f, Field::Name(n) if n == name) {
+                    found = Some(r);
+                }
+            })
+        };
+        found
+    }
+}
+
+impl<S: HeapSource> FieldsExt for S {}
 
 /// The value under an exact-str key of a dict, found by walking its
 /// entries: nothing is hashed or compared through the objects' own code.

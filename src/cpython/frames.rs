@@ -189,6 +189,18 @@ pub struct FrameRecord {
     /// `localsplus_borrowed`: 3.14's `LOAD_FAST_BORROW` and friends push
     /// references the frame does not own.
     pub stack_borrowed: Vec<bool>,
+    /// Where `stack` is `None`: every word of the value stack's whole area
+    /// (`co_stacksize` words) that may be an owned reference, as
+    /// `(address, slot)`, bottom first. Live entries and stale ones (popped
+    /// values, possibly freed) are mixed, and nothing here is ever
+    /// dereferenced: the capture compares them with the objects it found,
+    /// and attributes a word to the frame only where the object it names
+    /// has references no object explains (see docs/frames.md).
+    pub stack_unsure: Vec<(usize, u32)>,
+    /// 3.11+: C code called this frame (it is an entry frame, or the next
+    /// older one is a C-stack shim or eval-loop entry frame): the C caller
+    /// may hold the function it runs (`exec` makes one for module code).
+    pub called_from_c: bool,
 }
 
 fn nonzero(w: usize) -> Option<usize> {
@@ -281,6 +293,10 @@ fn read_frame_object(l: &Layout, f: usize, checks: &TypeChecks, limits: &FrameLi
     let localsplus = words(slots_at, n, "f_localsplus")?;
     let gen = word(f + l.need(l.frame_gen, "f_gen")?, "f_gen")?;
     let stack = frame_object_stack(l, f, code, slots_at + n * 8)?;
+    let stack_unsure = match stack {
+        Some(_) => Vec::new(),
+        None => frame_object_stack_area(l, f, code, slots_at + n * 8)?,
+    };
     Ok(FrameRecord {
         addr: f,
         is_object: true,
@@ -297,7 +313,22 @@ fn read_frame_object(l: &Layout, f: usize, checks: &TypeChecks, limits: &FrameLi
         local_names,
         stack_borrowed: vec![false; stack.as_ref().map_or(0, Vec::len)],
         stack,
+        stack_unsure,
+        called_from_c: false,
     })
+}
+
+/// The whole value-stack area of a 3.9/3.10 frame object whose depth is
+/// unknown: `co_stacksize` words from `f_valuestack` (which must be right
+/// after the slots), the non-NULL ones with their slot.
+fn frame_object_stack_area(l: &Layout, f: usize, code: usize, expected_base: usize) -> Result<Vec<(usize, u32)>, LayoutError> {
+    let base = word(f + l.need(l.frame_valuestack, "f_valuestack")?, "f_valuestack")?;
+    let size = i32_at(code + l.need(l.code_stacksize, "co_stacksize")?, "co_stacksize")?;
+    if base != expected_base || !(0..=1 << 16).contains(&size) {
+        return Ok(Vec::new());
+    }
+    let words = words(base, size as usize, "value stack area")?;
+    Ok(words.into_iter().enumerate().filter(|&(_, w)| w != 0).map(|(i, w)| (w, i as u32)).collect())
 }
 
 /// The value stack of a 3.9/3.10 frame object, when its saved top is set and
@@ -356,7 +387,7 @@ fn base_frame(l: &Layout, tstate: usize) -> Result<Option<usize>, LayoutError> {
 }
 
 fn interpreter_frames(l: &Layout, tstate: usize, checks: &TypeChecks, limits: &FrameLimits) -> Result<Vec<FrameRecord>, LayoutError> {
-    let mut out = Vec::new();
+    let mut out: Vec<FrameRecord> = Vec::new();
     let base = base_frame(l, tstate)?;
     let mut f = current_interpreter_frame(l, tstate)?;
     let previous = l.need(l.iframe_previous, "previous")?;
@@ -364,6 +395,8 @@ fn interpreter_frames(l: &Layout, tstate: usize, checks: &TypeChecks, limits: &F
     // Is the saved stack pointer of the next (older) frame current? Not for
     // the newest frame: its pointer lives in the eval loop's registers.
     let mut stack_trusted = false;
+    // The record just pushed, while no other frame followed it.
+    let mut newer: Option<usize> = None;
     let mut seen = 0;
     let mut last = 0;
     while f != 0 {
@@ -380,6 +413,9 @@ fn interpreter_frames(l: &Layout, tstate: usize, checks: &TypeChecks, limits: &F
             // frame. The older frame made a C call, so its saved stack
             // pointer is not trusted.
             stack_trusted = false;
+            if let Some(i) = newer.take() {
+                out[i].called_from_c = true;
+            }
             f = next;
             continue;
         }
@@ -388,12 +424,16 @@ fn interpreter_frames(l: &Layout, tstate: usize, checks: &TypeChecks, limits: &F
             None => false,
         };
         if l.owner_generator == Some(owner) {
+            newer = None;
             // Reported by the generator's tp_traverse; still decides whether
             // the older frame's stack is current (3.12+ inlines generator
             // sends, saving the sender's stack pointer).
         } else if l.owner_thread == Some(owner) || l.owner_frame_object == Some(owner) {
             let owner = if l.owner_thread == Some(owner) { FrameOwner::Thread } else { FrameOwner::FrameObject };
-            out.push(read_interpreter_frame(l, f, checks, stack_trusted, owner, limits)?);
+            let mut r = read_interpreter_frame(l, f, checks, stack_trusted, owner, limits)?;
+            r.called_from_c = is_entry;
+            out.push(r);
+            newer = Some(out.len() - 1);
         } else {
             return Err(LayoutError::mismatch("_PyInterpreterFrame.owner", f + owner_at, "a FRAME_OWNED_BY_* value", owner));
         }
@@ -455,6 +495,10 @@ fn read_interpreter_frame(
         true => interpreter_frame_stack(l, f, code, n, base)?.map_or((None, Vec::new()), |(s, b)| (Some(s), b)),
         false => (None, Vec::new()),
     };
+    let stack_unsure = match stack {
+        Some(_) => Vec::new(),
+        None => interpreter_stack_area(l, code, base + n * 8)?,
+    };
     Ok(FrameRecord {
         addr: f,
         is_object: false,
@@ -471,7 +515,35 @@ fn read_interpreter_frame(
         local_names,
         stack,
         stack_borrowed,
+        stack_unsure,
+        called_from_c: false,
     })
+}
+
+/// The whole value-stack area of a 3.11+ interpreter frame whose depth is
+/// unknown: `co_stacksize` words after the slots (inside the frame's own
+/// allocation, which is sized for them), untagged; words the frame does not
+/// own (3.14+ borrowed references) and non-objects are left out.
+fn interpreter_stack_area(l: &Layout, code: usize, stack_base: usize) -> Result<Vec<(usize, u32)>, LayoutError> {
+    let size = i32_at(code + l.need(l.code_stacksize, "co_stacksize")?, "co_stacksize")?;
+    if !(0..=1 << 16).contains(&size) {
+        return Ok(Vec::new());
+    }
+    let words = words(stack_base, size as usize, "value stack area")?;
+    Ok(words
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| (untag(l, w), i as u32))
+        .filter(|&((p, borrowed), _)| p != 0 && !borrowed)
+        .map(|((p, _), i)| (p, i))
+        .collect())
+}
+
+/// The frame a 3.11+ generator, coroutine or async generator embeds (at
+/// `f`, inside the object), checked like a thread's frames. `suspended`:
+/// the generator is not running, so its saved stack pointer is current.
+pub fn generator_frame(l: &Layout, f: usize, checks: &TypeChecks, suspended: bool) -> Result<FrameRecord, LayoutError> {
+    read_interpreter_frame(l, f, checks, suspended, FrameOwner::Generator, &FrameLimits::default())
 }
 
 /// Value-stack entries and, for each, whether it is borrowed.

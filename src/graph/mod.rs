@@ -963,6 +963,54 @@ impl Heap {
         })
     }
 
+    /// Adds edges to a finished heap, each after its source's own edges, and
+    /// rebuilds the incoming index: O(nodes + edges), for the few edges a
+    /// capture can only place once every count is known (a frame's stack
+    /// references, `capture::stack`).
+    pub fn insert_edges(&mut self, mut extra: Vec<(NodeIx, NodeIx, EdgeLabel)>) {
+        if extra.is_empty() {
+            return;
+        }
+        // Stable: a node's new edges keep their order.
+        extra.sort_by_key(|e| e.0.index());
+        let n = self.node_count();
+        let m = self.out_to.len() + extra.len();
+        let (mut to, mut label) = (Vec::with_capacity(m), Vec::with_capacity(m));
+        let mut start = self.out_start.clone();
+        let mut copied = 0usize;
+        let mut added = 0u32;
+        let mut row = 0usize;
+        for &(from, target, l) in &extra {
+            let r = from.index();
+            if r >= n {
+                continue;
+            }
+            // Rows up to and including `r` keep their edges, shifted by what was added before them.
+            let end = self.out_start[r + 1] as usize;
+            to.extend_from_slice(&self.out_to[copied..end]);
+            label.extend_from_slice(&self.out_label[copied..end]);
+            copied = end;
+            for s in &mut start[row + 1..=r] {
+                *s += added;
+            }
+            row = r;
+            to.push(target.index() as u32);
+            label.push(l);
+            added += 1;
+        }
+        to.extend_from_slice(&self.out_to[copied..]);
+        label.extend_from_slice(&self.out_label[copied..]);
+        for s in &mut start[row + 1..] {
+            *s += added;
+        }
+        let (in_start, in_edge) = reverse_csr(n, &to);
+        self.out_start = start;
+        self.out_to = to;
+        self.out_label = label;
+        self.in_start = in_start;
+        self.in_edge = in_edge;
+    }
+
     pub(crate) fn out_csr(&self) -> (&[u32], &[u32], &[EdgeLabel]) {
         (&self.out_start, &self.out_to, &self.out_label)
     }

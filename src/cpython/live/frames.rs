@@ -9,7 +9,7 @@
 use pyo3::ffi;
 
 use super::{KnownTypes, LiveHeap};
-use crate::capture::source::{Addr, Field, FrameData, HeapSource, ThreadFrames};
+use crate::capture::source::{Addr, Field, FrameData, HeapSource, ThreadFrames, C_CALL_SLOT};
 use crate::cpython::{self, FrameRecord, Layout, LayoutError, TypeChecks};
 
 fn type_checks(k: &KnownTypes) -> TypeChecks {
@@ -39,7 +39,23 @@ pub(super) unsafe fn all_threads(heap: &LiveHeap<'_>, layout: &Layout) -> (Vec<S
         let addr = ts as usize;
         match thread(layout, &checks, addr) {
             Ok((thread, records)) => {
-                let frames = records.into_iter().enumerate().map(|(depth, r)| frame(heap, layout, r, depth as u32)).collect();
+                // What C code that called a frame may hold: the function it
+                // runs and the namespace it runs in (`exec`'s globals).
+                let called: Vec<Vec<usize>> = records
+                    .iter()
+                    .map(|r| match r.called_from_c {
+                        true => r.func.filter(|_| !r.func_borrowed).into_iter().chain([r.globals]).chain(r.locals).collect(),
+                        false => Vec::new(),
+                    })
+                    .collect();
+                let mut frames: Vec<FrameData> =
+                    records.into_iter().enumerate().map(|(depth, r)| frame(heap, layout, r, depth as u32)).collect();
+                // The C code an older frame called holds the function it runs.
+                for (i, held) in called.into_iter().enumerate() {
+                    if let Some(older) = frames.get_mut(i + 1) {
+                        older.stack_unsure.extend(held.into_iter().filter(|&a| a != 0).map(|a| (a, C_CALL_SLOT)));
+                    }
+                }
                 out.push(ThreadFrames { thread, current: addr == current, frames });
             }
             Err(e) => notes.push(format!(
@@ -99,7 +115,15 @@ fn frame(heap: &LiveHeap<'_>, layout: &Layout, r: FrameRecord, depth: u32) -> Fr
             }
         }
     }
-    FrameData { depth, addr: r.addr, object: r.is_object.then_some(r.addr), frame_object: r.frame_obj, refs, function }
+    FrameData {
+        depth,
+        addr: r.addr,
+        object: r.is_object.then_some(r.addr),
+        frame_object: r.frame_obj,
+        refs,
+        function,
+        stack_unsure: r.stack_unsure,
+    }
 }
 
 /// The labelled locals and fields of a frame object.
@@ -119,4 +143,66 @@ pub(super) fn frame_object_fields(layout: &Layout, frame: Addr, k: &KnownTypes) 
         }
     }
     out
+}
+
+/// What a 3.11-3.13 generator's embedded frame holds, labelled: its locals
+/// by name, its code, function, `f_locals`, frame object and, while it is
+/// suspended, its value stack. Read only while the frame is live (created,
+/// suspended or running: `gi_frame_state` below `FRAME_COMPLETED`, which
+/// is 1 in each of these versions); the frame is type-checked like a
+/// thread's. 3.9/3.10 generators hold a frame object (labelled as one), and
+/// 3.14's struct is private: nothing here.
+///
+/// # Safety
+/// `o` is a live generator, coroutine or async generator.
+#[cfg(all(Py_3_11, not(Py_3_14)))]
+pub(super) unsafe fn generator_fields(layout: &Layout, o: Addr, k: &KnownTypes, f: &mut dyn FnMut(Addr, Field<'_>)) {
+    // SAFETY: the caller's contract: the head is the object's own (pyo3's
+    // declaration of the public struct of these versions).
+    let (state, iframe, gi_code) = unsafe {
+        let g = o as *mut ffi::PyGenObject;
+        #[cfg(not(Py_3_12))]
+        let code = (*g).gi_code as usize;
+        #[cfg(Py_3_12)]
+        let code = 0;
+        ((*g).gi_frame_state, std::ptr::addr_of!((*g).gi_iframe) as usize, code)
+    };
+    if gi_code != 0 {
+        f(gi_code, Field::Name("gi_code"));
+    }
+    const FRAME_EXECUTING: i8 = 0;
+    const FRAME_COMPLETED: i8 = 1;
+    if state >= FRAME_COMPLETED {
+        return;
+    }
+    let Ok(r) = cpython::frames::generator_frame(layout, iframe, &type_checks(k), state < FRAME_EXECUTING) else { return };
+    for (i, &v) in r.localsplus.iter().enumerate() {
+        if v != 0 {
+            f(v, Field::Local(r.local_names.get(i).copied().unwrap_or(0)));
+        }
+    }
+    f(r.code, Field::Name("f_code"));
+    if let Some(func) = r.func {
+        f(func, Field::Name("f_func"));
+    }
+    if let Some(l) = r.locals {
+        f(l, Field::Name("f_locals"));
+    }
+    if let Some(fo) = r.frame_obj {
+        f(fo, Field::Name("gi_frame"));
+    }
+    for (j, &v) in r.stack.iter().flatten().enumerate() {
+        f(v, Field::Stack(j as u32));
+    }
+}
+
+/// The qualified name of a generator, coroutine or async generator (its
+/// public struct's `gi_qualname`, before 3.14).
+///
+/// # Safety
+/// `o` is a live generator, coroutine or async generator.
+#[cfg(not(Py_3_14))]
+pub(super) unsafe fn generator_qualname(o: Addr) -> Addr {
+    // SAFETY: the caller's contract.
+    unsafe { (*(o as *mut ffi::PyGenObject)).gi_qualname as usize }
 }

@@ -483,6 +483,80 @@ impl HeapSource for LiveHeap<'_> {
         }
     }
 
+    unsafe fn type_members(&self, ty: Addr, f: &mut dyn FnMut(usize, &str)) {
+        // SAFETY: `ty` is a live type object.
+        unsafe { types::c_members(ty as *mut ffi::PyTypeObject, f) }
+    }
+
+    unsafe fn member(&self, o: Addr, offset: usize) -> Addr {
+        // SAFETY: `offset` is an object member of `o`'s type (the trait's contract).
+        unsafe { field(o, offset) }
+    }
+
+    unsafe fn generator_fields(&self, o: Addr, f: &mut dyn FnMut(Addr, Field<'_>)) {
+        #[cfg(all(Py_3_11, not(Py_3_14)))]
+        if let Some(l) = self.layout(Part::Frames) {
+            // SAFETY: `o` is a live generator (the trait's contract).
+            unsafe { frames::generator_fields(l, o, self.types, f) };
+        }
+        let _ = (o, f);
+    }
+
+    unsafe fn generator_name(&self, o: Addr) -> Option<Text<'_>> {
+        #[cfg(not(Py_3_14))]
+        // SAFETY: `o` is a live generator; `str_of` checks the name is a str.
+        return unsafe { self.str_of(frames::generator_qualname(o)) }.map(|s| s.text);
+        #[cfg(Py_3_14)]
+        {
+            let _ = o;
+            None
+        }
+    }
+
+    unsafe fn is_weakref_type(&self, ty: Addr) -> bool {
+        // SAFETY: `ty` is a live type object; the GIL is held.
+        unsafe { types::is_weakref_type(ty as *mut ffi::PyTypeObject) }
+    }
+
+    unsafe fn weakref_target(&self, o: Addr) -> Option<Addr> {
+        // SAFETY: `o` is a live weak reference (the trait's contract).
+        unsafe { types::weakref_target(obj(o)) }
+    }
+
+    unsafe fn descriptor_of(&self, o: Addr) -> Option<(Addr, Addr)> {
+        // SAFETY: `o` is a live descriptor (the trait's contract).
+        unsafe { types::descriptor_of(obj(o)) }
+    }
+
+    unsafe fn type_short_name(&self, ty: Addr) -> Option<Text<'_>> {
+        // SAFETY: `ty` is a live type object, whose name is a C string it keeps.
+        unsafe { c_text((*(ty as *mut ffi::PyTypeObject)).tp_name) }
+    }
+
+    unsafe fn frame_code(&self, o: Addr) -> Option<Addr> {
+        let l = self.layout(Part::Frames)?;
+        let code = match l.frame_iframe {
+            // 3.11+: through the interpreter frame the object points to.
+            Some(at) => {
+                let f = super::mem::word(o + at, "f_frame").ok()?;
+                super::mem::word(f + l.iframe_code?, "f_code").ok().map(|w| super::frames::untag(l, w).0)?
+            }
+            None => super::mem::word(o + l.frame_code?, "f_code").ok()?,
+        };
+        // SAFETY: `code` was read from a live frame; its type is checked first.
+        (code != 0 && unsafe { ffi::Py_TYPE(obj(code)) } as usize == self.types.code).then_some(code)
+    }
+
+    unsafe fn code_location(&self, code: Addr) -> Option<(Text<'_>, u32)> {
+        let l = self.layout(Part::Objects)?;
+        // SAFETY: `code` is a live code object; the offsets are the generated ones.
+        unsafe {
+            let file = self.str_of(field(code, l.code_filename?))?;
+            let line = *((code + l.code_firstlineno?) as *const i32);
+            Some((file.text, line.max(0) as u32))
+        }
+    }
+
     unsafe fn names(&self, o: Addr, kind: Kind) -> Names<'_> {
         // SAFETY: `o` is a live object of `kind`; each name is a live str
         // (checked by `str_of`) or a C string of a static method table.

@@ -51,7 +51,10 @@ impl KnownTypes {
         // SAFETY: the caller's contract: the flags are the type's own.
         let flags = unsafe { (*tp).tp_flags };
         let (kind, exact) = self.kind(tp, flags);
-        Shape { kind, exact, heap_type: flags & ffi::Py_TPFLAGS_HEAPTYPE != 0 }
+        let heap_type = flags & ffi::Py_TPFLAGS_HEAPTYPE != 0;
+        // SAFETY: the caller's contract.
+        let c_base = heap_type && unsafe { has_c_base(tp) };
+        Shape { kind, exact, heap_type, c_base }
     }
 
     fn kind(&self, tp: *mut ffi::PyTypeObject, flags: u64) -> (Kind, bool) {
@@ -95,6 +98,41 @@ impl KnownTypes {
             None => (Kind::Other, false),
         }
     }
+}
+
+/// Does a C type other than `object` lie on `tp`'s base chain?
+///
+/// # Safety
+/// `tp` is a live type object.
+unsafe fn has_c_base(tp: *mut ffi::PyTypeObject) -> bool {
+    let object = std::ptr::addr_of_mut!(ffi::PyBaseObject_Type);
+    let mut t = tp;
+    // SAFETY: the caller's contract: each base is a live type.
+    unsafe {
+        for _ in 0..64 {
+            if t.is_null() {
+                return false;
+            }
+            if (*t).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0 || is_c_heap_type(t) {
+                return t != object;
+            }
+            t = (*t).tp_base;
+        }
+    }
+    false
+}
+
+/// A heap type made by C code from a spec (3.10+ stdlib types such as
+/// `functools._lru_cache_wrapper`), which a class statement never makes:
+/// they are immutable (`Py_TPFLAGS_IMMUTABLETYPE`, 3.10+), and their
+/// members are C fields, not slots.
+///
+/// # Safety
+/// `t` is a live type object.
+unsafe fn is_c_heap_type(t: *mut ffi::PyTypeObject) -> bool {
+    const IMMUTABLETYPE: u64 = 1 << 8;
+    // SAFETY: the caller's contract.
+    cfg!(Py_3_10) && unsafe { (*t).tp_flags } & IMMUTABLETYPE != 0
 }
 
 /// The qualified name of a type: `dict`, `logging.Logger`, `_io.TextIOWrapper`.
@@ -349,4 +387,94 @@ unsafe fn str_size(l: &Layout, o: *mut ffi::PyObject) -> Option<usize> {
         };
         l.str_size(compact, ascii, length, kind.max(1), utf8)
     }
+}
+
+/// `T_OBJECT` and `T_OBJECT_EX` (3.12 also calls it `Py_T_OBJECT_EX`): the
+/// member kinds that hold an object.
+const MEMBER_OBJECT_KINDS: [i32; 2] = [6, 16];
+/// How far up `tp_base` members are looked for.
+const MAX_BASES: usize = 64;
+
+/// Calls `f(offset, name)` for each object member of the C types on `tp`'s
+/// base chain, and for `__dict__` at the first fixed `tp_dictoffset` of
+/// one; heap types are skipped (their members are slots, which
+/// `instance_fields` reports). A member outside its type's basic size, or
+/// misaligned, is left out.
+///
+/// # Safety
+/// `tp` is a live type object.
+pub(crate) unsafe fn c_members(tp: *mut ffi::PyTypeObject, f: &mut dyn FnMut(usize, &str)) {
+    let header = size_of::<ffi::PyObject>();
+    let mut dict_done = false;
+    let mut t = tp;
+    let mut depth = 0;
+    // SAFETY: the caller's contract: each type on the chain is live, its
+    // member table a static array ending in a NULL name.
+    unsafe {
+        while !t.is_null() && depth < MAX_BASES {
+            depth += 1;
+            let basic = (*t).tp_basicsize.max(0) as usize;
+            if (*t).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE == 0 || is_c_heap_type(t) {
+                let mut m = (*t).tp_members;
+                while !m.is_null() && !(*m).name.is_null() {
+                    let off = (*m).offset;
+                    let fits = off >= header as isize && off % 8 == 0 && off as usize + 8 <= basic;
+                    if MEMBER_OBJECT_KINDS.contains(&(*m).type_code) && fits {
+                        f(off as usize, &CStr::from_ptr((*m).name).to_string_lossy());
+                    }
+                    m = m.add(1);
+                }
+                let d = (*t).tp_dictoffset;
+                if !dict_done && d >= header as isize && d % 8 == 0 && d as usize + 8 <= basic {
+                    f(d as usize, "__dict__");
+                    dict_done = true;
+                }
+            } else if (*t).tp_dictoffset != 0 {
+                // A heap type's `__dict__` is reported with its instance.
+                dict_done = true;
+            }
+            t = (*t).tp_base;
+        }
+    }
+}
+
+/// The public head of a weak reference (`Include/cpython/weakrefobject.h`):
+/// the referent comes first after the object header, in every version.
+#[repr(C)]
+struct WeakrefHead {
+    ob_base: ffi::PyObject,
+    wr_object: *mut ffi::PyObject,
+}
+
+/// Does `tp` make weak references (`weakref.ref` or a subclass)?
+///
+/// # Safety
+/// `tp` is a live type object; the GIL is held.
+pub(crate) unsafe fn is_weakref_type(tp: *mut ffi::PyTypeObject) -> bool {
+    // SAFETY: the caller's contract; `PyType_IsSubtype` reads the MRO tuple
+    // and runs no Python code.
+    unsafe { ffi::PyType_IsSubtype(tp, std::ptr::addr_of_mut!(ffi::_PyWeakref_RefType)) != 0 }
+}
+
+/// The referent of a live weak reference; `None` once it is dead (CPython
+/// then points it at `None`, or NULL while it is being cleared).
+///
+/// # Safety
+/// `o` is a live weak reference.
+pub(crate) unsafe fn weakref_target(o: *mut ffi::PyObject) -> Option<usize> {
+    // SAFETY: the caller's contract: the head is the object's own.
+    let r = unsafe { (*(o as *mut WeakrefHead)).wr_object };
+    // SAFETY: `Py_None` is the static None object.
+    let none = unsafe { ffi::Py_None() };
+    (!r.is_null() && r != none).then_some(r as usize)
+}
+
+/// A descriptor's `(d_type, d_name)`.
+///
+/// # Safety
+/// `o` is a live descriptor (a `PyDescrObject`).
+pub(crate) unsafe fn descriptor_of(o: *mut ffi::PyObject) -> Option<(usize, usize)> {
+    // SAFETY: the caller's contract.
+    let d = unsafe { &*(o as *mut ffi::PyDescrObject) };
+    (!d.d_type.is_null() && !d.d_name.is_null()).then_some((d.d_type as usize, d.d_name as usize))
 }
