@@ -41,6 +41,10 @@ try:
     )
     from ._native import Growth  # noqa: F401
     from ._display import Graph, Why  # noqa: F401
+    from . import _display, _native
+
+    # Answers are made with these classes without importing anything.
+    _native._register_display(_display)
     from ._objgraph import (  # noqa: F401
         at,
         at_addrs,

@@ -70,10 +70,8 @@ class Why(str):
 
 class Paths(list):
     """The answer of ``root_paths``: a list of paths (each a list of
-    ``Step``, root first), shown in notebooks as one table per root."""
-
-    def __init__(self, paths=()):
-        list.__init__(self, [list(p) for p in paths])
+    ``Step``, root first), shown in notebooks as one table per root.
+    (No ``__init__`` of its own: refgraph makes one without running Python code.)"""
 
     def _repr_html_(self):
         """One table per root path."""

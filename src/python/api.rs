@@ -579,9 +579,29 @@ pub fn root_paths(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: 
     displayed(py, "Paths", steps(&heap, &found.paths))
 }
 
-/// `refgraph._display.<class>(value)`: the answer with its notebook display.
+/// `refgraph._display`, handed over when the package is imported, so that
+/// answering imports nothing (an import calls the user's `__import__` hook).
+static DISPLAY: pyo3::sync::PyOnceLock<Py<PyModule>> = pyo3::sync::PyOnceLock::new();
+
+/// Called once by `refgraph/__init__.py` with its `_display` module.
+#[pyfunction]
+pub fn _register_display(py: Python<'_>, module: Bound<'_, PyModule>) {
+    let _ = DISPLAY.set(py, module.unbind());
+}
+
+/// The display module: the one registered, or imported where the extension
+/// is used without its package.
+pub(super) fn display_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
+    match DISPLAY.get(py) {
+        Some(m) => Ok(m.bind(py).clone()),
+        None => py.import("refgraph._display"),
+    }
+}
+
+/// `refgraph._display.<class>(value)`: the answer with its notebook display
+/// (classes with no Python `__init__`: making one runs no Python code).
 fn displayed<'py>(py: Python<'py>, class: &str, value: impl IntoPyObject<'py>) -> PyResult<Py<PyAny>> {
-    Ok(py.import("refgraph._display")?.getattr(class)?.call1((value,))?.unbind())
+    Ok(display_module(py)?.getattr(class)?.call1((value,))?.unbind())
 }
 
 /// Why `obj` is alive, as text: one block per root, one line per step.
@@ -626,9 +646,15 @@ pub fn find_backref_chain<'py>(
     let mut err = None;
     let path = match predicate {
         None => {
-            let opts = paths::PathOptions { limit: 1, max_depth: Some(max_depth) };
-            let nearest = paths::root_paths(&heap, target, opts, |_| true).into_iter().next();
-            nearest.unwrap_or_else(|| paths::RootPath { steps: vec![paths::Step { node: target, edge: None }] })
+            // The nearest root that is an object: a thread's frame record
+            // (3.11+) is no object a list can hold.
+            let opts = paths::PathOptions { limit: 16, max_depth: Some(max_depth) };
+            let found = paths::root_paths(&heap, target, opts, |_| true);
+            let nearest = found.iter().position(|p| live(py, &heap, p.root()).is_some()).or((!found.is_empty()).then_some(0));
+            match nearest {
+                Some(i) => found.into_iter().nth(i).expect("a found path"),
+                None => paths::RootPath { steps: vec![paths::Step { node: target, edge: None }] },
+            }
         }
         Some(p) => {
             paths::backref_chain(&heap, target, |n| live(py, &heap, n).is_some_and(|o| call_bool(p, &o, &mut err)), |_| true, max_depth)
@@ -762,8 +788,7 @@ impl Target {
         if filename.is_some() && output.is_some() {
             return Err(PyValueError::new_err("Cannot specify both output and filename."));
         }
-        let inline =
-            filename.is_none() && output.is_none() && py.import("refgraph._display")?.call_method0("inline_wanted")?.is_truthy()?;
+        let inline = filename.is_none() && output.is_none() && display_module(py)?.call_method0("inline_wanted")?.is_truthy()?;
         Ok(Target { filename, output: output.map(|o| o.clone().unbind()), inline })
     }
 }
@@ -802,7 +827,7 @@ fn draw(
     if to.inline {
         let (svg, _) = render::render(&view, render::Format::Svg, Engine::BuiltIn).map_err(render_error)?;
         let svg = String::from_utf8_lossy(&svg).into_owned();
-        let graph = py.import("refgraph._display")?.getattr("Graph")?.call1((svg, dot, objects))?;
+        let graph = display_module(py)?.getattr("Graph")?.call1((svg, dot, objects))?;
         return Ok(Some(graph.unbind()));
     }
     let say = |msg: String| -> PyResult<()> {

@@ -73,6 +73,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(api::show_refs, m)?)?;
     m.add_function(wrap_pyfunction!(api::show_chain, m)?)?;
     m.add_function(wrap_pyfunction!(api::dump, m)?)?;
+    m.add_function(wrap_pyfunction!(api::_register_display, m)?)?;
     m.add_function(wrap_pyfunction!(api::_override_layout, m)?)?;
     m.add_class::<stats::Growth>()?;
     m.add_function(wrap_pyfunction!(api::_snapshot, m)?)?;

@@ -211,9 +211,11 @@ def test_attach_snapshots_and_leaves_nothing_behind(can_attach, targets, tmp_pat
     assert after["threads"] == before["threads"], "threads left behind"
     assert after["main"] == before["main"], "names left in __main__"
     # The first attach may map the extension's code and warm the allocator;
-    # a second one must not grow the process.
+    # a second one must not grow the process (4 MB: the allocator's and the
+    # loader's page-level noise, measured at 2.0 MB; a capture that kept its
+    # graph would keep all of it here).
     assert first["rss"] - before["rss"] < 16 * 1024, (before, first)
-    assert after["rss"] - first["rss"] < 2 * 1024, (first, after)
+    assert after["rss"] - first["rss"] < 4 * 1024, (first, after)
     if mode == "input":
         t.proc.stdin.write("hello\n")
         t.proc.stdin.flush()

@@ -131,9 +131,13 @@ t = threading.Thread(target=sender)
 t.start()
 captures = 0
 notes = set()
-while state["raised"] < N and t.is_alive():
+while True:
+    # The loop's test is inside the try too: a signal sent while the try
+    # is entered may arrive after a capture that was not interrupted.
     try:
         state["in_try"] = True
+        if state["raised"] >= N or not t.is_alive():
+            break  # the sender is done: nothing more can arrive
         snap = refgraph.snapshot()
         captures += 1
         notes.update(json.loads(snap.meta)["notes"])
