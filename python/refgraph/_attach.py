@@ -176,11 +176,11 @@ def _load_extension(name, path):
     return module
 
 
-def _capture_native(native, out):
-    return native.dump(out, observer_frames=_observer_frames())
+def _capture_native(native, out, strings):
+    return native.dump(out, observer_frames=_observer_frames(), strings=strings)
 
 
-def _capture_pure(config, out):
+def _capture_pure(config, out, strings):
     path = _text(config[b"collector_py"])
     f = open(path, "rb")
     try:
@@ -192,7 +192,7 @@ def _capture_pure(config, out):
     try:
         # Not compile(): on Python 2 it would create the ast node types for good.
         exec(_without_imports(source), namespace)
-        return namespace["dump"](out, observer_frames=_observer_frames())
+        return namespace["dump"](out, observer_frames=_observer_frames(), strings=strings)
     finally:
         namespace.clear()
 
@@ -200,13 +200,14 @@ def _capture_pure(config, out):
 def _capture(config):
     out = _text(config[b"out"])
     which = config.get(b"collector", b"auto")
+    strings = config.get(b"strings", True)  # False: `attach --no-strings`
     if which != b"python":
         native = _native_module(config)
         if native is not None:
-            return _capture_native(native, out) + ("native",)
+            return _capture_native(native, out, strings) + ("native",)
         if which == b"native":
             raise RuntimeError("no refgraph extension for Python %d.%d can be loaded here" % sys.version_info[:2])
-    return _capture_pure(config, out) + ("python",)
+    return _capture_pure(config, out, strings) + ("python",)
 
 
 def _forget_new(modules_before, importers_before):

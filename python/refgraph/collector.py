@@ -116,12 +116,20 @@ def _sizeof_is_c(t):
     return False
 
 
-def _size(o, t, cache):
+def _size(o, t, c_types, other_types):
     """sys.getsizeof(o) where the type's __sizeof__ is C code, else the
-    type's basic size (a class's own __sizeof__ is never called)."""
-    c = cache.get(id(t))
-    if c is None:
-        c = cache[id(t)] = _sizeof_is_c(t)
+    type's basic size (a class's own __sizeof__ is never called). The cache
+    is two sets of type ids, C and not (the collector's own attributes, so
+    left out of the graph): a dict of flags would hold references to True
+    and False while their counts are read."""
+    key = id(t)
+    if key in c_types:
+        c = True
+    elif key in other_types:
+        c = False
+    else:
+        c = _sizeof_is_c(t)
+        (c_types if c else other_types).add(key)
     if c:
         try:
             return _getsizeof(o)
@@ -236,7 +244,8 @@ class _Collector(object):
         self.addr = []
         self.type_ids = []
         self.sizes = []
-        self.c_sizeof = {}
+        self.c_types = set()
+        self.other_types = set()
         self.flags = []
         self.labels = []
         self.objs = []
@@ -274,7 +283,7 @@ class _Collector(object):
         self.addr.append(id(o))
         t = type(o)
         self.type_ids.append(self.type_id(t))
-        self.sizes.append(_size(o, t, self.c_sizeof))
+        self.sizes.append(_size(o, t, self.c_types, self.other_types))
         self.flags.append(flags)
         label = self.label(o, t)
         if label:
@@ -496,6 +505,9 @@ def _dump(path, observer_frames, started, strings=True):
     # Set after the skip list is made (a None in it would hide None) and
     # after the object list (so the set is no node).
     c.keys = None if strings else set()
+    # From here c.keys says it: a frame local would hold a reference to
+    # True while the counts are read.
+    del strings
     observer_refs = {}
     for f in observers:
         skip.add(id(f))
@@ -566,7 +578,7 @@ def _dump(path, observer_frames, started, strings=True):
         "count_cost": count_cost,
         "notes": ["sizes are sys.getsizeof where a type's __sizeof__ is C code, else the type's basic size"] + _freeze_notes(),
     }
-    if not strings:
+    if c.keys is not None:
         _redact_strings(c, meta)
     _write(path, c, sources, refcounts, roots, meta)
     return len(c.addr), len(c.targets), meta["capture_seconds"]

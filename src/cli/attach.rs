@@ -56,6 +56,8 @@ pub(crate) struct Args {
     timeout: f64,
     #[arg(long, value_enum, default_value_t = Method::Auto)]
     method: Method,
+    #[command(flatten)]
+    strings: super::capture_args::StringsArg,
 }
 
 pub(crate) fn run(a: Args) -> Result<i32> {
@@ -63,7 +65,7 @@ pub(crate) fn run(a: Args) -> Result<i32> {
         bail!("--timeout must be a positive number of seconds, not {}", a.timeout);
     }
     let target = process::Target::find(a.pid)?;
-    let space = workspace::Workspace::new(&target, a.collector)?;
+    let space = workspace::Workspace::new(&target, a.collector, a.strings)?;
     let space = match reach(&a, &target)? {
         Reach::Gdb(gdb) => {
             eprintln!("refgraph: attaching to process {} with {}", a.pid, gdb.display());

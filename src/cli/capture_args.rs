@@ -21,15 +21,4 @@ impl StringsArg {
             cmd.env_remove("REFGRAPH_NO_STRINGS");
         }
     }
-
-    /// The `strings=` argument of `dump` in the target (for collectors
-    /// handed a line of Python to run, as `attach` does).
-    #[allow(dead_code)]
-    pub(crate) fn python_keyword(self) -> &'static str {
-        if self.no_strings {
-            "strings=False"
-        } else {
-            "strings=True"
-        }
-    }
 }

@@ -30,8 +30,15 @@ pub(crate) struct Args {
 pub(crate) fn run(a: Args) -> Result<i32> {
     let heap = super::load(&a.snapshot)?;
     let mut groups = refgraph::modules::stale_modules(&heap);
-    // Retained sizes: `refgraph::modules::set_retained` with the dominator
-    // tree's sizes once it exists; until then the column says `-`.
+    let dom = refgraph::dominators::Dominators::compute(&heap);
+    for g in groups.iter_mut() {
+        // A copy whose namespace is dominated by its own module object is
+        // counted once, in the module's figure.
+        let members: std::collections::HashSet<_> = g.members().collect();
+        // (Looked for among the nearest dominators only: bounded on deep heaps.)
+        let dominated = |ix| dom.dominators(ix).take(256).any(|d| members.contains(&d));
+        refgraph::modules::set_retained(std::slice::from_mut(g), |ix| dom.retained_size(ix).unwrap_or(0), dominated);
+    }
     let total: usize = groups.iter().map(|g| g.copies).sum();
     groups.truncate(a.top.unwrap_or(usize::MAX));
     let mut r = report::modules_report(&heap, &a.snapshot.display().to_string(), &groups, a.details, a.paths);

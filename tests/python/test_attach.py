@@ -307,7 +307,8 @@ def test_without_gdb_the_error_says_how_to_install_it(tmp_path):
         env = dict(os.environ, PATH=str(tmp_path))
         env.pop("REFGRAPH_GDB", None)
         out = tmp_path / "heap.rgs"
-        r = attach(p.pid, out, env=env)
+        # --method gdb: on 3.14+ `auto` would fall back to sys.remote_exec.
+        r = attach(p.pid, out, "--method", "gdb", env=env)
         assert r.returncode != 0
         assert "gdb is not installed" in r.stderr and "apt-get install gdb" in r.stderr, r.stderr
         assert not out.exists()
@@ -375,3 +376,39 @@ def test_remote_exec_cannot_reach_a_blocked_process_and_says_so(targets, tmp_pat
     if left:
         shutil.rmtree(os.path.dirname(left[0].rstrip(",")), ignore_errors=True)
     assert "debugger script" not in t.close()
+
+
+SECRET_TARGET = r'''
+import sys, time
+token = "hunter2-" + "attach-secret"  # made at run time: no constant holds it
+sys.stdout.write("ready\n")
+sys.stdout.flush()
+while True:
+    time.sleep(3600)
+'''
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_attach_no_strings_leaves_string_contents_out(can_attach, targets, tmp_path, python):
+    script = tmp_path / "secret.py"
+    script.write_text(SECRET_TARGET)
+    t = Target(python, "secret", tmp_path, script=str(script))
+    targets.append(t)
+    t.wait_line("ready")
+    plain, redacted = tmp_path / "plain.rgs", tmp_path / "redacted.rgs"
+    for out, extra in ((plain, ()), (redacted, ("--no-strings",))):
+        r = attach(t.pid, out, *extra)
+        assert r.returncode == 0, r.stderr
+        assert oct(os.stat(str(out)).st_mode & 0o777) == oct(0o600), "snapshots are the owner's only"
+
+    def select(out, selector):
+        return subprocess.run([refgraph_bin(), "path", str(out), "--select", selector], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+
+    # The same process, the same moment: with strings the secret is there...
+    assert select(plain, "str~^hunter2-attach-secret$").returncode == 0
+    # ...and with --no-strings only its length is.
+    r = select(redacted, "~hunter2")
+    assert r.returncode != 0 and "matches no object" in r.stderr, r.stdout
+    assert select(redacted, "str~^len=%d$" % len("hunter2-attach-secret")).returncode == 0
+    assert t.proc.poll() is None, "the target keeps running"

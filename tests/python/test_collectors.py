@@ -319,8 +319,9 @@ def test_both_collectors_agree(tmp_path):
         held = {id(v) for v in mine.f_locals.values()} | {id(mine.f_code)}
         count_diffs = [d for d in count_diffs if not (d[4] in held and d[2] + 1 == d[3])]
     # The descriptors it reads types and functions through are bound while
-    # it runs. Beyond those, at most a couple of objects its frames touch in
-    # passing (seen: one argument tuple under pytest) may differ by one.
-    assert len(count_diffs) <= 2 and all(abs(a - b) == 1 for _, _, a, b, _ in count_diffs), count_diffs
+    # it runs. Beyond those, at most a few objects its frames touch in
+    # passing may differ by one (seen on 3.9: one argument tuple or cell
+    # under pytest, True, the list type).
+    assert len(count_diffs) <= 3 and all(abs(a - b) == 1 for _, _, a, b, _ in count_diffs), count_diffs
     modules = lambda s: sorted((addr, text) for addr, text in s.roots() if text.startswith("sys.modules["))
     assert modules(na) == modules(nb)

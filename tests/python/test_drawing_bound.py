@@ -11,7 +11,9 @@ import refgraph
 
 
 class Node(object):
-    pass
+    # Slots, so that a node holds the next one directly on every version
+    # (before 3.11 an instance's attributes are a dict: two hops, not one).
+    __slots__ = ("next",)
 
 
 def fan_in_chain(depth):

@@ -129,24 +129,40 @@ def sender():
 
 t = threading.Thread(target=sender)
 t.start()
-captures = 0
+counts = {"captures": 0}
 notes = set()
+
+
+def interrupted():
+    state["in_try"] = False
+    state["raised"] += 1
+    caught.set()
+
+
+def captures():
+    while True:
+        try:
+            state["in_try"] = True
+            if state["raised"] >= N or not t.is_alive():
+                return  # the sender is done: nothing more can arrive
+            snap = refgraph.snapshot()
+            counts["captures"] += 1
+            notes.update(json.loads(snap.meta)["notes"])
+        except KeyboardInterrupt:
+            interrupted()
+
+
+# A signal sent while the try is entered can be handled just after it (at
+# the loop's jump back, where no try is active): that one leaves captures()
+# and is counted here. Every handler run must come out as an exception.
 while True:
-    # The loop's test is inside the try too: a signal sent while the try
-    # is entered may arrive after a capture that was not interrupted.
     try:
-        state["in_try"] = True
-        if state["raised"] >= N or not t.is_alive():
-            break  # the sender is done: nothing more can arrive
-        snap = refgraph.snapshot()
-        captures += 1
-        notes.update(json.loads(snap.meta)["notes"])
+        captures()
+        break
     except KeyboardInterrupt:
-        state["in_try"] = False
-        state["raised"] += 1
-        caught.set()
+        interrupted()
 t.join()
-state.update(captures=captures, notes=sorted(notes))
+state.update(captures=counts["captures"], notes=sorted(notes))
 print(json.dumps(state))
 '''
 

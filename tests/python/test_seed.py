@@ -177,6 +177,10 @@ def test_modules_says_how_many_stale_logging_copies_and_what_holds_them(seed_hea
     assert rows["logging"][0] == str(CALLS), r.stdout
     via = [line for line in lines if "each, held via logging: logging.handlers," in line]
     assert via and via[0].split()[0] == str(CALLS), r.stdout
+    # More paths than the default two: on 3.14+ the atexit path runs through
+    # the (func, args, kwargs) tuple the callback list holds, so it is longer
+    # than the fork-handler paths and comes later.
+    r = cli("modules", seed_heap, "--paths", "5")
     block = r.stdout.split("\nlogging: %d stale copies; the nearest" % CALLS)[1]
     held = block.split("\n\n")[0]
     assert "os.register_at_fork(before) (1 ref)" in held, held
@@ -190,7 +194,8 @@ def test_modules_json_has_the_schema_and_hex_addresses(seed_heap):
     logging = groups["logging"]
     assert (logging["copies"], logging["direct_copies"], logging["held_via"]) == (CALLS, CALLS, None)
     assert groups["logging.handlers"]["held_via"] == "logging"
-    assert logging["retained_size"] is None and logging["shallow_size"] > 0
+    # Retained by the copies alone (dominator tree): at least their own size.
+    assert logging["shallow_size"] > 0 and logging["retained_size"] >= logging["shallow_size"]
     assert len(logging["addresses"]) == logging["modules"] + logging["namespaces"]
     assert all(HEX.match(a) for a in logging["addresses"])
     target = logging["example"]["target"]
@@ -216,7 +221,9 @@ def test_summary_explains_the_roots_held_from_outside(seed_heap):
     assert fork and fork[0]["example"]["type"] == "list" and HEX.match(fork[0]["example"]["address"])
     if sys.version_info >= (3, 10):
         atexit = [g for g in roots["named_holders"] if g["name"] == "atexit callback"]
-        assert atexit and atexit[0]["roots"] >= CALLS and atexit[0]["example"]["label"] == "logging.shutdown"
+        # 3.14+ keeps each callback as a (func, args, kwargs) tuple.
+        example = "len=3" if sys.version_info >= (3, 14) else "logging.shutdown"
+        assert atexit and atexit[0]["roots"] >= CALLS and atexit[0]["example"]["label"] == example
     by_type = roots["held_from_outside_by_type"]
     assert by_type == sorted(by_type, key=lambda g: -g["roots"])
     assert all(g["references"] >= g["roots"] for g in by_type)

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use super::process::{euid, Target};
+use crate::cli::capture_args::StringsArg;
 use crate::cli::run::{candidate_dirs, Collector};
 
 const BOOTSTRAP: &str = include_str!("../../../python/refgraph/_attach.py");
@@ -36,14 +37,14 @@ pub(crate) struct Captured {
 }
 
 impl Workspace {
-    pub(crate) fn new(target: &Target, collector: Collector) -> Result<Workspace> {
+    pub(crate) fn new(target: &Target, collector: Collector, strings: StringsArg) -> Result<Workspace> {
         let dir = tempfile::Builder::new().prefix("refgraph-attach-").tempdir().context("cannot make a temporary folder")?;
         std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .with_context(|| format!("cannot make {} private", dir.path().display()))?;
         let ws = Workspace { dir };
         ws.write("collector.py", COLLECTOR.as_bytes())?;
         ws.write("gdb_driver.py", GDB_DRIVER.as_bytes())?;
-        ws.write("loader.py", ws.loader(collector).as_bytes())?;
+        ws.write("loader.py", ws.loader(collector, strings).as_bytes())?;
         ws.hand_over(target)?;
         Ok(ws)
     }
@@ -90,7 +91,7 @@ impl Workspace {
     /// a bytes literal (no file is opened in __main__'s namespace, where an
     /// unclosed one would leave a warning registry), in a namespace of its
     /// own. Valid Python 2.7 and 3.x; no exception gets out of it.
-    fn loader(&self, collector: Collector) -> String {
+    fn loader(&self, collector: Collector, strings: StringsArg) -> String {
         let mut native = String::from("{");
         for tag in TAGS {
             let dirs: Vec<PathBuf> = candidate_dirs(tag).into_iter().filter(|d| d.join("refgraph").is_dir()).collect();
@@ -108,13 +109,14 @@ impl Workspace {
         let p = |name: &str| py_bytes(self.path(name).as_os_str().as_encoded_bytes());
         format!(
             "try:\n    exec({boot},{{'__name__':'__refgraph_attach__',\
-             'CONFIG':{{b'out':{out},b'status':{status},b'collector':{which},b'collector_py':{coll},b'native':{native}}}}})\n\
+             'CONFIG':{{b'out':{out},b'status':{status},b'collector':{which},b'collector_py':{coll},b'native':{native},b'strings':{strings}}}}})\n\
              except BaseException:\n    pass\n",
             boot = py_bytes(BOOTSTRAP.as_bytes()),
             out = p("heap.rgs"),
             status = p("status"),
             which = py_bytes(which.as_bytes()),
             coll = p("collector.py"),
+            strings = if strings.no_strings { "False" } else { "True" },
         )
     }
 
@@ -144,7 +146,8 @@ impl Workspace {
 }
 
 fn crate_atomic_copy(from: &mut std::fs::File, output: &Path) -> std::io::Result<()> {
-    refgraph::atomic::write_file(output, |w| std::io::copy(from, w).map(|_| ()))
+    // 0600, as every snapshot: it holds the target's strings.
+    refgraph::atomic::write_file_as(output, refgraph::atomic::Access::Private, |w| std::io::copy(from, w).map(|_| ()))
 }
 
 impl Status {
@@ -187,7 +190,7 @@ mod tests {
     fn the_folder_is_private_and_its_files_too() {
         use std::os::unix::fs::PermissionsExt;
         let me = Target { pid: std::process::id(), uid: euid().unwrap(), gid: 0 };
-        let ws = Workspace::new(&me, Collector::Auto).unwrap();
+        let ws = Workspace::new(&me, Collector::Auto, StringsArg::default()).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(ws.dir.path()), 0o700);
         for name in ["collector.py", "loader.py", "gdb_driver.py"] {

@@ -194,9 +194,9 @@ pub(crate) unsafe fn shallow_size(
                 size += n * (*tp).tp_itemsize.unsigned_abs() as u64;
             }
         }
-        let exact = tp as usize;
         match kind {
-            Kind::List if exact == k.list => size += (*(o as *mut ffi::PyListObject)).allocated.max(0) as u64 * 8,
+            // A list subclass's too: `list.__sizeof__` counts the item array.
+            Kind::List => size += (*(o as *mut ffi::PyListObject)).allocated.max(0) as u64 * 8,
             Kind::Str => {
                 if let Some(s) = layout.and_then(|l| str_size(l, o).or_else(|| legacy_str_size(l, o))) {
                     size = s as u64;
