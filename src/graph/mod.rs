@@ -823,11 +823,10 @@ impl HeapBuilder {
         self.roots.push(root);
     }
 
-    /// Assembles the heap: merges loose edges, builds the reverse index and
-    /// sorts the roots by node. It does not add held-from-outside roots: for a
-    /// captured heap, the caller runs [`crate::roots::add_held_from_outside`]
-    /// once on the result.
-    pub fn finish(mut self) -> Result<Heap, BuildError> {
+    /// Completes the out-edges (each node's range closed, loose edges
+    /// merged) and returns the node count. An incoming index built during
+    /// the capture misses the loose edges, so it is dropped then.
+    fn close_edges(&mut self) -> Result<usize, BuildError> {
         let n = self.nodes.len();
         if n > EdgeLabel::MAX_PAYLOAD as usize {
             return Err(BuildError::TooLarge("more than 512 M nodes"));
@@ -838,6 +837,15 @@ impl HeapBuilder {
             self.incoming = None;
             self.merge_loose();
         }
+        Ok(n)
+    }
+
+    /// Assembles the heap: merges loose edges, builds the reverse index and
+    /// sorts the roots by node. It does not add held-from-outside roots: for a
+    /// captured heap, the caller runs [`crate::roots::add_held_from_outside`]
+    /// once on the result.
+    pub fn finish(mut self) -> Result<Heap, BuildError> {
+        let n = self.close_edges()?;
         if let Some(&bad) = self.out_to.iter().find(|&&t| t as usize >= n) {
             return Err(BuildError::NoSuchNode(bad, n));
         }
@@ -875,15 +883,7 @@ impl HeapBuilder {
     /// that [`HeapBuilder::finish`] adds: for writing a snapshot straight
     /// from a capture (a reader rebuilds both), at a fraction of the memory.
     pub fn into_parts(mut self) -> Result<BuiltParts, BuildError> {
-        let n = self.nodes.len();
-        if n > EdgeLabel::MAX_PAYLOAD as usize {
-            return Err(BuildError::TooLarge("more than 512 M nodes"));
-        }
-        let end = self.out_to.len() as u32;
-        self.out_start.resize(n + 1, end);
-        if !self.loose.is_empty() {
-            self.merge_loose();
-        }
+        let n = self.close_edges()?;
         let csr = Csr { start: self.out_start, to: self.out_to, label: self.out_label };
         csr.check(n)?;
         if let Some(&bad) = csr.to.iter().find(|&&t| t as usize >= n) {
