@@ -68,7 +68,9 @@ fn every_json_document_has_the_schema_and_hex_addresses() {
     let modules = json(&["modules", file]);
     assert_eq!((modules["schema"].as_u64(), modules["command"].as_str()), (Some(1), Some("modules")));
     let g = &modules["groups"][0];
-    assert_eq!((g["module"].as_str(), g["copies"].as_u64(), g["retained_size"].is_null()), (Some("logging"), Some(1), true));
+    // Retained by the copy alone (the dominator tree): at least its own size.
+    assert_eq!((g["module"].as_str(), g["copies"].as_u64()), (Some("logging"), Some(1)));
+    assert!(g["retained_size"].as_u64().unwrap() >= g["shallow_size"].as_u64().unwrap(), "{g}");
     assert!(g["addresses"].as_array().unwrap().iter().all(is_hex));
     assert_eq!(g["addresses"].as_array().unwrap().len(), 2);
     assert!(is_hex(&g["example"]["target"]["address"]));
