@@ -283,7 +283,7 @@ def test_both_collectors_agree(tmp_path):
     names = {x for x in a - b if na.node(x).type == "str" and not na.referrers(x)}
     assert not names or sys.version_info >= (3, 11), [na.node(x).label for x in names]
     a -= names
-    assert a <= b
+    assert a <= b, [(na.node(x).type, na.node(x).label, na.referrers(x)) for x in a - b]
     extra = collections.Counter(nb.node(x).type for x in b - a)
     made_frames = extra.pop("frame", 0)
     assert made_frames <= len(records), (made_frames, len(records))
