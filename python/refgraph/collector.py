@@ -81,7 +81,7 @@ _member_owner = MemberDescriptorType.__dict__["__objclass__"].__get__
 _func_get = {}
 # Not __dict__ or __annotations__: reading them creates an empty dict.
 for _name in ("__globals__", "__closure__", "__code__", "__defaults__", "__name__", "__module__",
-              "__doc__", "__kwdefaults__", "__qualname__"):
+              "__doc__", "__kwdefaults__", "__qualname__", "__builtins__"):
     if _name in FunctionType.__dict__:
         _func_get[_name] = FunctionType.__dict__[_name].__get__
 _module_dict = ModuleType.__dict__["__dict__"].__get__
@@ -422,7 +422,7 @@ class _Collector(object):
             r = _weakref_call(o)
             return "dead" if r is None else "\u2192 " + _short_name(type(r))
         if name in ("generator", "coroutine", "async_generator"):
-            return _native_str(_gen_qualname(o, t)) if GENERATOR_NAMES else ""
+            return _native_str(_gen_qualname(o, t))
         if name == "functools._lru_cache_wrapper":
             for r in gc.get_referents(o):
                 if type(r) is FunctionType:
@@ -431,7 +431,7 @@ class _Collector(object):
         if name == "_asyncio.Task":
             for r in gc.get_referents(o):
                 if type_name(type(r)) == "coroutine":
-                    return _native_str(_gen_qualname(r, type(r))) if GENERATOR_NAMES else ""
+                    return _native_str(_gen_qualname(r, type(r)))
             return ""
         if name == "_abc._abc_data":
             n = sum(set.__len__(r) for r in gc.get_referents(o) if type(r) is set)

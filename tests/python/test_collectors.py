@@ -294,12 +294,15 @@ def test_both_collectors_agree(tmp_path):
     # The code objects of the collector's running functions are in use too.
     own_code = {t for x in a if na.node(x).type == "function" and na.node(x).label.startswith("refgraph")
                 for t, e in na.referents(x) if e == "__code__"}
+    # 3.14+: the fast collector reads no generator names yet (the struct is
+    # private there); the pure one reads them through their getters.
+    unnamed_by_fast = ("generator", "coroutine", "async_generator", "_asyncio.Task") if sys.version_info >= (3, 14) else ()
     exempt_types = ("str", "int", "NoneType", "getset_descriptor", "member_descriptor", "method-wrapper")
     count_diffs = []
     for x in a:
         n1, n2 = na.node(x), nb.node(x)
         assert n1.type == n2.type
-        if n2.label:
+        if n2.label and (n1.label or n1.type not in unnamed_by_fast):
             assert n2.label == n1.label, (n1.type, n1.label, n2.label)
         e1, e2 = na.referents(x), nb.referents(x)
         assert sorted(t for t, _ in e1) == sorted(t for t, _ in e2), n1.type
