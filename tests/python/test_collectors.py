@@ -135,6 +135,32 @@ class Meta(type):
 HostileType = Meta("HostileType", (object,), {})
 h = Hostile()
 table = {h: [h, HostileType()]}
+# What the labels read: slots, members of C bases, weakrefs, properties,
+# cells, a metaclass's __eq__ (a type compared with == would run it).
+import weakref
+class HostileRef(weakref.ref):
+    def __call__(self): calls.append("ref call"); raise RuntimeError
+    def __getattribute__(self, n): calls.append("ref getattribute " + n); raise RuntimeError
+class Slotted(object):
+    __slots__ = ("a",)
+    def __getattribute__(self, n): calls.append("slot getattribute " + n); raise RuntimeError
+slotted = object.__new__(Slotted)
+object.__setattr__(slotted, "a", h)
+class HostileProp(property):
+    def __getattribute__(self, n): calls.append("prop " + n); raise RuntimeError
+class EqMeta(type):
+    def __eq__(cls, o): calls.append("meta eq"); return False
+    def __hash__(cls): return 1
+    def __getattribute__(cls, n): calls.append("eqmeta " + n); raise RuntimeError
+Owner = EqMeta("Owner", (object,), {"__slots__": ("x",), "p": HostileProp(lambda self: calls.append("fget"))})
+class EnumMeta(type):
+    def __getattribute__(cls, n): calls.append("enum meta " + n); raise RuntimeError
+Color = EnumMeta("Color", (object,), {"__getattr__": lambda self, n: calls.append("enum getattr")})
+red = Color()
+red.__dict__["_name_"] = "RED"
+class OwnSize(list):
+    def __sizeof__(self): calls.append("sizeof"); raise RuntimeError
+held = [HostileRef(h), HostileRef(red), (lambda: h), OwnSize([h]), Owner, red]
 del calls[:]  # building the table above hashed h: that was this script
 def report():
     sys.stderr.write("HOOK CALLS: %r\n" % (calls,))
