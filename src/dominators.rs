@@ -20,10 +20,11 @@
 //! than the textbook "intersect over predecessors" and needs no predecessor
 //! array. Heap graphs converge in a few passes.
 //!
-//! Memory: three `u32` arrays while the tree is computed (12 bytes per node),
-//! 16 at the peak while sizes are summed, and 12 kept (`u32` immediate
-//! dominator, `u64` retained size per node). Computed on first use by the
-//! front ends, never by a capture.
+//! Memory: 12 bytes per node, at the peak and kept (`u32` immediate
+//! dominator, `u64` retained size per node): the two arrays that become
+//! the result carry the walk, the iteration and the sums (see `Scratch`),
+//! and nothing else of the graph's size is allocated. Computed on first use
+//! by the front ends, never by a capture.
 
 #![forbid(unsafe_code)]
 
@@ -33,6 +34,8 @@ use crate::graph::{Heap, NodeIx};
 const UNREACHED: u32 = u32::MAX;
 /// Marks a node whose immediate dominator is the virtual super-root.
 const SUPER_ROOT: u32 = u32::MAX - 1;
+/// The walk's mark for a node seen and finished (anything but [`UNREACHED`]).
+const FINISHED: u32 = 0;
 
 /// Who immediately dominates a node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,22 +79,39 @@ impl Dominators {
     pub fn compute(heap: &Heap) -> Dominators {
         let (start, to, _) = heap.out_csr();
         let roots: Vec<u32> = heap.roots().iter().map(|r| r.node.index() as u32).collect();
-        Dominators::from_edges(Edges { start, to }, &roots, &heap.columns().size)
+        let mut d = Dominators::from_edges(Edges { start, to }, &roots, &heap.columns().size);
+        d.peak_bytes += roots.capacity() * 4;
+        d
     }
 
     /// The dominator tree of the graph given by `edges` over `sizes.len()`
     /// nodes, from a super-root over `roots`.
+    ///
+    /// Two arrays carry the whole computation and become the result, so
+    /// the peak is what is kept: `narrow` (a `u32` per node) and `wide` (a
+    /// `u64` per node, used as two `u32` halves until it holds the sizes).
+    /// See [`Scratch`] for what they hold at each step.
     pub fn from_edges(edges: Edges<'_>, roots: &[u32], sizes: &[u32]) -> Dominators {
         let n = sizes.len();
-        let (order, mut rank, walk_bytes) = reverse_postorder(edges, roots, n);
-        let (idom, passes) = iterate(edges, &order, &rank, roots);
-        let iterate_bytes = (order.capacity() + rank.capacity() + idom.capacity()) * 4;
-        drop_into_node_space(&order, &idom, &mut rank);
-        drop(idom);
-        let retained = sum_sizes(&order, &rank, sizes);
-        let sum_bytes = (order.capacity() + rank.capacity()) * 4 + retained.capacity() * 8;
-        let peak_bytes = walk_bytes.max(iterate_bytes).max(sum_bytes);
-        Dominators { idom: rank, retained, passes, peak_bytes }
+        let mut s = Scratch { narrow: vec![UNREACHED; n], wide: vec![0; n + 1], reached: 0 };
+        s.postorder(edges, roots);
+        s.number_positions();
+        let passes = s.iterate(edges, roots);
+        s.idom_by_node();
+        let mut peak_bytes = s.narrow.capacity() * 4 + s.wide.capacity() * 8;
+        let Scratch { narrow: idom, mut wide, reached } = s;
+        let retained = match packing(&idom, sizes) {
+            Some(shift) => {
+                sum_sizes_in_place(&idom, sizes, &mut wide, shift);
+                wide
+            }
+            None => {
+                let r = sum_sizes_in_order(&idom, sizes, &wide, reached);
+                peak_bytes += r.capacity() * 8;
+                r
+            }
+        };
+        Dominators { idom, retained, passes, peak_bytes }
     }
 
     /// Number of nodes covered.
@@ -150,111 +170,228 @@ impl Dominators {
     }
 }
 
-/// Nodes in reverse postorder of a depth-first walk from the super-root
-/// (which comes first, as `u32::MAX`), and each node's position in that
-/// order ([`UNREACHED`] for nodes no root reaches); and the most bytes the
-/// walk held.
-fn reverse_postorder(edges: Edges<'_>, roots: &[u32], n: usize) -> (Vec<u32>, Vec<u32>, usize) {
-    // While walking, `rank` marks nodes seen; positions are filled at the end.
-    const SEEN: u32 = u32::MAX - 1;
-    let mut rank = vec![UNREACHED; n];
-    let mut post: Vec<u32> = Vec::new();
-    // (node, next edge to follow): an explicit stack, as chains run
-    // thousands of references deep (Python 2.7's atexit copies).
-    let mut stack: Vec<(u32, u32)> = Vec::new();
-    for &r in roots {
-        if rank[r as usize] != UNREACHED {
-            continue;
-        }
-        rank[r as usize] = SEEN;
-        stack.push((r, edges.start[r as usize]));
-        while let Some(top) = stack.last_mut() {
-            let (v, next) = *top;
-            if next < edges.start[v as usize + 1] {
-                top.1 += 1;
-                let w = edges.to[next as usize];
-                if rank[w as usize] == UNREACHED {
-                    rank[w as usize] = SEEN;
-                    stack.push((w, edges.start[w as usize]));
+/// The low half of a `wide` slot.
+fn lo(x: u64) -> u32 {
+    x as u32
+}
+
+/// The high half of a `wide` slot.
+fn hi(x: u64) -> u32 {
+    (x >> 32) as u32
+}
+
+fn set_lo(x: &mut u64, v: u32) {
+    *x = (*x & !u64::from(u32::MAX)) | u64::from(v);
+}
+
+fn set_hi(x: &mut u64, v: u32) {
+    *x = (*x & u64::from(u32::MAX)) | (u64::from(v) << 32);
+}
+
+/// The working arrays of [`Dominators::from_edges`]. Positions number the
+/// reached nodes in reverse postorder from 1 (0 is the super-root).
+///
+/// | step | `narrow[node]` | `wide[k]` low half | `wide[k]` high half |
+/// |---|---|---|---|
+/// | walk | unseen, or next edge to follow | `k`-th node in postorder | `k`-th node on the walk's stack |
+/// | iterate | position | same | immediate dominator of position `k` |
+/// | sum | immediate dominator node | (retained sizes, see [`sum_sizes_in_place`]) | |
+///
+/// The walk's stack and the finished nodes are disjoint, so `n` slots
+/// hold both; the position -> node map is the postorder read backwards.
+struct Scratch {
+    narrow: Vec<u32>,
+    wide: Vec<u64>,
+    /// How many nodes the roots reach.
+    reached: usize,
+}
+
+impl Scratch {
+    /// The node at `position` (1..=reached).
+    fn node_at(&self, position: u32) -> u32 {
+        lo(self.wide[self.reached - position as usize])
+    }
+
+    /// A depth-first walk from the roots, in order, with an explicit stack
+    /// (chains run thousands of references deep: Python 2.7's atexit
+    /// copies). Nodes with no referents finish at once, never stacked.
+    fn postorder(&mut self, edges: Edges<'_>, roots: &[u32]) {
+        let (state, wide) = (&mut self.narrow, &mut self.wide);
+        let mut done = 0usize;
+        let mut depth = 0usize;
+        for &r in roots {
+            if state[r as usize] != UNREACHED {
+                continue;
+            }
+            visit(edges, r, state, wide, &mut depth, &mut done);
+            while depth > 0 {
+                let v = hi(wide[depth - 1]) as usize;
+                let next = state[v];
+                if next < edges.start[v + 1] {
+                    state[v] = next + 1;
+                    let w = edges.to[next as usize];
+                    if state[w as usize] == UNREACHED {
+                        visit(edges, w, state, wide, &mut depth, &mut done);
+                    }
+                } else {
+                    // The cursor may have reached u32::MAX, which reads as unseen.
+                    state[v] = FINISHED;
+                    set_lo(&mut wide[done], v as u32);
+                    done += 1;
+                    depth -= 1;
                 }
-            } else {
-                post.push(v);
-                stack.pop();
+            }
+        }
+        self.reached = done;
+    }
+
+    /// `narrow[node]` := the node's position.
+    fn number_positions(&mut self) {
+        let m = self.reached;
+        for k in 0..m {
+            self.narrow[lo(self.wide[k]) as usize] = (m - k) as u32;
+        }
+    }
+
+    /// Immediate dominators by position, iterated to a fixed point; returns
+    /// the number of passes. Each node, in reverse postorder, meets itself
+    /// into the running dominator of each of its referents.
+    fn iterate(&mut self, edges: Edges<'_>, roots: &[u32]) -> u32 {
+        let m = self.reached;
+        for x in &mut self.wide[..=m] {
+            set_hi(x, UNREACHED);
+        }
+        // The super-root's referents are the roots: their dominator is
+        // final, and a final 0 is never met again.
+        set_hi(&mut self.wide[0], 0);
+        for &r in roots {
+            let p = self.narrow[r as usize] as usize;
+            set_hi(&mut self.wide[p], 0);
+        }
+        let mut passes = 0;
+        loop {
+            passes += 1;
+            let mut changed = false;
+            for i in 1..=m as u32 {
+                let v = self.node_at(i);
+                for &w in edges.of(v) {
+                    let j = self.narrow[w as usize] as usize;
+                    let cur = hi(self.wide[j]);
+                    if j as u32 == i || cur == 0 {
+                        continue;
+                    }
+                    let new = if cur == UNREACHED { i } else { intersect(&self.wide, i, cur) };
+                    if new != cur {
+                        set_hi(&mut self.wide[j], new);
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                return passes;
             }
         }
     }
-    let bytes = rank.capacity() * 4 + post.capacity() * 4 + stack.capacity() * 8;
-    post.push(u32::MAX);
-    post.reverse();
-    post.shrink_to_fit();
-    for (i, &v) in post.iter().enumerate().skip(1) {
-        rank[v as usize] = i as u32;
-    }
-    (post, rank, bytes)
-}
 
-/// Immediate dominators by position in `order` (position 0 is the
-/// super-root), iterated to a fixed point; and the number of passes.
-fn iterate(edges: Edges<'_>, order: &[u32], rank: &[u32], roots: &[u32]) -> (Vec<u32>, u32) {
-    let mut idom = vec![UNREACHED; order.len()];
-    // The super-root's referents are the roots: their dominator is final,
-    // and a final 0 is never met again.
-    idom[0] = 0;
-    for &r in roots {
-        idom[rank[r as usize] as usize] = 0;
-    }
-    let mut passes = 0;
-    loop {
-        passes += 1;
-        let mut changed = false;
-        for (i, &v) in order.iter().enumerate().skip(1) {
-            let i = i as u32;
-            for &w in edges.of(v) {
-                let j = rank[w as usize] as usize;
-                let cur = idom[j];
-                if j as u32 == i || cur == 0 {
-                    continue;
-                }
-                let new = if cur == UNREACHED { i } else { intersect(&idom, i, cur) };
-                if new != cur {
-                    idom[j] = new;
-                    changed = true;
-                }
-            }
-        }
-        if !changed {
-            return (idom, passes);
+    /// `narrow[node]` := the node's immediate dominator node (or
+    /// [`SUPER_ROOT`]); unreached nodes keep [`UNREACHED`].
+    fn idom_by_node(&mut self) {
+        for i in 1..=self.reached as u32 {
+            let v = self.node_at(i);
+            let d = hi(self.wide[i as usize]);
+            self.narrow[v as usize] = if d == 0 { SUPER_ROOT } else { self.node_at(d) };
         }
     }
 }
 
-/// The nearest common ancestor of two positions in the current tree.
-fn intersect(idom: &[u32], mut a: u32, mut b: u32) -> u32 {
+/// Marks `w` seen in a walk: stacks it, or finishes it if it refers to nothing.
+fn visit(edges: Edges<'_>, w: u32, state: &mut [u32], wide: &mut [u64], depth: &mut usize, done: &mut usize) {
+    let first = edges.start[w as usize];
+    if first == edges.start[w as usize + 1] {
+        state[w as usize] = FINISHED;
+        set_lo(&mut wide[*done], w);
+        *done += 1;
+    } else {
+        state[w as usize] = first;
+        set_hi(&mut wide[*depth], w);
+        *depth += 1;
+    }
+}
+
+/// The nearest common ancestor of two positions in the current tree
+/// (immediate dominators in the high halves of `wide`).
+fn intersect(wide: &[u64], mut a: u32, mut b: u32) -> u32 {
     while a != b {
         while a > b {
-            a = idom[a as usize];
+            a = hi(wide[a as usize]);
         }
         while b > a {
-            b = idom[b as usize];
+            b = hi(wide[b as usize]);
         }
     }
     a
 }
 
-/// Rewrites `rank` (node -> position) into node -> immediate dominator node.
-fn drop_into_node_space(order: &[u32], idom: &[u32], rank: &mut [u32]) {
-    for (i, &v) in order.iter().enumerate().skip(1) {
-        let d = idom[i];
-        rank[v as usize] = if d == 0 { SUPER_ROOT } else { order[d as usize] };
+/// Where [`sum_sizes_in_place`] can keep each node's count of children
+/// still to add: the bit above the largest possible sum, if the count and
+/// a done flag fit above it (always, short of petabytes of sizes).
+fn packing(idom: &[u32], sizes: &[u32]) -> Option<u32> {
+    let total: u64 = idom.iter().zip(sizes).filter(|(&d, _)| d != UNREACHED).map(|(_, &s)| u64::from(s)).sum();
+    let sum_bits = 64 - total.leading_zeros();
+    let count_bits = 64 - (idom.len() as u64).leading_zeros();
+    (sum_bits + count_bits < 64).then_some(63 - count_bits)
+}
+
+/// Retained sizes into `wide`, by node, with no order array: each slot
+/// holds `done flag | children still to add | sum so far` (the sum below
+/// bit `shift`). A node whose children are all in hands its sum to its
+/// dominator, which may then be complete in turn: a walk up the tree that
+/// stops at a dominator still waiting for other children.
+fn sum_sizes_in_place(idom: &[u32], sizes: &[u32], wide: &mut Vec<u64>, shift: u32) {
+    const DONE: u64 = 1 << 63;
+    let one = 1u64 << shift;
+    let sum = one - 1;
+    let n = idom.len();
+    wide.truncate(n);
+    for (w, (&d, &s)) in wide.iter_mut().zip(idom.iter().zip(sizes)) {
+        *w = if d == UNREACHED { 0 } else { u64::from(s) };
+    }
+    for &d in idom {
+        if d != UNREACHED && d != SUPER_ROOT {
+            wide[d as usize] += one;
+        }
+    }
+    for v in 0..n {
+        if idom[v] == UNREACHED || wide[v] & !sum != 0 {
+            continue;
+        }
+        let mut c = v;
+        loop {
+            wide[c] |= DONE;
+            let d = idom[c];
+            if d == SUPER_ROOT {
+                break;
+            }
+            let d = d as usize;
+            wide[d] = wide[d] - one + (wide[c] & sum);
+            if wide[d] & !sum != 0 {
+                break;
+            }
+            c = d;
+        }
+    }
+    for w in wide.iter_mut() {
+        *w &= sum;
     }
 }
 
-/// Retained sizes: each node's size added to itself, then each node's
-/// total to its dominator's, children before parents (reverse order).
-fn sum_sizes(order: &[u32], idom: &[u32], sizes: &[u32]) -> Vec<u64> {
-    let mut retained = vec![0u64; sizes.len()];
-    for &v in order.iter().skip(1).rev() {
-        let v = v as usize;
+/// Retained sizes by node when they cannot share their slots with the
+/// counts: children before parents, the reverse postorder read forwards
+/// (the postorder in the low halves of `wide`).
+fn sum_sizes_in_order(idom: &[u32], sizes: &[u32], wide: &[u64], reached: usize) -> Vec<u64> {
+    let mut retained = vec![0u64; idom.len()];
+    for &x in &wide[..reached] {
+        let v = lo(x) as usize;
         retained[v] += u64::from(sizes[v]);
         let d = idom[v];
         if d != SUPER_ROOT {
@@ -409,6 +546,37 @@ mod tests {
         assert_eq!(d.retained_size(NodeIx::new(1)), Some(1110));
         assert_eq!(d.retained_size(NodeIx::new(4)), None, "no root reaches node 4");
         assert_eq!(d.immediate_dominator(NodeIx::new(4)), None);
+    }
+
+    #[test]
+    fn sizes_too_large_to_share_their_slots_are_summed_in_order() {
+        // 70,000 objects of 4 GB each: the sums need more bits than the
+        // children's counts leave, so the sums take their own array.
+        let n = 70_000u32;
+        let mut rng = Lcg(3);
+        let mut edges: Vec<(u32, u32)> = (1..n).map(|i| ((i - 1) / 2, i)).collect();
+        edges.extend((0..n / 10).map(|_| (rng.below(n), rng.below(n))));
+        let sizes = vec![u64::from(u32::MAX); n as usize];
+        let h = heap(n as usize, &edges, &[0], &sizes);
+        let d = Dominators::compute(&h);
+        assert!(packing(&d.idom, &h.columns().size).is_none());
+        assert!(d.peak_bytes >= n as usize * 20, "the fallback's own array is counted");
+        for _ in 0..20 {
+            let ix = NodeIx::new(rng.below(n) as usize);
+            assert_eq!(d.retained_size(ix), retained_by_removal(&h, ix), "node {}", ix.index());
+        }
+        assert_eq!(d.retained_size(NodeIx::new(0)), Some(u64::from(n) * u64::from(u32::MAX)));
+    }
+
+    #[test]
+    fn the_peak_is_what_is_kept() {
+        let mut rng = Lcg(5);
+        let h = random_heap(&mut rng, 5000, 15000, 20);
+        let d = Dominators::compute(&h);
+        assert!(packing(&d.idom, &h.columns().size).is_some());
+        // The two result arrays (one spare slot) and the roots' list.
+        assert_eq!(d.peak_bytes, d.bytes() + h.roots().len() * 4);
+        assert!(d.bytes() <= 5001 * 12);
     }
 
     #[test]

@@ -319,8 +319,7 @@ fn svg_section(heap: &Heap, dom: &Dominators, targets: &[NodeIx], title: &str) -
         targets.iter().flat_map(|&t| paths::root_paths(heap, t, PathOptions { limit: 4, max_depth: None }, |_| true)).collect();
     let nb = paths::chains_neighbourhood(&ps);
     let depth = nb.nodes.iter().map(|&(_, d)| d).max().unwrap_or(0).max(1);
-    let mut extra = |ix: NodeIx| retained_note(dom, ix);
-    let vo = ViewOptions { max_depth: depth, extra_info: Some(&mut extra), ..Default::default() };
+    let vo = ViewOptions { max_depth: depth, retained: Some(dom), ..Default::default() };
     let view = report::view(heap, &nb, targets, vo);
     let svg = match render::render(&view, Format::Svg, Engine::BuiltIn) {
         Ok((bytes, _)) => String::from_utf8_lossy(&bytes).into_owned(),

@@ -214,33 +214,24 @@ mod tests {
     use super::*;
     use crate::graph::{EdgeLabel, HeapBuilder, NodeData, NodeFlags, Root, RootKind};
 
+    /// A tracked object with one reference.
+    fn object(b: &mut HeapBuilder, addr: u64, type_name: &str, size: u64, label: &str) -> NodeIx {
+        let flags = NodeFlags(NodeFlags::TRACKED);
+        b.add_node(&NodeData { addr, type_name: type_name.into(), size, refcount: 1, flags, label: label.into() })
+    }
+
     /// A heap where a held-from-outside list holds `copies` namespaces, and
     /// `noise` extra strs (a cache filled once).
     fn heap(copies: u64, noise: u64) -> Heap {
         let mut b = HeapBuilder::new();
-        let flags = NodeFlags(NodeFlags::TRACKED);
-        let list = b.add_node(&NodeData { addr: 0x10, type_name: "list".into(), size: 56, refcount: 1, flags, label: "len".into() });
+        let list = object(&mut b, 0x10, "list", 56, "len");
         b.add_root(Root { node: list, kind: RootKind::HeldFromOutside { surplus: 1 } });
         for i in 0..copies {
-            let ns = b.add_node(&NodeData {
-                addr: 0x1000 + 0x100 * i,
-                type_name: "dict".into(),
-                size: 1000,
-                refcount: 1,
-                flags,
-                label: "logging namespace, 3 items".into(),
-            });
+            let ns = object(&mut b, 0x1000 + 0x100 * i, "dict", 1000, "logging namespace, 3 items");
             b.add_edge(list, ns, EdgeLabel::UNKNOWN);
         }
         for i in 0..noise {
-            let s = b.add_node(&NodeData {
-                addr: 0x100000 + 0x40 * i,
-                type_name: "str".into(),
-                size: 50,
-                refcount: 1,
-                flags,
-                label: "x".into(),
-            });
+            let s = object(&mut b, 0x100000 + 0x40 * i, "str", 50, "x");
             b.add_edge(list, s, EdgeLabel::UNKNOWN);
         }
         b.finish().unwrap()

@@ -23,6 +23,9 @@ A capture runs no Python code of your objects and leaves the heap as it was.
 
 import os as _os
 
+# Where the extension is missing, there are no objgraph functions to export.
+_objgraph_names = []
+
 try:
     from ._native import (  # noqa: F401
         Filter,
@@ -45,21 +48,9 @@ try:
 
     # Answers are made with these classes without importing anything.
     _native._register_display(_display)
-    from ._objgraph import (  # noqa: F401
-        at,
-        at_addrs,
-        by_type,
-        count,
-        find_ref_chain,
-        get_leaking_objects,
-        get_new_ids,
-        growth,
-        is_proper_module,
-        most_common_types,
-        show_growth,
-        show_most_common_types,
-        typestats,
-    )
+    # objgraph's names, listed once in _objgraph.__all__.
+    from ._objgraph import *  # noqa: F401,F403
+    from ._objgraph import __all__ as _objgraph_names
 except ImportError:  # pragma: no cover - interpreters the extension does not serve
     # Where no extension was installed (Python 2.7, 3.6-3.8, or a copy made by
     # `refgraph run` for them) only the pure-Python collector is here; a
@@ -74,19 +65,6 @@ __all__ = [
     "Graph",
     "Growth",
     "Why",
-    "at",
-    "at_addrs",
-    "by_type",
-    "count",
-    "find_ref_chain",
-    "get_leaking_objects",
-    "get_new_ids",
-    "growth",
-    "is_proper_module",
-    "most_common_types",
-    "show_growth",
-    "show_most_common_types",
-    "typestats",
     "LeakError",
     "LeakReport",
     "Snapshot",
@@ -102,4 +80,4 @@ __all__ = [
     "show_refs",
     "snapshot",
     "why",
-]
+] + _objgraph_names

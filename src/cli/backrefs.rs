@@ -76,9 +76,8 @@ pub(crate) fn run(a: Args) -> Result<i32> {
     };
     let max_depth = nb.nodes.iter().map(|&(_, d)| d).max().unwrap_or(0).max(1);
     let dom = a.retained.then(|| refgraph::dominators::Dominators::compute(&heap));
-    let mut retained = |ix| dom.as_ref().and_then(|d| refgraph::retained::retained_note(d, ix));
-    let extra_info = dom.is_some().then_some(&mut retained as &mut dyn FnMut(refgraph::graph::NodeIx) -> Option<String>);
-    let vo = ViewOptions { refcounts: a.refcounts, shortnames: !a.long_names, max_depth, caption, extra_info, ..Default::default() };
+    let vo =
+        ViewOptions { refcounts: a.refcounts, shortnames: !a.long_names, max_depth, caption, retained: dom.as_ref(), ..Default::default() };
     let view = report::view(&heap, &nb, &targets, vo);
     let engine = match a.engine {
         EngineArg::Auto => Engine::Auto,

@@ -24,6 +24,7 @@ use crate::report::{self, StepRecord, ViewOptions};
 
 use super::capture::{capture, capture_parts, CaptureError};
 use super::known_types;
+use super::retained::retained_tree;
 use crate::capture::Observers;
 
 impl From<CaptureError> for PyErr {
@@ -233,9 +234,7 @@ impl Snapshot {
     #[pyo3(signature = (obj, limit = 10, filter = None))]
     fn root_paths(&self, py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Py<PyAny>> {
         let target = find(&self.heap, address_of(obj))?;
-        let f = filter.as_ref().map(|f| &f.inner);
-        let found = crate::filter::root_paths(&self.heap, target, PathOptions { limit, max_depth: None }, f);
-        displayed(py, "Paths", steps(&self.heap, &found.paths))
+        paths_answer(py, &self.heap, target, limit, filter.as_ref().map(|f| &f.inner))
     }
 
     /// The root paths as text, one line per step.
@@ -250,11 +249,8 @@ impl Snapshot {
         retained: bool,
     ) -> PyResult<Py<PyAny>> {
         let target = find(&self.heap, address_of(obj))?;
-        let f = filter.as_ref().map(|f| &f.inner);
-        let found = crate::filter::root_paths(&self.heap, target, PathOptions { limit, max_depth: None }, f);
         let dom = retained.then(|| self.dominator_tree(py));
-        let note = |ix| dom.as_ref().and_then(|d| crate::retained::retained_note(d, ix));
-        displayed(py, "Why", report::why_text_with(&self.heap, target, &found.paths, found.all_hidden, &note))
+        why_answer(py, &self.heap, target, limit, filter.as_ref().map(|f| &f.inner), dom.as_deref())
     }
 
     /// Writes the snapshot to a `.rgs` file.
@@ -383,8 +379,9 @@ impl Snapshot {
     }
 
     /// Draws the referrers of the objects (no Python callables: the objects
-    /// of a snapshot may be gone).
-    #[pyo3(signature = (objs, max_depth = None, too_many = None, filename = None, refcounts = false, shortnames = true, output = None, chains = false, filter = None))]
+    /// of a snapshot may be gone). `retained=True` says under each box what
+    /// the object retains.
+    #[pyo3(signature = (objs, max_depth = None, too_many = None, filename = None, refcounts = false, shortnames = true, output = None, chains = false, filter = None, retained = false))]
     #[allow(clippy::too_many_arguments)]
     fn show_backrefs(
         &self,
@@ -398,6 +395,7 @@ impl Snapshot {
         output: Option<&Bound<'_, PyAny>>,
         chains: bool,
         filter: Option<PyRef<'_, PyFilter>>,
+        retained: bool,
     ) -> PyResult<Option<Py<PyAny>>> {
         let to = Target::new(py, filename, output)?;
         let targets = targets_in(&self.heap, objs)?;
@@ -413,7 +411,8 @@ impl Snapshot {
                 f.map_or(Decision::Keep, |f| f.decide(&subject(&self.heap, n, Some(e), d)))
             })
         };
-        let vo = ViewOptions { refcounts, shortnames, max_depth, ..Default::default() };
+        let dom = retained.then(|| self.dominator_tree(py));
+        let vo = ViewOptions { refcounts, shortnames, max_depth, retained: dom.as_deref(), ..Default::default() };
         draw(py, &self.heap, &nb, &targets, vo, to, Vec::new())
     }
 }
@@ -575,8 +574,29 @@ pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Snapshot> {
 pub fn root_paths(py: Python<'_>, obj: &Bound<'_, PyAny>, limit: usize, filter: Option<PyRef<'_, PyFilter>>) -> PyResult<Py<PyAny>> {
     let heap = fresh(py, &observers_for(&[Some(obj)], None, Vec::new()))?;
     let target = find(&heap, obj.as_ptr() as usize as u64)?;
-    let found = crate::filter::root_paths(&heap, target, PathOptions { limit, max_depth: None }, filter.as_ref().map(|f| &f.inner));
-    displayed(py, "Paths", steps(&heap, &found.paths))
+    paths_answer(py, &heap, target, limit, filter.as_ref().map(|f| &f.inner))
+}
+
+/// `root_paths`' answer: the shortest chain from each distinct root to
+/// `target`, as a `Paths` list of `Step` lists.
+fn paths_answer(py: Python<'_>, heap: &Heap, target: NodeIx, limit: usize, filter: Option<&Filter>) -> PyResult<Py<PyAny>> {
+    let found = crate::filter::root_paths(heap, target, PathOptions { limit, max_depth: None }, filter);
+    displayed(py, "Paths", steps(heap, &found.paths))
+}
+
+/// `why`'s answer: the root paths of `target` as text, saying what each
+/// object on them retains when `dom` is given.
+fn why_answer(
+    py: Python<'_>,
+    heap: &Heap,
+    target: NodeIx,
+    limit: usize,
+    filter: Option<&Filter>,
+    dom: Option<&crate::dominators::Dominators>,
+) -> PyResult<Py<PyAny>> {
+    let found = crate::filter::root_paths(heap, target, PathOptions { limit, max_depth: None }, filter);
+    let note = |ix| dom.and_then(|d| crate::retained::retained_note(d, ix));
+    displayed(py, "Why", report::why_text_with(heap, target, &found.paths, found.all_hidden, &note))
 }
 
 /// `refgraph._display`, handed over when the package is imported, so that
@@ -617,10 +637,8 @@ pub fn why(
 ) -> PyResult<Py<PyAny>> {
     let heap = fresh(py, &observers_for(&[Some(obj)], None, Vec::new()))?;
     let target = find(&heap, obj.as_ptr() as usize as u64)?;
-    let found = crate::filter::root_paths(&heap, target, PathOptions { limit, max_depth: None }, filter.as_ref().map(|f| &f.inner));
-    let dom = retained.then(|| crate::dominators::Dominators::compute(&heap));
-    let note = |ix| dom.as_ref().and_then(|d| crate::retained::retained_note(d, ix));
-    displayed(py, "Why", report::why_text_with(&heap, target, &found.paths, found.all_hidden, &note))
+    let dom = retained.then(|| retained_tree(py, &heap));
+    why_answer(py, &heap, target, limit, filter.as_ref().map(|f| &f.inner), dom.as_ref())
 }
 
 /// objgraph's `find_backref_chain`: a list of objects from a root (or an
@@ -682,6 +700,8 @@ struct ShowArgs<'a, 'py> {
     shortnames: bool,
     output: Option<&'a Bound<'py, PyAny>>,
     extra_node_attrs: Option<&'a Bound<'py, PyAny>>,
+    /// Say under each box what the object retains (refgraph's own).
+    retained: bool,
 }
 
 fn show_graph(py: Python<'_>, a: ShowArgs<'_, '_>, direction: Direction) -> PyResult<Option<Py<PyAny>>> {
@@ -712,6 +732,8 @@ fn show_graph(py: Python<'_>, a: ShowArgs<'_, '_>, direction: Direction) -> PyRe
         // SAFETY: `heap` was captured in this call and no Python code has run since.
         unsafe { Pinned::new(&heap, reach.into_iter()) }
     });
+    // Computed with the objects the callables see pinned: other threads may run meanwhile.
+    let dom = a.retained.then(|| retained_tree(py, &heap));
     let mut err: Option<PyErr> = None;
     let nb = paths::neighbourhood(&heap, &targets, opts, |n, e, d| {
         if let Some(f) = rules {
@@ -741,6 +763,7 @@ fn show_graph(py: Python<'_>, a: ShowArgs<'_, '_>, direction: Direction) -> PyRe
         shortnames: a.shortnames,
         max_depth,
         extra_info: a.extra_info.is_some().then_some(&mut extra as &mut dyn FnMut(NodeIx) -> Option<String>),
+        retained: dom.as_ref(),
         highlight: a.highlight.is_some().then_some(&mut highlight as &mut dyn FnMut(NodeIx) -> bool),
         caption: None,
     };
@@ -874,13 +897,14 @@ fn render_error(e: render::RenderError) -> PyErr {
     }
 }
 
-/// `show_backrefs` and `show_refs` have objgraph's signature and differ only
+/// `show_backrefs` and `show_refs` have objgraph's signature (and refgraph's
+/// `retained=True`: what each object retains, under its box) and differ only
 /// in the direction they grow.
 macro_rules! objgraph_show {
     ($(#[$doc:meta])* $name:ident, $direction:expr) => {
         $(#[$doc])*
         #[pyfunction]
-        #[pyo3(signature = (objs, max_depth = None, extra_ignore = None, filter = None, too_many = None, highlight = None, filename = None, extra_info = None, refcounts = false, shortnames = true, output = None, extra_node_attrs = None))]
+        #[pyo3(signature = (objs, max_depth = None, extra_ignore = None, filter = None, too_many = None, highlight = None, filename = None, extra_info = None, refcounts = false, shortnames = true, output = None, extra_node_attrs = None, retained = false))]
         #[allow(clippy::too_many_arguments)]
         pub fn $name(
             py: Python<'_>,
@@ -896,9 +920,10 @@ macro_rules! objgraph_show {
             shortnames: bool,
             output: Option<&Bound<'_, PyAny>>,
             extra_node_attrs: Option<&Bound<'_, PyAny>>,
+            retained: bool,
         ) -> PyResult<Option<Py<PyAny>>> {
             let extra_node_attrs = extra_node_attrs.filter(|x| !x.is_none());
-            let a = ShowArgs { objs, max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info, refcounts, shortnames, output, extra_node_attrs };
+            let a = ShowArgs { objs, max_depth, extra_ignore, filter, too_many, highlight, filename, extra_info, refcounts, shortnames, output, extra_node_attrs, retained };
             show_graph(py, a, $direction)
         }
     };
@@ -919,7 +944,7 @@ objgraph_show!(
 /// (`backrefs=True`: the last object of each chain is the target) or
 /// `find_ref_chain` (`backrefs=False`: the first is).
 #[pyfunction]
-#[pyo3(signature = (*chains, filename = None, refcounts = false, shortnames = true, output = None, highlight = None, extra_info = None, backrefs = true, extra_node_attrs = None))]
+#[pyo3(signature = (*chains, filename = None, refcounts = false, shortnames = true, output = None, highlight = None, extra_info = None, backrefs = true, extra_node_attrs = None, retained = false))]
 #[allow(clippy::too_many_arguments)]
 pub fn show_chain(
     py: Python<'_>,
@@ -932,6 +957,7 @@ pub fn show_chain(
     extra_info: Option<&Bound<'_, PyAny>>,
     backrefs: bool,
     extra_node_attrs: Option<&Bound<'_, PyAny>>,
+    retained: bool,
 ) -> PyResult<Option<Py<PyAny>>> {
     let to = Target::new(py, filename, output)?;
     let extra_node_attrs = extra_node_attrs.filter(|x| !x.is_none());
@@ -961,6 +987,7 @@ pub fn show_chain(
     let wants_objects = highlight.is_some() || extra_info.is_some() || extra_node_attrs.is_some();
     // SAFETY: `heap` was captured in this call and no Python code has run since.
     let _pins = wants_objects.then(|| unsafe { Pinned::new(&heap, nb.nodes.iter().map(|&(n, _)| n)) });
+    let dom = retained.then(|| retained_tree(py, &heap));
     let mut extra = |n: NodeIx| -> Option<String> {
         let o = live(py, &heap, n)?;
         extra_info?.call1((o,)).ok().and_then(|r| r.str().ok()).map(|s| s.to_string())
@@ -976,6 +1003,7 @@ pub fn show_chain(
         shortnames,
         max_depth: nb.nodes.iter().map(|&(_, d)| d).max().unwrap_or(0),
         extra_info: extra_info.is_some().then_some(&mut extra as &mut dyn FnMut(NodeIx) -> Option<String>),
+        retained: dom.as_ref(),
         highlight: highlight.is_some().then_some(&mut hl as &mut dyn FnMut(NodeIx) -> bool),
         caption: None,
     };

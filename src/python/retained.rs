@@ -25,6 +25,13 @@ impl Snapshot {
     }
 }
 
+/// The dominator tree of a heap captured in this call, with the GIL
+/// released (call it after pinning any objects used afterwards: other
+/// threads run meanwhile).
+pub(super) fn retained_tree(py: Python<'_>, heap: &Heap) -> Dominators {
+    py.detach(|| Dominators::compute(heap))
+}
+
 /// One row of [`crate::retained::top_retainers`] as a dict.
 fn row<'py>(py: Python<'py>, heap: &Heap, r: &crate::retained::TopRetainer) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
@@ -104,5 +111,5 @@ impl Snapshot {
 pub fn retained_size(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
     let heap = fresh(py, &observers_for(&[Some(obj)], None, Vec::new()))?;
     let ix = find(&heap, address_of(obj))?;
-    Ok(py.detach(|| Dominators::compute(&heap).retained_size(ix)))
+    Ok(retained_tree(py, &heap).retained_size(ix))
 }

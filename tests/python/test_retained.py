@@ -1,6 +1,8 @@
 """Retained sizes from the dominator tree, checked against their definition."""
 
+import io
 import random
+import re
 import weakref
 
 import refgraph
@@ -59,3 +61,90 @@ def test_top_retainers_fold_look_alikes():
     rows = refgraph.snapshot().top_retainers(5)
     assert rows and all(r["retained"] > 0 and r["count"] >= 1 for r in rows)
     assert rows == sorted(rows, key=lambda r: -r["total"])
+
+
+def _human(n):
+    """refgraph's `retains` figure: decimal units, three significant digits."""
+    units = ["B", "kB", "MB", "GB", "TB"]
+    v, u = float(n), 0
+    while v >= 1000.0 and u + 1 < len(units):
+        v /= 1000.0
+        u += 1
+    if u == 0:
+        return "%d B" % n
+    return ("%.0f %s" if v >= 100 else "%.1f %s" if v >= 10 else "%.2f %s") % (v, units[u])
+
+
+def _dot_notes(dot):
+    """{address: 'retains ...' or None} for each object's box of a DOT text."""
+    notes = {}
+    for line in dot.splitlines():
+        m = re.match(r'\s*"?o([0-9a-f]+)"?\s*\[(.*)', line)
+        if m and "->" not in line:
+            note = re.search(r"retains ([0-9.]+ [kMGT]?B)", m.group(2))
+            notes[int(m.group(1), 16)] = note and note.group(1)
+    return notes
+
+
+def _svg_notes(svg):
+    """The same from the built-in SVG: one <g class="node"> per box."""
+    notes = {}
+    for box_id, body in re.findall(r'<g class="node"><title>o([0-9a-f]+)</title>(.*?)</g>', svg, re.S):
+        note = re.search(r">retains ([0-9.]+ [kMGT]?B)<", body)
+        notes[int(box_id, 16)] = note and note.group(1)
+    return notes
+
+
+def _expected(snap, addr):
+    size = snap.retained_size(addr)
+    return None if size is None else _human(size)
+
+
+def _drawn_as_graph(monkeypatch, draw):
+    """Draws inline (as in Jupyter), which gives both the built-in SVG and the DOT text."""
+    monkeypatch.setattr(refgraph._display, "inline_wanted", lambda: True)
+    g = draw()
+    assert isinstance(g, refgraph.Graph)
+    return g
+
+
+def test_snapshot_drawings_show_each_boxs_retained_size(monkeypatch):
+    KEEP["drawn"] = {"payload": [str(i) * 20 for i in range(300)], "other": [1, 2]}
+    payload = KEEP["drawn"]["payload"]
+    snap = refgraph.snapshot()
+    g = _drawn_as_graph(monkeypatch, lambda: snap.show_backrefs([payload], max_depth=3, retained=True))
+    for notes in (_dot_notes(g.dot), _svg_notes(g.svg)):
+        assert id(payload) in notes and id(KEEP["drawn"]) in notes and id(KEEP) in notes
+        for addr, note in notes.items():
+            assert note == _expected(snap, addr), hex(addr)
+        assert notes[id(payload)] == _human(snap.retained_size(payload))
+        assert snap.retained_size(payload) > 300 * snap.size(payload[0])
+    out = io.StringIO()
+    snap.show_backrefs([payload], output=out, max_depth=3)
+    assert "retains" not in out.getvalue()
+
+
+def test_live_drawings_show_the_retained_sizes_of_the_objects(monkeypatch):
+    KEEP["drawn"] = {"payload": [str(i) * 20 for i in range(300)]}
+    payload = KEEP["drawn"]["payload"]
+    mine = [payload, KEEP["drawn"], KEEP]
+    chain = refgraph.find_backref_chain(payload, refgraph.is_proper_module)
+    drawings = [
+        lambda: refgraph.show_backrefs([payload], max_depth=2, retained=True, extra_info=lambda o: "mine"),
+        lambda: refgraph.show_refs([KEEP["drawn"]], max_depth=1, retained=True),
+        lambda: refgraph.show_chain(chain, retained=True),
+    ]
+    for draw in drawings:
+        g = _drawn_as_graph(monkeypatch, draw)
+        snap = refgraph.snapshot()
+        for notes in (_dot_notes(g.dot), _svg_notes(g.svg)):
+            shown = [o for o in mine if id(o) in notes]
+            assert len(shown) >= 2, notes
+            for o in shown:
+                assert notes[id(o)] == _expected(snap, o), repr(o)[:40]
+    # The caller's extra_info line stays, the retained size comes under it.
+    g = _drawn_as_graph(monkeypatch, drawings[0])
+    assert re.search(r">mine</text>\n<text [^>]*>retains ", g.svg)
+    out = io.StringIO()
+    refgraph.show_backrefs([payload], max_depth=2, output=out, retained=True)
+    assert _dot_notes(out.getvalue())[id(payload)] == _expected(refgraph.snapshot(), payload)
