@@ -838,7 +838,7 @@ fn draw(
         (Some(f), true) => f.clone(),
         _ => temp_path(py, ".dot")?,
     };
-    crate::atomic::write_file(&dot_path, |w| std::io::Write::write_all(w, dot.as_bytes()))
+    crate::atomic::write_drawing(&dot_path, |w| std::io::Write::write_all(w, dot.as_bytes()))
         .map_err(|e| PyOSError::new_err(format!("cannot write {}: {e}", dot_path.display())))?;
     say(format!("Graph written to {} ({objects} nodes)", dot_path.display()))?;
     if is_dot {

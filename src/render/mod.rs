@@ -158,7 +158,7 @@ pub fn check_size(view: &View) -> Result<(), RenderError> {
 pub fn render_to_file(view: &View, path: &Path, engine: Engine) -> Result<Renderer, RenderError> {
     let format = Format::from_path(path)?;
     let (bytes, renderer) = render(view, format, engine)?;
-    crate::atomic::write_file(path, |w| w.write_all(&bytes))
+    crate::atomic::write_drawing(path, |w| w.write_all(&bytes))
         .map_err(|source| RenderError::Io { path: path.display().to_string(), source })?;
     Ok(renderer)
 }

@@ -43,9 +43,9 @@ pub(crate) fn to_svg(view: &View) -> String {
     let caption = caption_lines(view);
     let caption_h = if caption.is_empty() { 0.0 } else { caption.len() as f64 * CAPTION_FONT.line + CAPTION_GAP };
     let caption_w = text_size(&caption, CAPTION_FONT).map_or(0.0, |s| s.w + 2.0 * PAD_X);
-    let mut svg = Svg::new(placed.width.max(caption_w), placed.height + caption_h);
+    let mut svg = Svg::new(placed.width.max(caption_w), placed.height + caption_h, capacity(view, &placed));
     svg.caption(&caption);
-    svg.raw(&format!("<g transform=\"translate(0,{})\">\n", num(caption_h)));
+    let _ = writeln!(svg.out, "<g transform=\"translate(0,{})\">", Num(caption_h));
     for ((from, to, _), route) in edges.iter().zip(&placed.edges) {
         svg.arrow(&view.nodes[*from].id, &view.nodes[*to].id, route, edge_look(view, *from, *to));
     }
@@ -60,6 +60,13 @@ pub(crate) fn to_svg(view: &View) -> String {
     }
     svg.raw("</g>\n");
     svg.finish()
+}
+
+/// Roughly the drawing's length, so that its string grows once or never.
+fn capacity(view: &View, placed: &layout::Layout) -> usize {
+    let text: usize = view.nodes.iter().map(|n| n.lines.iter().map(|l| l.len() + 120).sum::<usize>()).sum();
+    let curves: usize = placed.edges.iter().map(|e| e.curves.len()).sum();
+    4096 + text + 260 * view.nodes.len() + 400 * view.edges.len() + 16 * curves
 }
 
 fn font_of(look: &BoxLook) -> Font {
@@ -106,22 +113,25 @@ fn columns(s: &str) -> usize {
         .sum()
 }
 
-/// The SVG document being written.
+/// The SVG document being written. Everything is written straight into one
+/// preallocated string: formatting each element into a string of its own
+/// first was most of the drawing's time on big graphs.
 struct Svg {
     out: String,
     width: f64,
 }
 
 impl Svg {
-    fn new(width: f64, height: f64) -> Svg {
-        let (w, h) = (num(width.ceil()), num(height.ceil()));
-        let mut out = String::new();
+    fn new(width: f64, height: f64, capacity: usize) -> Svg {
+        let (w, h) = (Num(width.ceil()), Num(height.ceil()));
+        let mut out = String::with_capacity(capacity);
         out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n");
         out.push_str("<!-- Drawn by refgraph's built-in layout (Graphviz was not used); install Graphviz for dot's layout. -->\n");
-        out.push_str(&format!(
+        let _ = writeln!(
+            out,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" \
-             font-family=\"{FONT_FAMILY}\" xml:space=\"preserve\">\n"
-        ));
+             font-family=\"{FONT_FAMILY}\" xml:space=\"preserve\">"
+        );
         out.push_str("<rect x=\"0\" y=\"0\" width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
         Svg { out, width }
     }
@@ -150,17 +160,19 @@ impl Svg {
 
     fn node(&mut self, id: &str, r: &Rect, text: &BoxText, look: &BoxLook) {
         let font = font_of(look);
-        self.out.push_str(&format!("<g class=\"node\"><title>{}</title>\n", xml_escape(id)));
-        self.out.push_str(&format!(
-            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" stroke=\"{}\" stroke-width=\"{}\"/>\n",
-            num(r.x),
-            num(r.y),
-            num(r.w),
-            num(r.h),
+        self.out.push_str("<g class=\"node\"><title>");
+        escape_into(&mut self.out, id);
+        let _ = writeln!(
+            self.out,
+            "</title>\n<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" stroke=\"{}\" stroke-width=\"{}\"/>",
+            Num(r.x),
+            Num(r.y),
+            Num(r.w),
+            Num(r.h),
             look.fill.hex(),
             look.border.hex(),
-            num(look.border_width)
-        ));
+            Num(look.border_width)
+        );
         let x = r.x + r.w / 2.0;
         let color = look.font.hex();
         let lines = text.heading.iter().map(|h| (h, true)).chain(text.lines.iter().map(|l| (l, false)));
@@ -173,30 +185,36 @@ impl Svg {
     fn arrow(&mut self, from: &str, to: &str, route: &Route, look: EdgeLook) {
         let color = look.color.hex();
         let dash = if look.dotted { " stroke-dasharray=\"2,3\"" } else { "" };
-        let mut d = format!("M{},{}", Num(route.start.x), Num(route.start.y));
-        for [c1, c2, end] in &route.curves {
-            let _ = write!(d, " C{},{} {},{} {},{}", Num(c1.x), Num(c1.y), Num(c2.x), Num(c2.y), Num(end.x), Num(end.y));
-        }
-        let head: Vec<String> = route.head.iter().map(|p| format!("{},{}", num(p.x), num(p.y))).collect();
-        self.out.push_str(&format!(
-            "<g class=\"edge\"><title>{}-&gt;{}</title>\n<path d=\"{d}\" fill=\"none\" stroke=\"{color}\"{dash}/>\n\
-             <polygon points=\"{}\" fill=\"{color}\" stroke=\"{color}\"/>\n</g>\n",
-            xml_escape(from),
-            xml_escape(to),
-            head.join(" ")
-        ));
+        self.out.push_str("<g class=\"edge\"><title>");
+        escape_into(&mut self.out, from);
+        self.out.push_str("-&gt;");
+        escape_into(&mut self.out, to);
+        self.out.push_str("</title>\n<path d=\"");
+        path_data(&mut self.out, route);
+        let [a, b, c] = route.head;
+        let _ = writeln!(
+            self.out,
+            "\" fill=\"none\" stroke=\"{color}\"{dash}/>\n<polygon points=\"{},{} {},{} {},{}\" fill=\"{color}\" stroke=\"{color}\"/>\n</g>",
+            Num(a.x),
+            Num(a.y),
+            Num(b.x),
+            Num(b.y),
+            Num(c.x),
+            Num(c.y)
+        );
     }
 
     /// An arrow's label, on a pale backing so crossing lines don't garble it.
     fn edge_label(&mut self, lines: &[String], at: Pt) {
         let Some(size) = text_size(lines, LABEL_FONT) else { return };
-        self.out.push_str(&format!(
-            "<g class=\"label\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#ffffff\" fill-opacity=\"0.8\"/>\n",
-            num(at.x - 1.0),
-            num(at.y),
-            num(size.w + 2.0),
-            num(size.h)
-        ));
+        let _ = writeln!(
+            self.out,
+            "<g class=\"label\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#ffffff\" fill-opacity=\"0.8\"/>",
+            Num(at.x - 1.0),
+            Num(at.y),
+            Num(size.w + 2.0),
+            Num(size.h)
+        );
         for (i, line) in lines.iter().enumerate() {
             self.text(Pt::new(at.x, at.y + baseline(LABEL_FONT, i)), "start", LABEL_FONT, "#000000", false, line);
         }
@@ -205,13 +223,49 @@ impl Svg {
 
     fn text(&mut self, at: Pt, anchor: &str, font: Font, color: &str, bold: bool, s: &str) {
         let weight = if bold { " font-weight=\"bold\"" } else { "" };
-        self.out.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" font-size=\"{}\" fill=\"{color}\"{weight}>{}</text>\n",
-            num(at.x),
-            num(at.y),
-            num(font.size),
-            xml_escape(s)
-        ));
+        let _ = write!(
+            self.out,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" font-size=\"{}\" fill=\"{color}\"{weight}>",
+            Num(at.x),
+            Num(at.y),
+            Num(font.size)
+        );
+        escape_into(&mut self.out, s);
+        self.out.push_str("</text>\n");
+    }
+}
+
+/// An arrow's path: `M` to its start, then one piece per curve. A piece
+/// that runs straight down (or up) is written as `V`: a long arrow crosses
+/// many layers straight, and those pieces were most of a big drawing's bytes.
+/// Consecutive straight pieces merge into one, which draws the same line.
+fn path_data(out: &mut String, route: &Route) {
+    let _ = write!(out, "M{},{}", Num(route.start.x), Num(route.start.y));
+    let mut at = route.start;
+    let mut pending: Option<f64> = None;
+    for [c1, c2, end] in &route.curves {
+        let straight = [c1.x, c2.x, end.x].iter().all(|&x| Num(x) == Num(at.x));
+        if straight {
+            pending = Some(end.y);
+        } else {
+            if let Some(y) = pending.take() {
+                let _ = write!(out, " V{}", Num(y));
+            }
+            let _ = write!(out, " C{},{} {},{} {},{}", Num(c1.x), Num(c1.y), Num(c2.x), Num(c2.y), Num(end.x), Num(end.y));
+        }
+        at = *end;
+    }
+    if let Some(y) = pending {
+        let _ = write!(out, " V{}", Num(y));
+    }
+}
+
+/// Appends `s` escaped for XML (see [`xml_escape`]) without a string of its own.
+fn escape_into(out: &mut String, s: &str) {
+    if s.bytes().all(|b| !matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | b'\t') && !b.is_ascii_control()) && s.is_ascii() {
+        out.push_str(s);
+    } else {
+        out.push_str(&xml_escape(s));
     }
 }
 
@@ -222,29 +276,49 @@ fn baseline(font: Font, i: usize) -> f64 {
 }
 
 /// A coordinate as SVG text: one decimal, no `-0`, never NaN.
+#[cfg(test)]
 fn num(v: f64) -> String {
     Num(v).to_string()
 }
 
-/// [`num`] without the allocation, for the many points of arrow paths.
+/// A coordinate written as [`num`] says, without an allocation: the many
+/// points of arrow paths.
+#[derive(Clone, Copy)]
 struct Num(f64);
+
+impl Num {
+    /// The value in tenths, as written (0 for what is not a number).
+    fn tenths(self) -> i64 {
+        let v = self.0;
+        if !v.is_finite() || v.abs() < 0.05 {
+            return 0;
+        }
+        // Ties go to even, as `{:.1}` rounds exact decimal ties.
+        (v * 10.0).round_ties_even() as i64
+    }
+}
+
+impl PartialEq for Num {
+    fn eq(&self, other: &Num) -> bool {
+        self.tenths() == other.tenths()
+    }
+}
 
 impl std::fmt::Display for Num {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let v = self.0;
-        if !v.is_finite() || v.abs() < 0.05 {
-            return f.write_str("0");
-        }
         // Integer formatting: float formatting was a third of drawing time.
-        // Ties go to even, as `{:.1}` rounds exact decimal ties.
-        let tenths = (v * 10.0).round_ties_even() as i64;
-        let (whole, frac) = (tenths / 10, (tenths % 10).abs());
-        let sign = if tenths < 0 && whole == 0 { "-" } else { "" };
-        if frac == 0 {
-            write!(f, "{sign}{whole}")
-        } else {
-            write!(f, "{sign}{whole}.{frac}")
+        let tenths = self.tenths();
+        let (whole, frac) = (tenths / 10, (tenths % 10).unsigned_abs() as u8);
+        if tenths < 0 && whole == 0 {
+            f.write_str("-")?;
         }
+        let mut digits = itoa::Buffer::new();
+        f.write_str(digits.format(whole))?;
+        if frac != 0 {
+            f.write_str(".")?;
+            f.write_char(char::from(b'0' + frac))?;
+        }
+        Ok(())
     }
 }
 
