@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use super::attrs::{node_style, NodeAttrs, NodeStyle, Shape};
 use super::layout::{self, EdgeIn, Pt, Rect, Route, Size};
 use super::style::{box_look, box_text, caption_lines, edge_look, label_lines, valid_edges, xml_escape, BoxLook, BoxText, EdgeLook};
 use super::view::View;
@@ -29,12 +30,34 @@ const CAPTION_FONT: Font = Font { size: 13.0, line: 17.0 };
 const PAD_X: f64 = 8.0;
 const PAD_Y: f64 = 5.0;
 const CAPTION_GAP: f64 = 8.0;
+/// How much bigger than its text an ellipse is (a little under √2: the
+/// text's corners may touch the curve, as in Graphviz).
+const ELLIPSE_GROWTH: f64 = 1.3;
 
-/// SVG text of a view, drawn by the built-in layout.
-pub(crate) fn to_svg(view: &View) -> String {
-    let texts: Vec<BoxText> = (0..view.nodes.len()).map(|i| box_text(view, i)).collect();
+/// SVG text of a view, drawn by the built-in layout, with objgraph's extra
+/// node attributes (`attrs`, see [`super::attrs`]) applied.
+pub(crate) fn to_svg(view: &View, attrs: &NodeAttrs) -> String {
+    let styles = styles(view, attrs);
+    let texts: Vec<BoxText> = (0..view.nodes.len())
+        .map(|i| match styles[i].as_ref().and_then(|s| s.label.clone()) {
+            Some(lines) => BoxText { heading: None, lines },
+            None => box_text(view, i),
+        })
+        .collect();
     let looks: Vec<BoxLook> = view.nodes.iter().map(|n| box_look(n, view.max_depth)).collect();
-    let sizes: Vec<Size> = texts.iter().zip(&looks).map(|(t, l)| box_size(t, font_of(l))).collect();
+    let sizes: Vec<Size> = texts
+        .iter()
+        .zip(&looks)
+        .zip(&styles)
+        .map(|((t, l), s)| {
+            let size = box_size(t, font_of(l));
+            match s.as_ref().map(|s| s.shape) {
+                // Room for the text inside the curve, as Graphviz makes.
+                Some(Shape::Ellipse) => Size { w: size.w * ELLIPSE_GROWTH, h: size.h * ELLIPSE_GROWTH },
+                _ => size,
+            }
+        })
+        .collect();
     let edges: Vec<(usize, usize, Vec<String>)> = valid_edges(view).map(|(_, e)| (e.from, e.to, label_lines(&e.label))).collect();
     let input: Vec<EdgeIn> =
         edges.iter().map(|(from, to, label)| EdgeIn { from: *from, to: *to, label: text_size(label, LABEL_FONT) }).collect();
@@ -50,7 +73,7 @@ pub(crate) fn to_svg(view: &View) -> String {
         svg.arrow(&view.nodes[*from].id, &view.nodes[*to].id, route, edge_look(view, *from, *to));
     }
     for (i, node) in view.nodes.iter().enumerate() {
-        svg.node(&node.id, &placed.boxes[i], &texts[i], &looks[i]);
+        svg.node(&node.id, &placed.boxes[i], &texts[i], &looks[i], styles[i].as_ref());
     }
     // Labels last, on top of any line that passes under them.
     for ((_, _, label), route) in edges.iter().zip(&placed.edges) {
@@ -60,6 +83,16 @@ pub(crate) fn to_svg(view: &View) -> String {
     }
     svg.raw("</g>\n");
     svg.finish()
+}
+
+/// Each box's extra attributes, read once; the pairs given for one box in
+/// several entries apply in order.
+fn styles(view: &View, attrs: &NodeAttrs) -> Vec<Option<NodeStyle>> {
+    let mut pairs: Vec<Vec<(String, String)>> = vec![Vec::new(); view.nodes.len()];
+    for (i, a) in attrs.iter().filter(|(i, _)| *i < view.nodes.len()) {
+        pairs[*i].extend(a.iter().cloned());
+    }
+    pairs.into_iter().map(|p| (!p.is_empty()).then(|| node_style(&p))).collect()
 }
 
 /// Roughly the drawing's length, so that its string grows once or never.
@@ -81,6 +114,12 @@ fn box_size(text: &BoxText, font: Font) -> Size {
     let lines: Vec<String> = text.heading.iter().chain(&text.lines).cloned().collect();
     let inner = text_size(&lines, font).unwrap_or(Size { w: 0.0, h: font.line });
     Size { w: (inner.w + 2.0 * PAD_X).max(3.0 * PAD_X), h: inner.h + 2.0 * PAD_Y }
+}
+
+/// The height of a box's text block.
+fn text_height(text: &BoxText, font: Font) -> f64 {
+    let lines = text.heading.iter().count() + text.lines.len();
+    lines.max(1) as f64 * font.line
 }
 
 /// The size of some lines of text, or `None` for no text at all.
@@ -130,7 +169,7 @@ impl Svg {
         let _ = writeln!(
             out,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" \
-             font-family=\"{FONT_FAMILY}\" xml:space=\"preserve\">"
+             xmlns:xlink=\"http://www.w3.org/1999/xlink\" font-family=\"{FONT_FAMILY}\" xml:space=\"preserve\">"
         );
         out.push_str("<rect x=\"0\" y=\"0\" width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
         Svg { out, width }
@@ -158,28 +197,67 @@ impl Svg {
         self.out.push_str("</g>\n");
     }
 
-    fn node(&mut self, id: &str, r: &Rect, text: &BoxText, look: &BoxLook) {
+    fn node(&mut self, id: &str, r: &Rect, text: &BoxText, look: &BoxLook, style: Option<&NodeStyle>) {
         let font = font_of(look);
+        let plain = NodeStyle::default();
+        let st = style.unwrap_or(&plain);
+        if let Some(url) = &st.url {
+            self.out.push_str("<a href=\"");
+            escape_into(&mut self.out, url);
+            self.out.push_str("\" xlink:href=\"");
+            escape_into(&mut self.out, url);
+            self.out.push_str("\">");
+        }
         self.out.push_str("<g class=\"node\"><title>");
-        escape_into(&mut self.out, id);
-        let _ = writeln!(
-            self.out,
-            "</title>\n<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" stroke=\"{}\" stroke-width=\"{}\"/>",
-            Num(r.x),
-            Num(r.y),
-            Num(r.w),
-            Num(r.h),
-            look.fill.hex(),
-            look.border.hex(),
-            Num(look.border_width)
-        );
+        escape_into(&mut self.out, st.tooltip.as_deref().unwrap_or(id));
+        self.out.push_str("</title>\n");
+        let fill = st.fill.clone().unwrap_or_else(|| look.fill.hex());
+        let border = match st.shape {
+            Shape::Bare => "none".to_string(),
+            _ => st.border.clone().unwrap_or_else(|| look.border.hex()),
+        };
+        let width = Num(st.border_width.unwrap_or(look.border_width));
+        match st.shape {
+            Shape::Ellipse => {
+                let _ = write!(
+                    self.out,
+                    "<ellipse cx=\"{}\" cy=\"{}\" rx=\"{}\" ry=\"{}\" fill=\"{fill}\" stroke=\"{border}\" stroke-width=\"{width}\"",
+                    Num(r.x + r.w / 2.0),
+                    Num(r.y + r.h / 2.0),
+                    Num(r.w / 2.0),
+                    Num(r.h / 2.0)
+                );
+            }
+            Shape::Box | Shape::Bare => {
+                let _ = write!(
+                    self.out,
+                    "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\" stroke=\"{border}\" stroke-width=\"{width}\"",
+                    Num(r.x),
+                    Num(r.y),
+                    Num(r.w),
+                    Num(r.h)
+                );
+                if st.rounded {
+                    self.out.push_str(" rx=\"6\"");
+                }
+            }
+        }
+        if let Some(dash) = st.dash {
+            let _ = write!(self.out, " stroke-dasharray=\"{dash}\"");
+        }
+        self.out.push_str("/>\n");
         let x = r.x + r.w / 2.0;
-        let color = look.font.hex();
+        let color = st.font.clone().unwrap_or_else(|| look.font.hex());
+        // The text block is centred in the box (an ellipse is taller than its text).
+        let inner = (r.h - text_height(text, font)) / 2.0;
         let lines = text.heading.iter().map(|h| (h, true)).chain(text.lines.iter().map(|l| (l, false)));
         for (i, (line, bold)) in lines.enumerate() {
-            self.text(Pt::new(x, r.y + PAD_Y + baseline(font, i)), "middle", font, &color, bold, line);
+            self.text(Pt::new(x, r.y + inner + baseline(font, i)), "middle", font, &color, bold, line);
         }
         self.out.push_str("</g>\n");
+        if st.url.is_some() {
+            self.out.push_str("</a>\n");
+        }
     }
 
     fn arrow(&mut self, from: &str, to: &str, route: &Route, look: EdgeLook) {
