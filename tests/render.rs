@@ -7,7 +7,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use refgraph::render::{
-    graphviz_available, render, render_to_file, to_dot, Engine, Format, RenderError, Renderer, Role, View, ViewEdge, ViewNode,
+    graphviz_available, render, render_to_file, render_with_attrs, to_dot, to_dot_with_attrs, Engine, Format, RenderError, Renderer, Role,
+    View, ViewEdge, ViewNode,
 };
 
 fn node(id: &str, lines: &[&str], depth: u32, role: Role) -> ViewNode {
@@ -287,6 +288,43 @@ fn builtin_svg_paints_like_the_dot() {
     assert!(svg.contains("stroke-dasharray"), "the cut is dotted");
     let awkward = builtin_svg(&awkward_view());
     assert!(awkward.contains(">filters hid &quot;some&quot; paths &amp; &lt;more&gt;</text>"), "caption");
+}
+
+/// objgraph's `extra_node_attrs`, as the built-in renderer reads them.
+fn attrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|&(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+#[test]
+fn builtin_svg_honours_extra_node_attributes() {
+    let view = logging_view();
+    let extra = vec![
+        (1, attrs(&[("fillcolor", "#33aaff"), ("color", "blue"), ("fontcolor", "yellow"), ("style", "filled,dashed")])),
+        (2, attrs(&[("label", "renamed <box>\nsecond line"), ("tooltip", "a tip & more"), ("URL", "https://example.com/?a=1&b=2")])),
+        (5, attrs(&[("shape", "ellipse"), ("penwidth", "3")])),
+        (6, attrs(&[("fillcolor", "0.3,1,1"), ("shape", "plaintext")])),
+        (99, attrs(&[("fillcolor", "red")])),
+    ];
+    let (bytes, renderer) = render_with_attrs(&view, Format::Svg, Engine::BuiltIn, &extra).expect("svg");
+    assert_eq!(renderer, Renderer::BuiltIn);
+    let svg = String::from_utf8(bytes).expect("UTF-8");
+    assert_well_formed(&svg);
+    assert!(svg.contains("fill=\"#33aaff\" stroke=\"blue\" stroke-width=\"1\" stroke-dasharray=\"5,2\"/>"), "{svg}");
+    assert!(svg.contains("fill=\"yellow\">function</text>"), "font colour");
+    // The label replaces the box's text, and the box grows to fit it.
+    assert!(svg.contains(">renamed &lt;box&gt;</text>") && svg.contains(">second line</text>"));
+    assert!(svg.contains("<title>a tip &amp; more</title>"));
+    assert!(svg.contains("<a href=\"https://example.com/?a=1&amp;b=2\""));
+    assert!(svg.contains("<ellipse ") && svg.contains("stroke-width=\"3\""), "ellipse with a thick pen");
+    assert!(svg.contains("fill=\"#33ff00\" stroke=\"none\""), "HSV fill, no outline");
+    // Boxes without attributes keep their look; the same input gives the same bytes.
+    assert!(svg.contains("fill=\"#ffcccc\" stroke=\"#ff0000\" stroke-width=\"2\""), "target box");
+    let again = render_with_attrs(&view, Format::Svg, Engine::BuiltIn, &extra).expect("svg").0;
+    assert_eq!(svg.as_bytes(), again.as_slice());
+    assert_ne!(svg, builtin_svg(&view));
+    // The DOT text carries the same attributes, for Graphviz.
+    let dot = to_dot_with_attrs(&view, &extra);
+    assert!(dot.contains("fillcolor=\"#33aaff\"") && dot.contains("shape=\"ellipse\"") && dot.contains("tooltip=\"a tip & more\""));
 }
 
 #[test]

@@ -848,7 +848,7 @@ fn draw(
         render::check_size(&view).map_err(render_error)?;
     }
     if to.inline {
-        let (svg, _) = render::render(&view, render::Format::Svg, Engine::BuiltIn).map_err(render_error)?;
+        let (svg, _) = render::render_with_attrs(&view, render::Format::Svg, Engine::BuiltIn, &extra).map_err(render_error)?;
         let svg = String::from_utf8_lossy(&svg).into_owned();
         let graph = display_module(py)?.getattr("Graph")?.call1((svg, dot, objects))?;
         return Ok(Some(graph.unbind()));
@@ -861,7 +861,7 @@ fn draw(
         (Some(f), true) => f.clone(),
         _ => temp_path(py, ".dot")?,
     };
-    crate::atomic::write_file(&dot_path, |w| std::io::Write::write_all(w, dot.as_bytes()))
+    crate::atomic::write_drawing(&dot_path, |w| std::io::Write::write_all(w, dot.as_bytes()))
         .map_err(|e| PyOSError::new_err(format!("cannot write {}: {e}", dot_path.display())))?;
     say(format!("Graph written to {} ({objects} nodes)", dot_path.display()))?;
     if is_dot {
@@ -871,7 +871,7 @@ fn draw(
         Some(f) => f,
         None => dot_path.with_extension("svg"),
     };
-    render::render_to_file(&view, &image, Engine::Auto).map_err(render_error)?;
+    render::render_to_file_with_attrs(&view, &image, Engine::Auto, &extra).map_err(render_error)?;
     say(format!("Image generated as {}", image.display()))?;
     Ok(None)
 }

@@ -6,6 +6,7 @@
 use graphviz_rust::dot_structures::{Attribute, Edge, EdgeTy, Graph, GraphAttributes, Id, Node, NodeId, Stmt, Vertex};
 use graphviz_rust::printer::{DotPrinter, PrinterContext};
 
+use super::attrs::NodeAttrs;
 use super::style::{box_look, box_text, edge_look, valid_edges, xml_escape, BoxText, Rgb};
 use super::view::View;
 
@@ -21,19 +22,16 @@ pub fn to_dot(view: &View) -> String {
 /// DOT text of a view with extra attributes on some nodes (objgraph's
 /// `extra_node_attrs`): `extra` gives `(view node index, [(name, value)])`;
 /// an extra attribute replaces one of the same name.
-pub fn to_dot_with_attrs(view: &View, extra: &[(usize, Vec<(String, String)>)]) -> String {
+pub fn to_dot_with_attrs(view: &View, extra: &NodeAttrs) -> String {
     let mut g = graph(view);
     if let Graph::DiGraph { stmts, .. } = &mut g {
-        for (index, attrs) in extra {
-            let Some(id) = view.nodes.get(*index).map(|n| node_id(&n.id)) else { continue };
-            for st in stmts.iter_mut() {
-                if let Stmt::Node(Node { id: NodeId(nid, _), attributes }) = st {
-                    if *nid == id {
-                        for (k, v) in attrs {
-                            attributes.retain(|Attribute(name, _)| *name != plain(k));
-                            attributes.push(attr(k, quoted(v)));
-                        }
-                    }
+        // Node statements follow the graph's own, in view order.
+        let first = stmts.iter().position(|st| matches!(st, Stmt::Node(_))).unwrap_or(stmts.len());
+        for (index, attrs) in extra.iter().filter(|(i, _)| *i < view.nodes.len()) {
+            if let Some(Stmt::Node(Node { attributes, .. })) = stmts.get_mut(first + index) {
+                for (k, v) in attrs {
+                    attributes.retain(|Attribute(name, _)| *name != plain(k));
+                    attributes.push(attr(k, quoted(v)));
                 }
             }
         }

@@ -13,6 +13,7 @@
 
 #![forbid(unsafe_code)]
 
+mod attrs;
 mod dot;
 mod graphviz;
 mod layout;
@@ -24,6 +25,7 @@ mod view;
 use std::fmt;
 use std::path::Path;
 
+pub use attrs::NodeAttrs;
 pub use dot::{to_dot, to_dot_with_attrs};
 pub use view::{Role, View, ViewEdge, ViewNode};
 
@@ -126,8 +128,16 @@ pub fn graphviz_available() -> bool {
 
 /// Renders a view in memory, and says which renderer drew it.
 pub fn render(view: &View, format: Format, engine: Engine) -> Result<(Vec<u8>, Renderer), RenderError> {
+    render_with_attrs(view, format, engine, &[])
+}
+
+/// Renders a view in memory with extra Graphviz attributes on some boxes
+/// (objgraph's `extra_node_attrs`): Graphviz reads them from the DOT text,
+/// the built-in renderer paints what it understands of them (colours,
+/// `style`, `shape`, `label`, `penwidth`, `tooltip`, `URL`).
+pub fn render_with_attrs(view: &View, format: Format, engine: Engine, attrs: &NodeAttrs) -> Result<(Vec<u8>, Renderer), RenderError> {
     if format == Format::Dot {
-        return Ok((to_dot(view).into_bytes(), Renderer::DotText));
+        return Ok((to_dot_with_attrs(view, attrs).into_bytes(), Renderer::DotText));
     }
     check_size(view)?;
     let dot = match engine {
@@ -136,9 +146,9 @@ pub fn render(view: &View, format: Format, engine: Engine) -> Result<(Vec<u8>, R
         Engine::Auto => graphviz::find_dot(),
     };
     match (dot, format) {
-        (Some(dot), _) => Ok((graphviz::run(&dot, &to_dot(view), format.graphviz_name())?, Renderer::Graphviz)),
-        (None, Format::Svg) => Ok((svg::to_svg(view).into_bytes(), Renderer::BuiltIn)),
-        (None, _) => Ok((raster::svg_to_png(&svg::to_svg(view))?, Renderer::BuiltIn)),
+        (Some(dot), _) => Ok((graphviz::run(&dot, &to_dot_with_attrs(view, attrs), format.graphviz_name())?, Renderer::Graphviz)),
+        (None, Format::Svg) => Ok((svg::to_svg(view, attrs).into_bytes(), Renderer::BuiltIn)),
+        (None, _) => Ok((raster::svg_to_png(&svg::to_svg(view, attrs))?, Renderer::BuiltIn)),
     }
 }
 
@@ -156,9 +166,14 @@ pub fn check_size(view: &View) -> Result<(), RenderError> {
 /// renamed over it, so a failure leaves nothing behind: no partial file, no
 /// empty file, and an older file at `path` untouched.
 pub fn render_to_file(view: &View, path: &Path, engine: Engine) -> Result<Renderer, RenderError> {
+    render_to_file_with_attrs(view, path, engine, &[])
+}
+
+/// [`render_to_file`] with extra attributes on some boxes (see [`render_with_attrs`]).
+pub fn render_to_file_with_attrs(view: &View, path: &Path, engine: Engine, attrs: &NodeAttrs) -> Result<Renderer, RenderError> {
     let format = Format::from_path(path)?;
-    let (bytes, renderer) = render(view, format, engine)?;
-    crate::atomic::write_file(path, |w| w.write_all(&bytes))
+    let (bytes, renderer) = render_with_attrs(view, format, engine, attrs)?;
+    crate::atomic::write_drawing(path, |w| w.write_all(&bytes))
         .map_err(|source| RenderError::Io { path: path.display().to_string(), source })?;
     Ok(renderer)
 }

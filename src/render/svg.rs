@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use super::attrs::{node_style, NodeAttrs, NodeStyle, Shape};
 use super::layout::{self, EdgeIn, Pt, Rect, Route, Size};
 use super::style::{box_look, box_text, caption_lines, edge_look, label_lines, valid_edges, xml_escape, BoxLook, BoxText, EdgeLook};
 use super::view::View;
@@ -29,12 +30,34 @@ const CAPTION_FONT: Font = Font { size: 13.0, line: 17.0 };
 const PAD_X: f64 = 8.0;
 const PAD_Y: f64 = 5.0;
 const CAPTION_GAP: f64 = 8.0;
+/// How much bigger than its text an ellipse is (a little under √2: the
+/// text's corners may touch the curve, as in Graphviz).
+const ELLIPSE_GROWTH: f64 = 1.3;
 
-/// SVG text of a view, drawn by the built-in layout.
-pub(crate) fn to_svg(view: &View) -> String {
-    let texts: Vec<BoxText> = (0..view.nodes.len()).map(|i| box_text(view, i)).collect();
+/// SVG text of a view, drawn by the built-in layout, with objgraph's extra
+/// node attributes (`attrs`, see [`super::attrs`]) applied.
+pub(crate) fn to_svg(view: &View, attrs: &NodeAttrs) -> String {
+    let styles = styles(view, attrs);
+    let texts: Vec<BoxText> = (0..view.nodes.len())
+        .map(|i| match styles[i].as_ref().and_then(|s| s.label.clone()) {
+            Some(lines) => BoxText { heading: None, lines },
+            None => box_text(view, i),
+        })
+        .collect();
     let looks: Vec<BoxLook> = view.nodes.iter().map(|n| box_look(n, view.max_depth)).collect();
-    let sizes: Vec<Size> = texts.iter().zip(&looks).map(|(t, l)| box_size(t, font_of(l))).collect();
+    let sizes: Vec<Size> = texts
+        .iter()
+        .zip(&looks)
+        .zip(&styles)
+        .map(|((t, l), s)| {
+            let size = box_size(t, font_of(l));
+            match s.as_ref().map(|s| s.shape) {
+                // Room for the text inside the curve, as Graphviz makes.
+                Some(Shape::Ellipse) => Size { w: size.w * ELLIPSE_GROWTH, h: size.h * ELLIPSE_GROWTH },
+                _ => size,
+            }
+        })
+        .collect();
     let edges: Vec<(usize, usize, Vec<String>)> = valid_edges(view).map(|(_, e)| (e.from, e.to, label_lines(&e.label))).collect();
     let input: Vec<EdgeIn> =
         edges.iter().map(|(from, to, label)| EdgeIn { from: *from, to: *to, label: text_size(label, LABEL_FONT) }).collect();
@@ -43,14 +66,14 @@ pub(crate) fn to_svg(view: &View) -> String {
     let caption = caption_lines(view);
     let caption_h = if caption.is_empty() { 0.0 } else { caption.len() as f64 * CAPTION_FONT.line + CAPTION_GAP };
     let caption_w = text_size(&caption, CAPTION_FONT).map_or(0.0, |s| s.w + 2.0 * PAD_X);
-    let mut svg = Svg::new(placed.width.max(caption_w), placed.height + caption_h);
+    let mut svg = Svg::new(placed.width.max(caption_w), placed.height + caption_h, capacity(view, &placed));
     svg.caption(&caption);
-    svg.raw(&format!("<g transform=\"translate(0,{})\">\n", num(caption_h)));
+    let _ = writeln!(svg.out, "<g transform=\"translate(0,{})\">", Num(caption_h));
     for ((from, to, _), route) in edges.iter().zip(&placed.edges) {
         svg.arrow(&view.nodes[*from].id, &view.nodes[*to].id, route, edge_look(view, *from, *to));
     }
     for (i, node) in view.nodes.iter().enumerate() {
-        svg.node(&node.id, &placed.boxes[i], &texts[i], &looks[i]);
+        svg.node(&node.id, &placed.boxes[i], &texts[i], &looks[i], styles[i].as_ref());
     }
     // Labels last, on top of any line that passes under them.
     for ((_, _, label), route) in edges.iter().zip(&placed.edges) {
@@ -60,6 +83,23 @@ pub(crate) fn to_svg(view: &View) -> String {
     }
     svg.raw("</g>\n");
     svg.finish()
+}
+
+/// Each box's extra attributes, read once; the pairs given for one box in
+/// several entries apply in order.
+fn styles(view: &View, attrs: &NodeAttrs) -> Vec<Option<NodeStyle>> {
+    let mut pairs: Vec<Vec<(String, String)>> = vec![Vec::new(); view.nodes.len()];
+    for (i, a) in attrs.iter().filter(|(i, _)| *i < view.nodes.len()) {
+        pairs[*i].extend(a.iter().cloned());
+    }
+    pairs.into_iter().map(|p| (!p.is_empty()).then(|| node_style(&p))).collect()
+}
+
+/// Roughly the drawing's length, so that its string grows once or never.
+fn capacity(view: &View, placed: &layout::Layout) -> usize {
+    let text: usize = view.nodes.iter().map(|n| n.lines.iter().map(|l| l.len() + 120).sum::<usize>()).sum();
+    let curves: usize = placed.edges.iter().map(|e| e.curves.len()).sum();
+    4096 + text + 260 * view.nodes.len() + 400 * view.edges.len() + 16 * curves
 }
 
 fn font_of(look: &BoxLook) -> Font {
@@ -74,6 +114,12 @@ fn box_size(text: &BoxText, font: Font) -> Size {
     let lines: Vec<String> = text.heading.iter().chain(&text.lines).cloned().collect();
     let inner = text_size(&lines, font).unwrap_or(Size { w: 0.0, h: font.line });
     Size { w: (inner.w + 2.0 * PAD_X).max(3.0 * PAD_X), h: inner.h + 2.0 * PAD_Y }
+}
+
+/// The height of a box's text block.
+fn text_height(text: &BoxText, font: Font) -> f64 {
+    let lines = text.heading.iter().count() + text.lines.len();
+    lines.max(1) as f64 * font.line
 }
 
 /// The size of some lines of text, or `None` for no text at all.
@@ -106,22 +152,25 @@ fn columns(s: &str) -> usize {
         .sum()
 }
 
-/// The SVG document being written.
+/// The SVG document being written. Everything is written straight into one
+/// preallocated string: formatting each element into a string of its own
+/// first was most of the drawing's time on big graphs.
 struct Svg {
     out: String,
     width: f64,
 }
 
 impl Svg {
-    fn new(width: f64, height: f64) -> Svg {
-        let (w, h) = (num(width.ceil()), num(height.ceil()));
-        let mut out = String::new();
+    fn new(width: f64, height: f64, capacity: usize) -> Svg {
+        let (w, h) = (Num(width.ceil()), Num(height.ceil()));
+        let mut out = String::with_capacity(capacity);
         out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n");
         out.push_str("<!-- Drawn by refgraph's built-in layout (Graphviz was not used); install Graphviz for dot's layout. -->\n");
-        out.push_str(&format!(
+        let _ = writeln!(
+            out,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" \
-             font-family=\"{FONT_FAMILY}\" xml:space=\"preserve\">\n"
-        ));
+             xmlns:xlink=\"http://www.w3.org/1999/xlink\" font-family=\"{FONT_FAMILY}\" xml:space=\"preserve\">"
+        );
         out.push_str("<rect x=\"0\" y=\"0\" width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
         Svg { out, width }
     }
@@ -148,55 +197,102 @@ impl Svg {
         self.out.push_str("</g>\n");
     }
 
-    fn node(&mut self, id: &str, r: &Rect, text: &BoxText, look: &BoxLook) {
+    fn node(&mut self, id: &str, r: &Rect, text: &BoxText, look: &BoxLook, style: Option<&NodeStyle>) {
         let font = font_of(look);
-        self.out.push_str(&format!("<g class=\"node\"><title>{}</title>\n", xml_escape(id)));
-        self.out.push_str(&format!(
-            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" stroke=\"{}\" stroke-width=\"{}\"/>\n",
-            num(r.x),
-            num(r.y),
-            num(r.w),
-            num(r.h),
-            look.fill.hex(),
-            look.border.hex(),
-            num(look.border_width)
-        ));
+        let plain = NodeStyle::default();
+        let st = style.unwrap_or(&plain);
+        if let Some(url) = &st.url {
+            self.out.push_str("<a href=\"");
+            escape_into(&mut self.out, url);
+            self.out.push_str("\" xlink:href=\"");
+            escape_into(&mut self.out, url);
+            self.out.push_str("\">");
+        }
+        self.out.push_str("<g class=\"node\"><title>");
+        escape_into(&mut self.out, st.tooltip.as_deref().unwrap_or(id));
+        self.out.push_str("</title>\n");
+        let fill = st.fill.clone().unwrap_or_else(|| look.fill.hex());
+        let border = match st.shape {
+            Shape::Bare => "none".to_string(),
+            _ => st.border.clone().unwrap_or_else(|| look.border.hex()),
+        };
+        let width = Num(st.border_width.unwrap_or(look.border_width));
+        match st.shape {
+            Shape::Ellipse => {
+                let _ = write!(
+                    self.out,
+                    "<ellipse cx=\"{}\" cy=\"{}\" rx=\"{}\" ry=\"{}\" fill=\"{fill}\" stroke=\"{border}\" stroke-width=\"{width}\"",
+                    Num(r.x + r.w / 2.0),
+                    Num(r.y + r.h / 2.0),
+                    Num(r.w / 2.0),
+                    Num(r.h / 2.0)
+                );
+            }
+            Shape::Box | Shape::Bare => {
+                let _ = write!(
+                    self.out,
+                    "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\" stroke=\"{border}\" stroke-width=\"{width}\"",
+                    Num(r.x),
+                    Num(r.y),
+                    Num(r.w),
+                    Num(r.h)
+                );
+                if st.rounded {
+                    self.out.push_str(" rx=\"6\"");
+                }
+            }
+        }
+        if let Some(dash) = st.dash {
+            let _ = write!(self.out, " stroke-dasharray=\"{dash}\"");
+        }
+        self.out.push_str("/>\n");
         let x = r.x + r.w / 2.0;
-        let color = look.font.hex();
+        let color = st.font.clone().unwrap_or_else(|| look.font.hex());
+        // The text block is centred in the box (an ellipse is taller than its text).
+        let inner = (r.h - text_height(text, font)) / 2.0;
         let lines = text.heading.iter().map(|h| (h, true)).chain(text.lines.iter().map(|l| (l, false)));
         for (i, (line, bold)) in lines.enumerate() {
-            self.text(Pt::new(x, r.y + PAD_Y + baseline(font, i)), "middle", font, &color, bold, line);
+            self.text(Pt::new(x, r.y + inner + baseline(font, i)), "middle", font, &color, bold, line);
         }
         self.out.push_str("</g>\n");
+        if st.url.is_some() {
+            self.out.push_str("</a>\n");
+        }
     }
 
     fn arrow(&mut self, from: &str, to: &str, route: &Route, look: EdgeLook) {
         let color = look.color.hex();
         let dash = if look.dotted { " stroke-dasharray=\"2,3\"" } else { "" };
-        let mut d = format!("M{},{}", Num(route.start.x), Num(route.start.y));
-        for [c1, c2, end] in &route.curves {
-            let _ = write!(d, " C{},{} {},{} {},{}", Num(c1.x), Num(c1.y), Num(c2.x), Num(c2.y), Num(end.x), Num(end.y));
-        }
-        let head: Vec<String> = route.head.iter().map(|p| format!("{},{}", num(p.x), num(p.y))).collect();
-        self.out.push_str(&format!(
-            "<g class=\"edge\"><title>{}-&gt;{}</title>\n<path d=\"{d}\" fill=\"none\" stroke=\"{color}\"{dash}/>\n\
-             <polygon points=\"{}\" fill=\"{color}\" stroke=\"{color}\"/>\n</g>\n",
-            xml_escape(from),
-            xml_escape(to),
-            head.join(" ")
-        ));
+        self.out.push_str("<g class=\"edge\"><title>");
+        escape_into(&mut self.out, from);
+        self.out.push_str("-&gt;");
+        escape_into(&mut self.out, to);
+        self.out.push_str("</title>\n<path d=\"");
+        path_data(&mut self.out, route);
+        let [a, b, c] = route.head;
+        let _ = writeln!(
+            self.out,
+            "\" fill=\"none\" stroke=\"{color}\"{dash}/>\n<polygon points=\"{},{} {},{} {},{}\" fill=\"{color}\" stroke=\"{color}\"/>\n</g>",
+            Num(a.x),
+            Num(a.y),
+            Num(b.x),
+            Num(b.y),
+            Num(c.x),
+            Num(c.y)
+        );
     }
 
     /// An arrow's label, on a pale backing so crossing lines don't garble it.
     fn edge_label(&mut self, lines: &[String], at: Pt) {
         let Some(size) = text_size(lines, LABEL_FONT) else { return };
-        self.out.push_str(&format!(
-            "<g class=\"label\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#ffffff\" fill-opacity=\"0.8\"/>\n",
-            num(at.x - 1.0),
-            num(at.y),
-            num(size.w + 2.0),
-            num(size.h)
-        ));
+        let _ = writeln!(
+            self.out,
+            "<g class=\"label\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#ffffff\" fill-opacity=\"0.8\"/>",
+            Num(at.x - 1.0),
+            Num(at.y),
+            Num(size.w + 2.0),
+            Num(size.h)
+        );
         for (i, line) in lines.iter().enumerate() {
             self.text(Pt::new(at.x, at.y + baseline(LABEL_FONT, i)), "start", LABEL_FONT, "#000000", false, line);
         }
@@ -205,13 +301,49 @@ impl Svg {
 
     fn text(&mut self, at: Pt, anchor: &str, font: Font, color: &str, bold: bool, s: &str) {
         let weight = if bold { " font-weight=\"bold\"" } else { "" };
-        self.out.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" font-size=\"{}\" fill=\"{color}\"{weight}>{}</text>\n",
-            num(at.x),
-            num(at.y),
-            num(font.size),
-            xml_escape(s)
-        ));
+        let _ = write!(
+            self.out,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" font-size=\"{}\" fill=\"{color}\"{weight}>",
+            Num(at.x),
+            Num(at.y),
+            Num(font.size)
+        );
+        escape_into(&mut self.out, s);
+        self.out.push_str("</text>\n");
+    }
+}
+
+/// An arrow's path: `M` to its start, then one piece per curve. A piece
+/// that runs straight down (or up) is written as `V`: a long arrow crosses
+/// many layers straight, and those pieces were most of a big drawing's bytes.
+/// Consecutive straight pieces merge into one, which draws the same line.
+fn path_data(out: &mut String, route: &Route) {
+    let _ = write!(out, "M{},{}", Num(route.start.x), Num(route.start.y));
+    let mut at = route.start;
+    let mut pending: Option<f64> = None;
+    for [c1, c2, end] in &route.curves {
+        let straight = [c1.x, c2.x, end.x].iter().all(|&x| Num(x) == Num(at.x));
+        if straight {
+            pending = Some(end.y);
+        } else {
+            if let Some(y) = pending.take() {
+                let _ = write!(out, " V{}", Num(y));
+            }
+            let _ = write!(out, " C{},{} {},{} {},{}", Num(c1.x), Num(c1.y), Num(c2.x), Num(c2.y), Num(end.x), Num(end.y));
+        }
+        at = *end;
+    }
+    if let Some(y) = pending {
+        let _ = write!(out, " V{}", Num(y));
+    }
+}
+
+/// Appends `s` escaped for XML (see [`xml_escape`]) without a string of its own.
+fn escape_into(out: &mut String, s: &str) {
+    if s.bytes().all(|b| !matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | b'\t') && !b.is_ascii_control()) && s.is_ascii() {
+        out.push_str(s);
+    } else {
+        out.push_str(&xml_escape(s));
     }
 }
 
@@ -222,29 +354,49 @@ fn baseline(font: Font, i: usize) -> f64 {
 }
 
 /// A coordinate as SVG text: one decimal, no `-0`, never NaN.
+#[cfg(test)]
 fn num(v: f64) -> String {
     Num(v).to_string()
 }
 
-/// [`num`] without the allocation, for the many points of arrow paths.
+/// A coordinate written as [`num`] says, without an allocation: the many
+/// points of arrow paths.
+#[derive(Clone, Copy)]
 struct Num(f64);
+
+impl Num {
+    /// The value in tenths, as written (0 for what is not a number).
+    fn tenths(self) -> i64 {
+        let v = self.0;
+        if !v.is_finite() || v.abs() < 0.05 {
+            return 0;
+        }
+        // Ties go to even, as `{:.1}` rounds exact decimal ties.
+        (v * 10.0).round_ties_even() as i64
+    }
+}
+
+impl PartialEq for Num {
+    fn eq(&self, other: &Num) -> bool {
+        self.tenths() == other.tenths()
+    }
+}
 
 impl std::fmt::Display for Num {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let v = self.0;
-        if !v.is_finite() || v.abs() < 0.05 {
-            return f.write_str("0");
-        }
         // Integer formatting: float formatting was a third of drawing time.
-        // Ties go to even, as `{:.1}` rounds exact decimal ties.
-        let tenths = (v * 10.0).round_ties_even() as i64;
-        let (whole, frac) = (tenths / 10, (tenths % 10).abs());
-        let sign = if tenths < 0 && whole == 0 { "-" } else { "" };
-        if frac == 0 {
-            write!(f, "{sign}{whole}")
-        } else {
-            write!(f, "{sign}{whole}.{frac}")
+        let tenths = self.tenths();
+        let (whole, frac) = (tenths / 10, (tenths % 10).unsigned_abs() as u8);
+        if tenths < 0 && whole == 0 {
+            f.write_str("-")?;
         }
+        let mut digits = itoa::Buffer::new();
+        f.write_str(digits.format(whole))?;
+        if frac != 0 {
+            f.write_str(".")?;
+            f.write_char(char::from(b'0' + frac))?;
+        }
+        Ok(())
     }
 }
 

@@ -15,14 +15,20 @@
 //! graph's size run in lanes instead (`lanes`), so the layered graph has
 //! O(V + E) nodes and steps whatever the arrows' lengths.
 //!
-//! Cost, with V boxes, E arrows and N = O(V + E) layered nodes and steps
-//! (at most 2,000 + 2(V + E) bend points, see `lanes`): ranking is O(V + E)
-//! plus at most 64 linear balancing passes; ordering at most 24 sweeps of
-//! O(N log N) sorting and crossing counting; placement 19 linear passes;
-//! routing O(E log E) for the ports and O(N) path points. So
+//! Cost, with V boxes and E arrows. The layered graph has N = O(V + E)
+//! nodes: the boxes, at most 2,000 + V bend points in full chains, and two
+//! per arrow in a lane (see `lanes`), in L <= 2V + 1 layers. Ranking is
+//! O(V + E) plus at most 64 linear balancing passes; ordering at most 24
+//! sweeps (fewer once four bring no gain), each O(N log N) for sorting and
+//! crossing counting; placement 19 linear passes over compressed adjacency;
+//! routing O(E log E) for the ports and O(N) path points; writing the SVG
+//! O(V + E + N) bytes, straight runs written as one `V` each. So
 //! O((V + E) log(V + E)) time with fixed iteration caps, and O(V + E)
-//! memory and SVG size. [`super::MAX_BOXES`] keeps V to drawings that can
-//! still be read.
+//! memory and SVG size; every pass reuses its buffers, so the cost per
+//! layer is not an allocation. Measured (scripts/bench-layout): a fan-in
+//! chain of 3,000 boxes and 6,000 arrows, the worst shape, takes some tens
+//! of milliseconds. [`super::MAX_BOXES`] keeps V to drawings that can still
+//! be read.
 //!
 //! Everything is deterministic: no hashing, ties broken by input order.
 

@@ -17,7 +17,8 @@ pub(super) fn order(g: &Layered) -> Vec<Vec<usize>> {
     let mut layers = first_guess(g);
     let mut pos = positions(g, &layers);
     let mut best = layers.clone();
-    let mut best_crossings = crossings(g, &layers, &pos);
+    let mut scratch = Scratch::default();
+    let mut best_crossings = scratch.crossings(g, &layers, &pos);
     let mut stale = 0;
     for sweep in 0..SWEEPS {
         if best_crossings == 0 || stale >= PATIENCE {
@@ -25,14 +26,14 @@ pub(super) fn order(g: &Layered) -> Vec<Vec<usize>> {
         }
         if sweep % 2 == 0 {
             for layer in layers.iter_mut().skip(1) {
-                sort_layer(g, layer, &g.up, &mut pos);
+                scratch.sort_layer(g, layer, &g.up, &mut pos);
             }
         } else {
             for layer in layers.iter_mut().rev().skip(1) {
-                sort_layer(g, layer, &g.down, &mut pos);
+                scratch.sort_layer(g, layer, &g.down, &mut pos);
             }
         }
-        let c = crossings(g, &layers, &pos);
+        let c = scratch.crossings(g, &layers, &pos);
         if c < best_crossings {
             best_crossings = c;
             best.clone_from(&layers);
@@ -85,58 +86,76 @@ fn positions(g: &Layered, layers: &[Vec<usize>]) -> Vec<usize> {
     pos
 }
 
-/// Reorders one layer by the mean position of each node's neighbours in
-/// `adj` (the layer above or below); a node without any keeps its place.
-fn sort_layer(g: &Layered, layer: &mut [usize], adj: &[Vec<(usize, f64)>], pos: &mut [usize]) {
-    let key = |v: usize| -> f64 {
-        let n = &adj[v];
-        if let Some(lane) = g.nodes[v].lane {
-            // Past every position any neighbour can have.
-            (g.nodes.len() + lane) as f64
-        } else if n.is_empty() {
-            pos[v] as f64
-        } else {
-            n.iter().map(|&(w, _)| pos[w] as f64).sum::<f64>() / n.len() as f64
-        }
-    };
-    let mut keyed: Vec<(f64, usize)> = layer.iter().map(|&v| (key(v), v)).collect();
-    // Stable: equal keys keep their current order, which keeps sweeps calm.
-    keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
-    for (i, (_, v)) in keyed.into_iter().enumerate() {
-        layer[i] = v;
-        pos[v] = i;
-    }
+/// Buffers the sweeps reuse from layer to layer: a long chain makes
+/// thousands of small layers, each sorted and counted every sweep.
+#[derive(Default)]
+struct Scratch {
+    keyed: Vec<(f64, usize)>,
+    ends: Vec<(usize, usize)>,
+    tree: Vec<usize>,
 }
 
-/// Total crossings between consecutive layers.
-fn crossings(g: &Layered, layers: &[Vec<usize>], pos: &[usize]) -> usize {
-    layers.windows(2).map(|pair| crossings_between(g, &pair[0], pair[1].len(), pos)).sum()
-}
-
-/// Crossings of the steps from `upper` to the next layer (of `width`
-/// nodes): steps sorted by upper end, then inversions among lower ends,
-/// counted with a Fenwick tree (Barth, Jünger and Mutzel).
-fn crossings_between(g: &Layered, upper: &[usize], width: usize, pos: &[usize]) -> usize {
-    let mut lower_ends: Vec<(usize, usize)> = upper.iter().flat_map(|&v| g.down[v].iter().map(move |&(w, _)| (pos[v], pos[w]))).collect();
-    lower_ends.sort_unstable();
-    let mut tree = vec![0usize; width + 1];
-    let mut total = 0;
-    for (inserted, &(_, p)) in lower_ends.iter().enumerate() {
-        // Steps already in the tree whose lower end lies right of p cross this one.
-        let mut at_or_left = 0;
-        let mut i = p + 1;
-        while i > 0 {
-            at_or_left += tree[i];
-            i -= i & i.wrapping_neg();
-        }
-        total += inserted - at_or_left;
-        let mut i = p + 1;
-        while i <= width {
-            tree[i] += 1;
-            i += i & i.wrapping_neg();
+impl Scratch {
+    /// Reorders one layer by the mean position of each node's neighbours in
+    /// `adj` (the layer above or below); a node without any keeps its place.
+    fn sort_layer(&mut self, g: &Layered, layer: &mut [usize], adj: &[Vec<(usize, f64)>], pos: &mut [usize]) {
+        let key = |v: usize| -> f64 {
+            let n = &adj[v];
+            if let Some(lane) = g.nodes[v].lane {
+                // Past every position any neighbour can have.
+                (g.nodes.len() + lane) as f64
+            } else if n.is_empty() {
+                pos[v] as f64
+            } else {
+                n.iter().map(|&(w, _)| pos[w] as f64).sum::<f64>() / n.len() as f64
+            }
+        };
+        self.keyed.clear();
+        self.keyed.extend(layer.iter().map(|&v| (key(v), v)));
+        // Stable: equal keys keep their current order, which keeps sweeps calm.
+        self.keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (i, &(_, v)) in self.keyed.iter().enumerate() {
+            layer[i] = v;
+            pos[v] = i;
         }
     }
-    total
+
+    /// Total crossings between consecutive layers.
+    fn crossings(&mut self, g: &Layered, layers: &[Vec<usize>], pos: &[usize]) -> usize {
+        layers.windows(2).map(|pair| self.crossings_between(g, &pair[0], pair[1].len(), pos)).sum()
+    }
+
+    /// Crossings of the steps from `upper` to the next layer (of `width`
+    /// nodes): steps sorted by upper end, then inversions among lower ends,
+    /// counted with a Fenwick tree (Barth, Jünger and Mutzel).
+    fn crossings_between(&mut self, g: &Layered, upper: &[usize], width: usize, pos: &[usize]) -> usize {
+        self.ends.clear();
+        self.ends.extend(upper.iter().flat_map(|&v| g.down[v].iter().map(move |&(w, _)| (pos[v], pos[w]))));
+        if self.ends.len() < 2 {
+            return 0;
+        }
+        self.ends.sort_unstable();
+        let tree = &mut self.tree;
+        tree.clear();
+        tree.resize(width + 1, 0);
+        let mut total = 0;
+        for (inserted, &(_, p)) in self.ends.iter().enumerate() {
+            // Steps already in the tree whose lower end lies right of p cross this one.
+            let mut at_or_left = 0;
+            let mut i = p + 1;
+            while i > 0 {
+                at_or_left += tree[i];
+                i -= i & i.wrapping_neg();
+            }
+            total += inserted - at_or_left;
+            let mut i = p + 1;
+            while i <= width {
+                tree[i] += 1;
+                i += i & i.wrapping_neg();
+            }
+        }
+        total
+    }
 }
 
 #[cfg(test)]
@@ -169,8 +188,9 @@ mod tests {
         let g = crossed();
         let layers = vec![vec![0, 1], vec![4, 5], vec![2, 3]];
         let pos = positions(&g, &layers);
-        assert_eq!(crossings(&g, &layers, &pos), 1);
+        let mut s = Scratch::default();
+        assert_eq!(s.crossings(&g, &layers, &pos), 1);
         let best = order(&g);
-        assert_eq!(crossings(&g, &best, &positions(&g, &best)), 0);
+        assert_eq!(s.crossings(&g, &best, &positions(&g, &best)), 0);
     }
 }

@@ -21,34 +21,30 @@ const MAX_LAYER_GAP: f64 = 120.0;
 /// stays where it is.
 const STAY: f64 = 0.05;
 
-#[derive(Clone, Copy)]
-enum Towards {
-    Above,
-    Below,
-    Both,
-}
-
 /// The x of every node (a box's centre, an arrow's line).
 pub(super) fn x_coords(g: &Layered, layers: &[Vec<usize>]) -> Vec<f64> {
     let mut x = vec![0.0; g.nodes.len()];
-    for layer in layers {
-        let offsets = offsets(g, layer);
-        for (&v, o) in layer.iter().zip(offsets) {
+    // A layer's packing depends only on its order, which is fixed here.
+    let offsets: Vec<Vec<f64>> = layers.iter().map(|layer| offsets(g, layer)).collect();
+    for (layer, offsets) in layers.iter().zip(&offsets) {
+        for (&v, &o) in layer.iter().zip(offsets) {
             x[v] = o;
         }
     }
+    let up = Adjacency::of(&g.up);
+    let down = Adjacency::of(&g.down);
     let mut scratch = Scratch::default();
     for _ in 0..8 {
-        for layer in layers.iter().skip(1) {
-            fit(g, layer, &mut x, Towards::Above, &mut scratch);
+        for (layer, o) in layers.iter().zip(&offsets).skip(1) {
+            fit(layer, o, &mut x, &[&up], &mut scratch);
         }
-        for layer in layers.iter().rev().skip(1) {
-            fit(g, layer, &mut x, Towards::Below, &mut scratch);
+        for (layer, o) in layers.iter().zip(&offsets).rev().skip(1) {
+            fit(layer, o, &mut x, &[&down], &mut scratch);
         }
     }
     for _ in 0..3 {
-        for layer in layers {
-            fit(g, layer, &mut x, Towards::Both, &mut scratch);
+        for (layer, o) in layers.iter().zip(&offsets) {
+            fit(layer, o, &mut x, &[&up, &down], &mut scratch);
         }
     }
     let leftmost = g.nodes.iter().zip(&x).map(|(n, x)| x - n.left).fold(f64::INFINITY, f64::min);
@@ -56,6 +52,30 @@ pub(super) fn x_coords(g: &Layered, layers: &[Vec<usize>]) -> Vec<f64> {
         x.iter_mut().for_each(|v| *v += MARGIN - leftmost);
     }
     x
+}
+
+/// One side's steps of every node in one flat array (compressed rows):
+/// the sweeps read them hundreds of thousands of times on big graphs.
+struct Adjacency {
+    start: Vec<u32>,
+    steps: Vec<(u32, f64)>,
+}
+
+impl Adjacency {
+    fn of(adj: &[Vec<(usize, f64)>]) -> Adjacency {
+        let mut start = Vec::with_capacity(adj.len() + 1);
+        let mut steps = Vec::with_capacity(adj.iter().map(Vec::len).sum());
+        start.push(0);
+        for list in adj {
+            steps.extend(list.iter().map(|&(w, wt)| (w as u32, wt)));
+            start.push(steps.len() as u32);
+        }
+        Adjacency { start, steps }
+    }
+
+    fn of_node(&self, v: usize) -> &[(u32, f64)] {
+        &self.steps[self.start[v] as usize..self.start[v + 1] as usize]
+    }
 }
 
 /// The top of every layer, and the height of each. The gap below a layer
@@ -110,39 +130,42 @@ fn gap(g: &Layered, a: usize, b: usize) -> f64 {
 /// would otherwise spend more time allocating than fitting.
 #[derive(Default)]
 struct Scratch {
-    offsets: Vec<f64>,
     targets: Vec<f64>,
     weights: Vec<f64>,
     blocks: Vec<(f64, f64, usize)>,
 }
 
-/// Moves one layer's nodes as close to their neighbours as the order and
-/// spacing allow.
-fn fit(g: &Layered, layer: &[usize], x: &mut [f64], towards: Towards, s: &mut Scratch) {
-    offsets_into(g, layer, &mut s.offsets);
+/// Moves one layer's nodes as close to their neighbours on `sides` as the
+/// order and spacing (`offsets`, see [`offsets`]) allow.
+fn fit(layer: &[usize], offsets: &[f64], x: &mut [f64], sides: &[&Adjacency], s: &mut Scratch) {
     s.targets.clear();
     s.weights.clear();
-    for (&v, o) in layer.iter().zip(&s.offsets) {
-        let (want, weight) = wish(g, v, x, towards).unwrap_or((x[v], STAY));
+    for (&v, o) in layer.iter().zip(offsets) {
+        let (want, weight) = wish(v, x, sides).unwrap_or((x[v], STAY));
         // With x = y + offset, "no overlap" becomes "y never decreases".
         s.targets.push(want - o);
         s.weights.push(weight);
     }
     pool(&s.targets, &s.weights, &mut s.blocks);
-    let fitted = s.blocks.iter().flat_map(|&(w, sum, n)| std::iter::repeat_n(sum / w, n));
-    for ((&v, o), y) in layer.iter().zip(&s.offsets).zip(fitted) {
-        x[v] = y + o;
+    let mut i = 0;
+    for &(w, sum, n) in &s.blocks {
+        let y = sum / w;
+        for (&v, o) in layer[i..i + n].iter().zip(&offsets[i..i + n]) {
+            x[v] = y + o;
+        }
+        i += n;
     }
 }
 
 /// The weighted mean x of `v`'s neighbours on the chosen side(s).
-fn wish(g: &Layered, v: usize, x: &[f64], towards: Towards) -> Option<(f64, f64)> {
-    let sides: &[&Vec<Vec<(usize, f64)>>] = match towards {
-        Towards::Above => &[&g.up],
-        Towards::Below => &[&g.down],
-        Towards::Both => &[&g.up, &g.down],
-    };
-    let (sum, weight) = sides.iter().flat_map(|adj| adj[v].iter()).fold((0.0, 0.0), |(s, w), &(n, wt)| (s + wt * x[n], w + wt));
+fn wish(v: usize, x: &[f64], sides: &[&Adjacency]) -> Option<(f64, f64)> {
+    let (mut sum, mut weight) = (0.0, 0.0);
+    for adj in sides {
+        for &(n, wt) in adj.of_node(v) {
+            sum += wt * x[n as usize];
+            weight += wt;
+        }
+    }
     (weight > 0.0).then(|| (sum / weight, weight))
 }
 
