@@ -207,11 +207,14 @@ mod tests {
         add_held_from_outside(&mut h);
         let kinds: Vec<_> = h.roots_of(ns).map(|r| r.kind.to_string()).collect();
         assert_eq!(kinds, vec!["IPython user namespace (get_ipython().user_ns, sys.modules['__main__'].__dict__) (1 ref)"]);
+        // A reader without edges (`refgraph summary`'s) is told to load the heap.
+        assert!(names_holders_from_edges(h.roots()));
         // Without IPython loaded, the same surplus is only a clue.
         let mut b = HeapBuilder::new();
         let ns = b.add_node(&node(6, "dict", 1, t));
         let mut h = b.finish().unwrap();
         add_held_from_outside(&mut h);
         assert_eq!(h.roots_of(ns).next().unwrap().kind, RootKind::HeldFromOutside { surplus: 1 });
+        assert!(!names_holders_from_edges(h.roots()));
     }
 }
