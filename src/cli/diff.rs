@@ -21,6 +21,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(a: Args) -> Result<i32> {
     let g = &a.grouping;
+    // Unreachable from the command line (its --by offers no retained size); kept for the types.
     let Some(by) = g.by.grouping() else {
         anyhow::bail!("diff compares counts and sizes by type, module or qualname; for retained sizes run `refgraph top FILE --by retained` on each snapshot");
     };
