@@ -330,16 +330,95 @@ fn holder_family(holder: &str) -> &str {
     }
 }
 
+/// What a summary reads of a heap: a whole [`Heap`], or the
+/// [`Summary`](crate::snapshot::Summary) that `refgraph summary` reads
+/// without the edge indexes. Both give the same report.
+pub trait SummarySource {
+    fn meta(&self) -> &crate::graph::Meta;
+    fn node_count(&self) -> usize;
+    fn edge_count(&self) -> usize;
+    /// Every root, sorted by node.
+    fn roots(&self) -> &[crate::graph::Root];
+    fn type_names(&self) -> &[String];
+    /// Each node's type id and shallow size.
+    fn type_ids(&self) -> &[u32];
+    fn sizes(&self) -> &[u32];
+    /// The record of a root's node (its first root entry said).
+    fn root_record(&self, ix: NodeIx) -> StepRecord;
+}
+
+impl SummarySource for Heap {
+    fn meta(&self) -> &crate::graph::Meta {
+        &self.meta
+    }
+    fn node_count(&self) -> usize {
+        Heap::node_count(self)
+    }
+    fn edge_count(&self) -> usize {
+        Heap::edge_count(self)
+    }
+    fn roots(&self) -> &[crate::graph::Root] {
+        Heap::roots(self)
+    }
+    fn type_names(&self) -> &[String] {
+        Heap::type_names(self)
+    }
+    fn type_ids(&self) -> &[u32] {
+        &self.columns().type_id
+    }
+    fn sizes(&self) -> &[u32] {
+        &self.columns().size
+    }
+    fn root_record(&self, ix: NodeIx) -> StepRecord {
+        target_record(self, ix)
+    }
+}
+
+impl SummarySource for crate::snapshot::Summary {
+    fn meta(&self) -> &crate::graph::Meta {
+        &self.meta
+    }
+    fn node_count(&self) -> usize {
+        self.node_count
+    }
+    fn edge_count(&self) -> usize {
+        self.edge_count
+    }
+    fn roots(&self) -> &[crate::graph::Root] {
+        &self.roots
+    }
+    fn type_names(&self) -> &[String] {
+        &self.types
+    }
+    fn type_ids(&self) -> &[u32] {
+        &self.type_id
+    }
+    fn sizes(&self) -> &[u32] {
+        &self.size
+    }
+    fn root_record(&self, ix: NodeIx) -> StepRecord {
+        let (address, label) = self.root_node(ix).unwrap_or((0, ""));
+        let first = self.roots.get(self.roots.partition_point(|r| r.node < ix)).filter(|r| r.node == ix);
+        StepRecord {
+            address,
+            type_name: self.types[self.type_id[ix.index()] as usize].clone(),
+            label: label.to_string(),
+            edge: None,
+            root: first.map(|r| r.kind.to_string()),
+        }
+    }
+}
+
 /// Groups roots by name: counts, references and bytes, the biggest example.
-fn group_roots<'h>(heap: &'h Heap, roots: impl Iterator<Item = (&'h str, NodeIx, u64)>, top: usize) -> Vec<RootGroup> {
+fn group_roots<'h, S: SummarySource>(heap: &'h S, roots: impl Iterator<Item = (&'h str, NodeIx, u64)>, top: usize) -> Vec<RootGroup> {
+    let size = |ix: NodeIx| u64::from(heap.sizes()[ix.index()]);
     let mut groups: rustc_hash::FxHashMap<&str, (usize, u64, u64, NodeIx, u64)> = Default::default();
     for (name, ix, surplus) in roots {
-        let size = heap.node(ix).size();
         let g = groups.entry(name).or_insert((0, 0, 0, ix, surplus));
         g.0 += 1;
         g.1 += surplus;
-        g.2 += size;
-        if (surplus, size) > (g.4, heap.node(g.3).size()) {
+        g.2 += size(ix);
+        if (surplus, size(ix)) > (g.4, size(g.3)) {
             (g.3, g.4) = (ix, surplus);
         }
     }
@@ -350,7 +429,7 @@ fn group_roots<'h>(heap: &'h Heap, roots: impl Iterator<Item = (&'h str, NodeIx,
             roots,
             references,
             bytes,
-            example: target_record(heap, ex),
+            example: heap.root_record(ex),
         })
         .collect();
     out.sort_by(|a, b| b.roots.cmp(&a.roots).then(b.bytes.cmp(&a.bytes)).then(a.name.cmp(&b.name)));
@@ -359,19 +438,21 @@ fn group_roots<'h>(heap: &'h Heap, roots: impl Iterator<Item = (&'h str, NodeIx,
 }
 
 /// Who holds the roots of `heap`, at most `top` groups of each sort.
-pub fn roots_summary(heap: &Heap, top: usize) -> RootsSummary {
+pub fn roots_summary(heap: &impl SummarySource, top: usize) -> RootsSummary {
     use crate::graph::RootKind;
-    let by_kind = crate::roots::root_counts(heap).into_iter().map(|(kind, roots)| KindRow { kind, roots }).collect();
-    let named = heap.roots().iter().filter_map(|r| match &r.kind {
+    let roots = heap.roots();
+    let by_kind = crate::roots::count_by_kind(roots).into_iter().map(|(kind, roots)| KindRow { kind, roots }).collect();
+    let named = roots.iter().filter_map(|r| match &r.kind {
         RootKind::Named { holder, surplus } => Some((holder_family(holder), r.node, u64::from(*surplus))),
         _ => None,
     });
-    let outside = heap.roots().iter().filter_map(|r| match r.kind {
-        RootKind::HeldFromOutside { surplus } => Some((heap.node(r.node).type_name(), r.node, u64::from(surplus))),
+    let type_name = |ix: NodeIx| heap.type_names()[heap.type_ids()[ix.index()] as usize].as_str();
+    let outside = roots.iter().filter_map(|r| match r.kind {
+        RootKind::HeldFromOutside { surplus } => Some((type_name(r.node), r.node, u64::from(surplus))),
         _ => None,
     });
     RootsSummary {
-        total: heap.roots().len(),
+        total: roots.len(),
         by_kind,
         named_holders: group_roots(heap, named, top),
         held_from_outside_by_type: group_roots(heap, outside, top),
@@ -379,11 +460,10 @@ pub fn roots_summary(heap: &Heap, top: usize) -> RootsSummary {
 }
 
 /// Object counts and bytes by type, most objects first.
-pub fn type_rows(heap: &Heap, top: usize) -> Vec<TypeRow> {
+pub fn type_rows(heap: &impl SummarySource, top: usize) -> Vec<TypeRow> {
     // Counted by type id, one array slot per type: no hashing per object.
-    let cols = heap.columns();
     let mut by_type: Vec<(usize, u64)> = vec![(0, 0); heap.type_names().len()];
-    for (&t, &size) in cols.type_id.iter().zip(&cols.size) {
+    for (&t, &size) in heap.type_ids().iter().zip(heap.sizes()) {
         if let Some(row) = by_type.get_mut(t as usize) {
             row.0 += 1;
             row.1 += u64::from(size);
@@ -400,8 +480,8 @@ pub fn type_rows(heap: &Heap, top: usize) -> Vec<TypeRow> {
     rows
 }
 
-pub fn summary_report(heap: &Heap, snapshot: &str, top_types: usize, top_roots: usize) -> SummaryReport {
-    let m = &heap.meta;
+pub fn summary_report(heap: &impl SummarySource, snapshot: &str, top_types: usize, top_roots: usize) -> SummaryReport {
+    let m = heap.meta();
     SummaryReport {
         snapshot: snapshot.to_string(),
         objects: heap.node_count(),

@@ -58,6 +58,16 @@ pub fn add_held_from_outside(heap: &mut Heap) {
     heap.set_roots(roots);
 }
 
+/// The module whose running shell holds IPython's user namespace.
+const IPYTHON_SHELL_MODULE: &str = "IPython.core.interactiveshell";
+
+/// Whether [`add_held_from_outside`] may name a holder from the heap's edges
+/// (an IPython shell's namespace) among these roots: readers that keep no
+/// edges cannot, and must read the whole heap.
+pub fn names_holders_from_edges(roots: &[Root]) -> bool {
+    roots.iter().any(|r| matches!(&r.kind, RootKind::Module { name } if name == IPYTHON_SHELL_MODULE))
+}
+
 /// Namespaces that a running call holds (its arguments are on no heap
 /// object), whose holder the heap itself names. IPython runs each cell as
 /// `exec(code, user_ns, user_ns)`: the namespace is the running shell's
@@ -70,7 +80,7 @@ fn call_held_namespaces(heap: &Heap) -> Vec<(NodeIx, String)> {
             _ => None,
         })
     };
-    let Some(shell_module) = module("IPython.core.interactiveshell") else { return Vec::new() };
+    let Some(shell_module) = module(IPYTHON_SHELL_MODULE) else { return Vec::new() };
     let ns = member(heap, shell_module, "InteractiveShell")
         .and_then(|class| member(heap, class, "_instance"))
         .and_then(|shell| member(heap, shell, "_user_ns").or_else(|| member(heap, shell, "user_ns")));
@@ -197,11 +207,14 @@ mod tests {
         add_held_from_outside(&mut h);
         let kinds: Vec<_> = h.roots_of(ns).map(|r| r.kind.to_string()).collect();
         assert_eq!(kinds, vec!["IPython user namespace (get_ipython().user_ns, sys.modules['__main__'].__dict__) (1 ref)"]);
+        // A reader without edges (`refgraph summary`'s) is told to load the heap.
+        assert!(names_holders_from_edges(h.roots()));
         // Without IPython loaded, the same surplus is only a clue.
         let mut b = HeapBuilder::new();
         let ns = b.add_node(&node(6, "dict", 1, t));
         let mut h = b.finish().unwrap();
         add_held_from_outside(&mut h);
         assert_eq!(h.roots_of(ns).next().unwrap().kind, RootKind::HeldFromOutside { surplus: 1 });
+        assert!(!names_holders_from_edges(h.roots()));
     }
 }

@@ -112,9 +112,76 @@ fn a_summary_reads_what_the_full_reader_reads() {
     let kinds = |roots: &[Root]| roots.iter().map(|r| (r.node, r.kind.tag())).collect::<Vec<_>>();
     assert_eq!(kinds(&s.roots), kinds(full.roots()));
     assert!(s.roots.iter().any(|r| matches!(r.kind, RootKind::HeldFromOutside { .. })));
+    assert_eq!(s.roots, full.roots());
     let types: Vec<&str> = s.type_id.iter().map(|&t| s.types[t as usize].as_str()).collect();
     assert_eq!(types, full.nodes().map(|n| n.type_name()).collect::<Vec<_>>());
     assert_eq!(s.size, full.nodes().map(|n| n.size() as u32).collect::<Vec<_>>());
+}
+
+/// A heap of `n` nodes with random types, sizes, counts, labels and edges,
+/// numbered and plain named holders, and stored surpluses that are stale
+/// (the readers recompute them); held-from-outside roots are left to the readers.
+fn random_heap(n: usize, seed: u64) -> Heap {
+    let mut x = seed;
+    let mut next = move |m: u64| {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (x >> 33) % m
+    };
+    let types = ["dict", "tuple", "function", "str", "list", "cell"];
+    let mut b = HeapBuilder::new();
+    let nodes: Vec<_> = (0..n)
+        .map(|i| {
+            let label = match next(3) {
+                0 => String::new(),
+                1 => format!("label {}", next(50)),
+                _ => format!("ünïcode {i}"),
+            };
+            b.add_node(&NodeData {
+                addr: 0x1000 + 0x40 * i as u64,
+                type_name: types[next(types.len() as u64) as usize].into(),
+                size: next(4) * 16,
+                refcount: next(6),
+                flags: NodeFlags(if next(8) == 0 { 0 } else { NodeFlags::TRACKED }),
+                label,
+            })
+        })
+        .collect();
+    for &from in &nodes {
+        let edges: Vec<_> = (0..next(4)).map(|_| (nodes[next(n as u64) as usize], EdgeLabel::UNKNOWN)).collect();
+        b.push_edges(from, edges).unwrap();
+    }
+    for k in 0..n / 10 {
+        let node = nodes[next(n as u64) as usize];
+        let holder = match next(3) {
+            0 => format!("atexit callback #{k}"),
+            1 => "interpreter builtins".to_string(),
+            _ => format!("signal handler #{}", next(3)),
+        };
+        b.add_root(Root { node, kind: RootKind::Named { holder, surplus: next(3) as u32 } });
+    }
+    for k in 0..n / 20 {
+        b.add_root(Root { node: nodes[next(n as u64) as usize], kind: RootKind::Module { name: format!("m{k}") } });
+    }
+    b.finish().unwrap()
+}
+
+#[test]
+fn a_summary_reports_what_the_full_heap_reports() {
+    use refgraph::report::{summary_report, summary_text};
+    let heaps =
+        [(sample(), "sample"), (random_heap(3000, 1), "random 1"), (random_heap(500, 7), "random 7"), (random_heap(40, 3), "random 3")];
+    for (h, what) in heaps {
+        let bytes = bytes_of(&h);
+        let full = read_snapshot_bytes(&bytes, "mem.rgs").unwrap();
+        let light = read_summary_bytes(&bytes, "mem.rgs").unwrap();
+        assert_eq!(light.roots, full.roots(), "{what}");
+        for (types, roots) in [(20, 10), (3, 2), (100, 100)] {
+            let a = summary_report(&full, "mem.rgs", types, roots);
+            assert_eq!(summary_report(&light, "mem.rgs", types, roots), a, "{what}");
+            assert_eq!(summary_text(&summary_report(&light, "mem.rgs", types, roots)), summary_text(&a), "{what}");
+        }
+        assert!(full.roots().iter().any(|r| matches!(r.kind, RootKind::HeldFromOutside { .. })), "{what}");
+    }
 }
 
 #[test]

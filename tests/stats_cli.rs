@@ -78,4 +78,9 @@ fn a_bad_grouping_or_file_is_an_error_that_names_it() {
     assert!(!ok && err.contains("no-such.rgs"), "{err}");
     let (ok, _, err) = refgraph(&["top", "x.rgs", "--by", "colour"]);
     assert!(!ok && err.contains("colour"), "{err}");
+    // diff compares counts: its --by offers the groupings that count, not retained size.
+    let (ok, _, err) = refgraph(&["diff", "a.rgs", "b.rgs", "--by", "retained"]);
+    assert!(!ok && err.contains("'retained'") && err.contains("type, module, qualname, size"), "{err}");
+    let (ok, help, _) = refgraph(&["diff", "--help"]);
+    assert!(ok && help.contains("--tracked") && help.contains("qualname") && !help.contains("retained"), "{help}");
 }

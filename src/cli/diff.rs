@@ -3,30 +3,26 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use refgraph::stats::{self, Scope};
+use refgraph::stats;
 
-use super::top::{key_title, By};
+use super::grouping::{key_title, By, Grouping};
 
 /// Print the types (or modules, qualified names) whose counts or sizes grew from OLD to NEW, and how many objects are new.
 #[derive(clap::Args)]
+#[command(mut_arg("by", |by| by.value_parser(By::counting())))]
 pub(crate) struct Args {
     /// The older snapshot (.rgs).
     old: PathBuf,
     /// The newer snapshot (.rgs) of the same process.
     new: PathBuf,
-    /// What to group the objects by.
-    #[arg(long, value_enum, default_value_t = By::Type)]
-    by: By,
-    /// How many rows to print (0: all).
-    #[arg(long, default_value_t = 20)]
-    limit: usize,
-    /// Count only objects the garbage collector tracks, as objgraph does.
-    #[arg(long)]
-    tracked: bool,
+    #[command(flatten)]
+    grouping: Grouping,
 }
 
 pub(crate) fn run(a: Args) -> Result<i32> {
-    let Some(by) = a.by.grouping() else {
+    let g = &a.grouping;
+    // Unreachable from the command line (its --by offers no retained size); kept for the types.
+    let Some(by) = g.by.grouping() else {
         anyhow::bail!("diff compares counts and sizes by type, module or qualname; for retained sizes run `refgraph top FILE --by retained` on each snapshot");
     };
     let older = super::load(&a.old)?;
@@ -40,9 +36,8 @@ pub(crate) fn run(a: Args) -> Result<i32> {
             newer.meta.pid
         );
     }
-    let scope = if a.tracked { Scope::TRACKED } else { Scope::ALL };
-    let grew = stats::growth(&older, &newer, by, scope);
-    let new = stats::new_objects(&older, &newer, scope);
+    let grew = stats::growth(&older, &newer, by, g.scope());
+    let new = stats::new_objects(&older, &newer, g.scope());
     println!(
         "{} -> {}: {} -> {} objects, {} new (matched on address and type); {} {}s grew",
         a.old.display(),
@@ -53,7 +48,7 @@ pub(crate) fn run(a: Args) -> Result<i32> {
         grew.len(),
         key_title(by)
     );
-    let shown = if a.limit == 0 { grew.len() } else { a.limit.min(grew.len()) };
+    let shown = g.shown(grew.len());
     println!("{:>10} {:>10} {:>12} {:>12}  {}", "objects", "+objects", "bytes", "+bytes", key_title(by));
     for g in &grew[..shown] {
         println!("{:>10} {:>+10} {:>12} {:>+12}  {}", g.count, g.count_delta, g.size, g.size_delta, g.key);

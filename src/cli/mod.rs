@@ -10,6 +10,7 @@ mod capture_args;
 mod child;
 mod diff;
 mod filters;
+mod grouping;
 mod modules;
 mod on_signal;
 mod output;

@@ -5,60 +5,27 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use refgraph::stats::{self, Scope};
+use refgraph::stats;
+
+use super::grouping::{key_title, order, Grouping};
 
 /// Print the most common types (or modules, qualified names) of a snapshot with their total shallow size.
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Snapshot file (.rgs).
     snapshot: PathBuf,
-    /// What to group the objects by.
-    #[arg(long, value_enum, default_value_t = By::Type)]
-    by: By,
-    /// How many rows to print (0: all).
-    #[arg(long, default_value_t = 20)]
-    limit: usize,
-    /// Count only objects the garbage collector tracks, as objgraph does.
-    #[arg(long)]
-    tracked: bool,
-}
-
-/// How `top` ranks: a grouping of [`stats::By`], or retained size.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum By {
-    /// The type's qualified name, most objects first.
-    Type,
-    /// The module a module, function, class or namespace dict belongs to, most objects first.
-    Module,
-    /// The qualified name of a function, method or class, most objects first.
-    Qualname,
-    /// The type, most bytes (total shallow size) first.
-    Size,
-    /// The objects keeping the most memory alive (dominator tree), each with its root paths.
-    Retained,
-}
-
-impl By {
-    /// The grouping this ranking counts by; `None` for retained size, which ranks objects.
-    pub(crate) fn grouping(self) -> Option<stats::By> {
-        match self {
-            By::Type => Some(stats::By::Type),
-            By::Module => Some(stats::By::Module),
-            By::Qualname => Some(stats::By::Qualname),
-            By::Size => Some(stats::By::Size),
-            By::Retained => None,
-        }
-    }
+    #[command(flatten)]
+    grouping: Grouping,
 }
 
 pub(crate) fn run(a: Args) -> Result<i32> {
     let heap = super::load(&a.snapshot)?;
-    let Some(by) = a.by.grouping() else {
-        return super::retained::print_top(&heap, &a.snapshot.display().to_string(), a.limit);
+    let g = &a.grouping;
+    let Some(by) = g.by.grouping() else {
+        return super::retained::print_top(&heap, &a.snapshot.display().to_string(), g.limit);
     };
-    let scope = if a.tracked { Scope::TRACKED } else { Scope::ALL };
-    let groups = stats::typestats(&heap, by, scope);
-    let shown = if a.limit == 0 { groups.len() } else { a.limit.min(groups.len()) };
+    let groups = stats::typestats(&heap, by, g.scope());
+    let shown = g.shown(groups.len());
     println!(
         "{}: {} objects; {} {}s, the first {shown} by {}",
         a.snapshot.display(),
@@ -72,20 +39,4 @@ pub(crate) fn run(a: Args) -> Result<i32> {
         println!("{:>10} {:>12}  {}", g.count, g.size, g.key);
     }
     Ok(0)
-}
-
-/// The column title of a grouping's key.
-pub(crate) fn key_title(by: stats::By) -> &'static str {
-    match by {
-        stats::By::Type | stats::By::Size => "type",
-        stats::By::Module => "module",
-        stats::By::Qualname => "qualname",
-    }
-}
-
-fn order(by: stats::By) -> &'static str {
-    match by {
-        stats::By::Size => "total size",
-        _ => "count",
-    }
 }

@@ -11,8 +11,10 @@
 mod format;
 mod nodes;
 mod reader;
+mod summary;
 mod writer;
 
 pub use nodes::{NodeEncoder, NotAscending};
-pub use reader::{read_snapshot, read_snapshot_bytes, read_summary, read_summary_bytes, SnapshotError, Summary};
+pub use reader::{read_snapshot, read_snapshot_bytes, SnapshotError};
+pub use summary::{read_summary, read_summary_bytes, Summary};
 pub use writer::{write_parts, write_snapshot, write_snapshot_to};

@@ -68,17 +68,17 @@ pub fn read_snapshot(path: &Path) -> Result<Heap, SnapshotError> {
 }
 
 /// A position in the file, for reading one section.
-struct Cursor<'a> {
-    file: &'a str,
-    section: &'static str,
-    bytes: &'a [u8],
-    pos: usize,
+pub(super) struct Cursor<'a> {
+    pub(super) file: &'a str,
+    pub(super) section: &'static str,
+    pub(super) bytes: &'a [u8],
+    pub(super) pos: usize,
     /// Offset of `bytes[0]` in the file.
-    base: usize,
+    pub(super) base: usize,
 }
 
 impl<'a> Cursor<'a> {
-    fn offset(&self) -> u64 {
+    pub(super) fn offset(&self) -> u64 {
         (self.base + self.pos) as u64
     }
 
@@ -92,11 +92,11 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn corrupt(&self, what: impl Into<String>) -> SnapshotError {
+    pub(super) fn corrupt(&self, what: impl Into<String>) -> SnapshotError {
         SnapshotError::Corrupt { file: self.file.to_string(), offset: self.offset(), what: format!("{}: {}", self.section, what.into()) }
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], SnapshotError> {
+    pub(super) fn take(&mut self, n: usize) -> Result<&'a [u8], SnapshotError> {
         if self.bytes.len() - self.pos < n {
             return Err(self.truncated(n as u64));
         }
@@ -106,7 +106,7 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline(always)]
-    fn varint(&mut self) -> Result<u64, SnapshotError> {
+    pub(super) fn varint(&mut self) -> Result<u64, SnapshotError> {
         // Most values fit in one byte: the common path is one load.
         if let Some(&b) = self.bytes.get(self.pos) {
             if b < 0x80 {
@@ -138,7 +138,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn u32_varint(&mut self, what: &str) -> Result<u32, SnapshotError> {
+    pub(super) fn u32_varint(&mut self, what: &str) -> Result<u32, SnapshotError> {
         let at = self.pos;
         let v = self.varint()?;
         u32::try_from(v).map_err(|_| {
@@ -149,7 +149,7 @@ impl<'a> Cursor<'a> {
 
     /// A count of items that each take at least `min_bytes`: checked against
     /// what remains so a corrupt count cannot make us allocate terabytes.
-    fn count(&mut self, what: &str, min_bytes: usize) -> Result<usize, SnapshotError> {
+    pub(super) fn count(&mut self, what: &str, min_bytes: usize) -> Result<usize, SnapshotError> {
         let at = self.pos;
         let n = self.varint()?;
         let room = (self.bytes.len() - self.pos) as u64;
@@ -160,7 +160,7 @@ impl<'a> Cursor<'a> {
         Ok(n as usize)
     }
 
-    fn str(&mut self) -> Result<&'a str, SnapshotError> {
+    pub(super) fn str(&mut self) -> Result<&'a str, SnapshotError> {
         let n = self.count("string length", 1)?;
         let at = self.pos;
         let raw = self.take(n)?;
@@ -170,11 +170,11 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    fn u8(&mut self) -> Result<u8, SnapshotError> {
+    pub(super) fn u8(&mut self) -> Result<u8, SnapshotError> {
         Ok(self.take(1)?[0])
     }
 
-    fn finish(&self) -> Result<(), SnapshotError> {
+    pub(super) fn finish(&self) -> Result<(), SnapshotError> {
         if self.pos != self.bytes.len() {
             return Err(self.corrupt(format!("{} bytes left over at the end of the section", self.bytes.len() - self.pos)));
         }
@@ -183,12 +183,12 @@ impl<'a> Cursor<'a> {
 }
 
 /// The sections of a file, by tag, with their offsets.
-struct Sections<'a> {
+pub(super) struct Sections<'a> {
     found: Vec<([u8; 4], usize, &'a [u8])>,
 }
 
 impl<'a> Sections<'a> {
-    fn get(&self, tag: [u8; 4], file: &'a str, section: &'static str) -> Result<Cursor<'a>, SnapshotError> {
+    pub(super) fn get(&self, tag: [u8; 4], file: &'a str, section: &'static str) -> Result<Cursor<'a>, SnapshotError> {
         match self.found.iter().find(|(t, _, _)| *t == tag) {
             Some(&(_, base, bytes)) => Ok(Cursor { file, section, bytes, pos: 0, base }),
             None => Err(SnapshotError::Corrupt { file: file.to_string(), offset: 0, what: format!("the {section} section is missing") }),
@@ -196,7 +196,7 @@ impl<'a> Sections<'a> {
     }
 }
 
-fn split_sections<'a>(bytes: &'a [u8], file: &'a str) -> Result<Sections<'a>, SnapshotError> {
+pub(super) fn split_sections<'a>(bytes: &'a [u8], file: &'a str) -> Result<Sections<'a>, SnapshotError> {
     if bytes.len() < 8 || bytes[..8] != MAGIC {
         let head: String = bytes.iter().take(8).flat_map(|&b| std::ascii::escape_default(b)).map(char::from).collect();
         return Err(SnapshotError::NotASnapshot { file: file.to_string(), found: format!("\"{head}\"") });
@@ -287,72 +287,25 @@ pub fn read_snapshot_bytes(bytes: &[u8], name: &str) -> Result<Heap, SnapshotErr
     Ok(heap)
 }
 
-/// What `refgraph summary` shows of a snapshot, read and checked as
-/// [`read_snapshot`] reads it, but without building the edge indexes or
-/// keeping the labels: the in-degrees the held-from-outside roots need are
-/// counted as the edges are decoded.
-#[derive(Debug)]
-pub struct Summary {
-    pub meta: Meta,
-    pub types: Vec<String>,
-    pub node_count: usize,
-    pub edge_count: usize,
-    /// Each node's type id and shallow size.
-    pub type_id: Vec<u32>,
-    pub size: Vec<u32>,
-    /// Every root, held-from-outside ones included, sorted by node.
-    pub roots: Vec<Root>,
-}
-
-/// Reads a snapshot file's [`Summary`].
-pub fn read_summary(path: &Path) -> Result<Summary, SnapshotError> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|error| SnapshotError::Read { file: name.clone(), error })?;
-    read_summary_bytes(&bytes, &name)
-}
-
-/// Reads a [`Summary`] from memory; `name` is what errors call it.
-pub fn read_summary_bytes(bytes: &[u8], name: &str) -> Result<Summary, SnapshotError> {
-    let sections = split_sections(bytes, name)?;
-    let meta = read_meta(&sections, name)?;
-    let types = read_strings(sections.get(TYPES, name, "TYPE")?)?;
-    let edge_names = read_strings(sections.get(EDGE_NAMES, name, "ENAM")?)?;
-    let labels = read_label_section(&sections, name)?.len();
-    let mut c = sections.get(NODES, name, "NODE")?;
-    let nodes = read_nodes(&mut c, types.len(), labels)?;
-    let n = nodes.len();
-    let mut in_degree = vec![0u32; n];
-    let start = decode_edges(sections.get(EDGES, name, "EDGE")?, n, edge_names.len(), |t| in_degree[t as usize] += 1, |_| {})?;
-    let edge_count = start.last().map_or(0, |&m| m as usize);
-    drop(start);
-    let mut roots = read_roots(sections.get(ROOTS, name, "ROOT")?, n)?;
-    // As crate::roots::add_held_from_outside decides, from the in-degrees.
-    let mut named: Vec<usize> = roots.iter().filter(|r| matches!(r.kind, RootKind::Named { .. })).map(|r| r.node.index()).collect();
-    named.sort_unstable();
-    for (i, &indeg) in in_degree.iter().enumerate() {
-        let flags = crate::graph::NodeFlags(nodes.flags[i]);
-        if !flags.tracked() || flags.immortal() || flags.synthetic() {
-            continue;
-        }
-        let surplus = u64::from(nodes.refcount[i]).saturating_sub(u64::from(indeg));
-        if surplus > 0 && named.binary_search(&i).is_err() {
-            roots.push(Root { node: NodeIx::new(i), kind: RootKind::HeldFromOutside { surplus: surplus.min(u64::from(u32::MAX)) as u32 } });
-        }
-    }
-    roots.sort_by_key(|r| r.node);
-    let NodeColumns { type_id, size, .. } = nodes;
-    Ok(Summary { meta, types, node_count: n, edge_count, type_id, size, roots })
-}
-
 /// The label pool, from the LABL section in either encoding.
 fn read_label_section(sections: &Sections<'_>, name: &str) -> Result<StrPool, SnapshotError> {
+    with_label_cursor(sections, name, read_labels)
+}
+
+/// Runs `f` on the LABL payload after its encoding byte, decompressed if it
+/// is compressed.
+pub(super) fn with_label_cursor<R>(
+    sections: &Sections<'_>,
+    name: &str,
+    f: impl FnOnce(Cursor<'_>) -> Result<R, SnapshotError>,
+) -> Result<R, SnapshotError> {
     let mut c = sections.get(LABELS, name, "LABL")?;
     match c.u8()? {
-        LABELS_RAW => read_labels(Cursor { pos: 0, bytes: &c.bytes[1..], base: c.base + 1, ..c }),
+        LABELS_RAW => f(Cursor { pos: 0, bytes: &c.bytes[1..], base: c.base + 1, ..c }),
         LABELS_LZ4 => {
             let raw = decompress_labels(&c)?;
             // Offsets in errors below are within the decompressed payload.
-            read_labels(Cursor { file: c.file, section: "LABL (decompressed)", bytes: &raw, pos: 0, base: 0 })
+            f(Cursor { file: c.file, section: "LABL (decompressed)", bytes: &raw, pos: 0, base: 0 })
         }
         other => {
             c.pos = 0;
@@ -374,7 +327,7 @@ fn decompress_labels(c: &Cursor<'_>) -> Result<Vec<u8>, SnapshotError> {
     lz4_flex::decompress_size_prepended(block).map_err(|e| c.corrupt(format!("compressed labels do not decompress: {e}")))
 }
 
-fn read_meta(s: &Sections<'_>, name: &str) -> Result<Meta, SnapshotError> {
+pub(super) fn read_meta(s: &Sections<'_>, name: &str) -> Result<Meta, SnapshotError> {
     let c = s.get(META, name, "META")?;
     serde_json::from_slice(c.bytes).map_err(|e| SnapshotError::Corrupt {
         file: name.to_string(),
@@ -383,7 +336,7 @@ fn read_meta(s: &Sections<'_>, name: &str) -> Result<Meta, SnapshotError> {
     })
 }
 
-fn read_strings(mut c: Cursor<'_>) -> Result<Vec<String>, SnapshotError> {
+pub(super) fn read_strings(mut c: Cursor<'_>) -> Result<Vec<String>, SnapshotError> {
     let n = c.count("string", 1)?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
@@ -418,12 +371,34 @@ fn read_nodes(c: &mut Cursor<'_>, types: usize, labels: usize) -> Result<NodeCol
     let n = c.count("node", 6)?;
     let mut cols = NodeColumns::default();
     cols.addr.reserve(n);
+    node_addrs(c, n, |a| cols.addr.push(a))?;
+    cols.type_id.reserve(n);
+    node_type_ids(c, n, types, |t| cols.type_id.push(t))?;
+    cols.size.reserve(n);
+    node_u32s(c, n, "size", |s| cols.size.push(s))?;
+    cols.refcount.reserve(n);
+    node_u32s(c, n, "reference count", |r| cols.refcount.push(r))?;
+    cols.flags = c.take(n)?.to_vec();
+    cols.label.reserve(n);
+    node_label_ids(c, n, labels, |l| cols.label.push(l))?;
+    c.finish()?;
+    Ok(cols)
+}
+
+// The NODE section's columns, one after the other, each checked as it is
+// decoded: the full reader keeps them all, the summary reader a few.
+
+/// The address column (deltas from the previous address).
+pub(super) fn node_addrs(c: &mut Cursor<'_>, n: usize, mut f: impl FnMut(u64)) -> Result<(), SnapshotError> {
     let mut prev = 0u64;
     for _ in 0..n {
         prev = prev.wrapping_add(unzigzag(c.varint()?) as u64);
-        cols.addr.push(prev);
+        f(prev);
     }
-    cols.type_id.reserve(n);
+    Ok(())
+}
+
+pub(super) fn node_type_ids(c: &mut Cursor<'_>, n: usize, types: usize, mut f: impl FnMut(u32)) -> Result<(), SnapshotError> {
     for _ in 0..n {
         let at = c.pos;
         let t = c.u32_varint("type id")?;
@@ -431,18 +406,21 @@ fn read_nodes(c: &mut Cursor<'_>, types: usize, labels: usize) -> Result<NodeCol
             c.pos = at;
             return Err(c.corrupt(format!("type id {t}, but there are {types} types")));
         }
-        cols.type_id.push(t);
+        f(t);
     }
-    cols.size.reserve(n);
+    Ok(())
+}
+
+/// A column of 32-bit counts (sizes, reference counts).
+pub(super) fn node_u32s(c: &mut Cursor<'_>, n: usize, what: &str, mut f: impl FnMut(u32)) -> Result<(), SnapshotError> {
     for _ in 0..n {
-        cols.size.push(c.u32_varint("size")?);
+        f(c.u32_varint(what)?);
     }
-    cols.refcount.reserve(n);
-    for _ in 0..n {
-        cols.refcount.push(c.u32_varint("reference count")?);
-    }
-    cols.flags = c.take(n)?.to_vec();
-    cols.label.reserve(n);
+    Ok(())
+}
+
+/// The label id column (0 for none, else a delta from the last nonzero id).
+pub(super) fn node_label_ids(c: &mut Cursor<'_>, n: usize, labels: usize, mut f: impl FnMut(u32)) -> Result<(), SnapshotError> {
     let mut last = 0i64;
     for _ in 0..n {
         let at = c.pos;
@@ -455,10 +433,9 @@ fn read_nodes(c: &mut Cursor<'_>, types: usize, labels: usize) -> Result<NodeCol
         if id != 0 {
             last = id;
         }
-        cols.label.push(id as u32);
+        f(id as u32);
     }
-    c.finish()?;
-    Ok(cols)
+    Ok(())
 }
 
 fn read_edges(c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, SnapshotError> {
@@ -471,7 +448,7 @@ fn read_edges(c: Cursor<'_>, n: usize, names: usize) -> Result<Csr, SnapshotErro
 
 /// Decodes and checks the EDGE section, handing each edge's target (in
 /// edge order), then each edge's label, to the callers; returns the row starts.
-fn decode_edges(
+pub(super) fn decode_edges(
     mut c: Cursor<'_>,
     n: usize,
     names: usize,
@@ -536,7 +513,7 @@ fn label_in_range(l: EdgeLabel, nodes: usize, names: usize) -> bool {
     }
 }
 
-fn read_roots(mut c: Cursor<'_>, n: usize) -> Result<Vec<Root>, SnapshotError> {
+pub(super) fn read_roots(mut c: Cursor<'_>, n: usize) -> Result<Vec<Root>, SnapshotError> {
     let count = c.count("root", 3)?;
     let mut roots = Vec::with_capacity(count);
     for _ in 0..count {
