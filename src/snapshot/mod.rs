@@ -8,11 +8,14 @@
 
 #![forbid(unsafe_code)]
 
+mod edges;
 mod format;
 mod nodes;
 mod reader;
+pub mod spill;
 mod writer;
 
+pub use edges::EdgeEncoder;
 pub use nodes::{NodeEncoder, NotAscending};
 pub use reader::{read_snapshot, read_snapshot_bytes, read_summary, read_summary_bytes, SnapshotError, Summary};
 pub use writer::{write_parts, write_snapshot, write_snapshot_to};
