@@ -527,11 +527,14 @@ pub(super) fn fresh(py: Python<'_>, obs: &Observers) -> PyResult<Heap> {
 /// are kept).
 #[pyfunction]
 #[pyo3(signature = (path = None, strings = true))]
-pub fn snapshot(py: Python<'_>, path: Option<PathBuf>, strings: bool) -> PyResult<Option<Snapshot>> {
-    let obs = Observers { frames: 1, redact_strings: !strings, ..Default::default() };
+pub fn snapshot(py: Python<'_>, path: Option<&Bound<'_, PyAny>>, strings: bool) -> PyResult<Option<Snapshot>> {
+    let mut obs = Observers { frames: 1, redact_strings: !strings, ..Default::default() };
     match path {
         None => Ok(Some(Snapshot::new(fresh(py, &obs)?))),
-        Some(path) => {
+        Some(arg) => {
+            let path: PathBuf = arg.extract()?;
+            // The caller's stack holds the path: one reference the heap does not.
+            obs.args.push(address_of(arg) as usize);
             stream_to(py, &obs, path)?;
             Ok(None)
         }
