@@ -20,7 +20,16 @@
 //! member is known, a code turns into a node index with one lookup and no
 //! search, in place.
 
+use std::sync::Arc;
+
 use crate::graph::{BuildError, Csr, EdgeKind, EdgeLabel, NodeIx};
+use crate::snapshot::spill::{Spill, Stream};
+use crate::snapshot::EdgeEncoder;
+
+/// Edges a streamed capture keeps in memory (per half) before it writes
+/// them to its spill file: 1 MiB of labels, 1 MiB of codes (in tests, a few
+/// hundred edges, so that small heaps straddle many chunks).
+const SPILL_EDGES: usize = if cfg!(test) { 1 << 8 } else { 1 << 18 };
 
 const SLOT_SHIFT: u32 = 3;
 const PAGE_SHIFT: u32 = 12;
@@ -179,6 +188,9 @@ impl AddressSet {
                 out.keys.push(code);
             }
         }
+        if out.targets.len() >= SPILL_EDGES {
+            out.spill_targets();
+        }
     }
 
     pub fn contains(&self, addr: u64) -> bool {
@@ -292,11 +304,53 @@ pub struct EdgeRows {
     /// Keys named so far: a `DictValue` or `Attr` label holds a position
     /// among them until numbering.
     keys: usize,
+    /// Streamed: rows go to a spill file (and `row_end` stays empty).
+    spill: Option<RowSpill>,
+}
+
+/// A streamed capture's edge labels, written out a chunk at a time.
+#[derive(Clone)]
+struct RowSpill {
+    /// Each label's bits, as little-endian `u32`s.
+    labels: Stream,
+    /// Each row's length, as varints.
+    lengths: Stream,
+    rows: usize,
+    edges: u64,
+    /// Where the open row starts in the labels still in memory.
+    row_start: usize,
+}
+
+impl RowSpill {
+    fn end_row(&mut self, labels: &mut Vec<EdgeLabel>) {
+        self.lengths.put_varint((labels.len() - self.row_start) as u64);
+        self.lengths.flush_if_full();
+        self.rows += 1;
+        self.row_start = labels.len();
+        if labels.len() >= SPILL_EDGES {
+            self.spill(labels);
+        }
+    }
+
+    fn spill(&mut self, labels: &mut Vec<EdgeLabel>) {
+        self.edges += labels.len() as u64;
+        for l in labels.drain(..) {
+            self.labels.put_u32(l.to_bits());
+        }
+        self.labels.flush();
+        self.row_start = 0;
+    }
 }
 
 impl EdgeRows {
     pub fn with_capacity(rows: usize, edges: usize) -> EdgeRows {
-        EdgeRows { labels: Vec::with_capacity(edges), row_end: Vec::with_capacity(rows), keys: 0 }
+        EdgeRows { labels: Vec::with_capacity(edges), row_end: Vec::with_capacity(rows), keys: 0, spill: None }
+    }
+
+    /// Rows written to `spill` as the walk goes, a chunk at a time.
+    pub fn spilled(spill: &Arc<Spill>) -> EdgeRows {
+        let rows = RowSpill { labels: Stream::spilled(spill), lengths: Stream::spilled(spill), rows: 0, edges: 0, row_start: 0 };
+        EdgeRows { labels: Vec::with_capacity(SPILL_EDGES + 1024), row_end: Vec::new(), keys: 0, spill: Some(rows) }
     }
 
     /// Where the next labels will be written, as `(address, bytes)`.
@@ -311,7 +365,10 @@ impl EdgeRows {
 
     /// Closes the current row: the edges of the next source follow.
     pub fn end_row(&mut self) {
-        self.row_end.push(self.labels.len() as u32);
+        match &mut self.spill {
+            None => self.row_end.push(self.labels.len() as u32),
+            Some(s) => s.end_row(&mut self.labels),
+        }
     }
 
     /// A stand-in node for the next key sent to the address set (tagged
@@ -333,8 +390,8 @@ impl EdgeRows {
         numbering: &Numbering,
         row_sources: impl IntoIterator<Item = u64>,
     ) -> Result<Csr, BuildError> {
-        let EdgeRows { mut labels, row_end, keys } = self;
-        let Referents { targets: mut to, keys: key_codes, too_many_pages } = referents;
+        let EdgeRows { mut labels, row_end, keys, .. } = self;
+        let Referents { targets: mut to, keys: key_codes, too_many_pages, .. } = referents;
         if too_many_pages {
             return Err(BuildError::TooLarge("more than 32 GiB of memory pages hold objects"));
         }
@@ -371,6 +428,66 @@ impl EdgeRows {
     }
 }
 
+/// Why a streamed capture's edges could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error("the capture's temporary spill file failed: {0}")]
+    Spill(#[from] std::io::Error),
+}
+
+impl EdgeRows {
+    /// [`EdgeRows::resolve`] for rows and referents that were spilled
+    /// ([`EdgeRows::spilled`], [`Referents::spilled`]): the edges are read
+    /// back in order and go to `out`, encoded, a row at a time.
+    pub fn resolve_into(
+        self,
+        referents: Referents,
+        numbering: &Numbering,
+        row_sources: impl IntoIterator<Item = u64>,
+        out: &mut EdgeEncoder,
+    ) -> Result<(), ResolveError> {
+        let EdgeRows { mut labels, keys, spill, .. } = self;
+        let Referents { targets, keys: key_codes, too_many_pages, spill: target_spill } = referents;
+        let (Some(mut rows), Some(mut codes)) = (spill, target_spill) else {
+            return Err(BuildError::BadEdges("the edges were not spilled").into());
+        };
+        if too_many_pages {
+            return Err(BuildError::TooLarge("more than 32 GiB of memory pages hold objects").into());
+        }
+        rows.spill(&mut labels);
+        drop(labels);
+        rows.labels.finish()?;
+        rows.lengths.finish()?;
+        codes.spill(targets);
+        codes.stream.finish()?;
+        if rows.edges != codes.edges || key_codes.len() != keys {
+            return Err(BuildError::BadEdges("the walk and the address set saw different referents").into());
+        }
+        let (mut lengths, mut labels, mut targets) = (rows.lengths.reader(), rows.labels.reader(), codes.stream.reader());
+        for source in row_sources.into_iter().take(rows.rows) {
+            let from = numbering.index_of(source).ok_or(BuildError::NoSuchAddress(source))? as usize;
+            if !out.start_row(from) {
+                return Err(BuildError::NotAscending(source, source).into());
+            }
+            for _ in 0..lengths.varint() {
+                let label = EdgeLabel::from_bits(labels.u32()).unwrap_or(EdgeLabel::UNKNOWN);
+                if let Some(t) = numbering.index_of_code(Code(targets.u32())) {
+                    out.push(t, resolve_label(label, &key_codes, numbering));
+                }
+            }
+        }
+        for r in [&mut lengths, &mut labels, &mut targets] {
+            if let Some(e) = r.error() {
+                return Err(e.into());
+            }
+        }
+        out.finish(numbering.len())?;
+        Ok(())
+    }
+}
+
 /// The address set's half of the walk's edges: each referent's [`Code`],
 /// in the order the walk met them.
 #[derive(Clone, Default)]
@@ -381,11 +498,46 @@ pub struct Referents {
     /// Codes of the keys that labels name.
     keys: Vec<Code>,
     too_many_pages: bool,
+    /// Streamed: the targets' codes go to a spill file in chunks.
+    spill: Option<CodeSpill>,
+}
+
+/// A streamed capture's target codes, written out a chunk at a time.
+#[derive(Clone)]
+struct CodeSpill {
+    stream: Stream,
+    edges: u64,
+}
+
+impl CodeSpill {
+    fn spill(&mut self, targets: Vec<u32>) -> Vec<u32> {
+        self.edges += targets.len() as u64;
+        for &t in &targets {
+            self.stream.put_u32(t);
+        }
+        self.stream.flush();
+        targets
+    }
 }
 
 impl Referents {
     pub fn with_capacity(edges: usize) -> Referents {
         Referents { targets: Vec::with_capacity(edges), ..Referents::default() }
+    }
+
+    /// Codes written to `spill` as they come, a chunk at a time.
+    pub fn spilled(spill: &Arc<Spill>) -> Referents {
+        let codes = CodeSpill { stream: Stream::spilled(spill), edges: 0 };
+        Referents { targets: Vec::with_capacity(SPILL_EDGES + super::MEMBER_CHUNK), spill: Some(codes), ..Referents::default() }
+    }
+
+    /// Writes the codes so far to the spill file, if there is one.
+    fn spill_targets(&mut self) {
+        if let Some(s) = &mut self.spill {
+            let mut t = s.spill(std::mem::take(&mut self.targets));
+            t.clear();
+            self.targets = t;
+        }
     }
 }
 

@@ -37,7 +37,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::alloc::Prefault;
 use crate::graph::{BuildError, BuiltParts, Csr, Heap, HeapBuilder, Meta, NodeFlags, NodeIx};
-use crate::snapshot::NodeEncoder;
+use crate::snapshot::spill::Spill;
+use crate::snapshot::{EdgeEncoder, NodeEncoder};
 
 use address::{EdgeRows, Numbering, Referents};
 pub use cores::Spawn;
@@ -72,6 +73,17 @@ pub enum CaptureError {
     Build(#[from] BuildError),
     #[error("capture failed: the edge index thread stopped unexpectedly")]
     Thread,
+    #[error("capture failed: the temporary spill file: {0}")]
+    Spill(#[from] std::io::Error),
+}
+
+impl From<address::ResolveError> for CaptureError {
+    fn from(e: address::ResolveError) -> CaptureError {
+        match e {
+            address::ResolveError::Build(e) => CaptureError::Build(e),
+            address::ResolveError::Spill(e) => CaptureError::Spill(e),
+        }
+    }
 }
 
 /// References per tracked object the walk's edge columns are reserved for,
@@ -178,7 +190,9 @@ impl Sources {
 }
 
 impl<'a, S: HeapSource> Walker<'a, S> {
-    fn new(source: &'a S, tracked: usize) -> Walker<'a, S> {
+    /// With `spill`, a streamed capture's walker: its edge labels and node
+    /// rows go to the spill file as they come.
+    fn new(source: &'a S, tracked: usize, spill: Option<&Arc<Spill>>) -> Walker<'a, S> {
         Walker {
             source,
             builder: HeapBuilder::new(),
@@ -193,8 +207,11 @@ impl<'a, S: HeapSource> Walker<'a, S> {
             name_buf: String::new(),
             members: Vec::with_capacity(MEMBER_CHUNK),
             full_chunks: Vec::new(),
-            raw: EdgeRows::with_capacity(tracked, tracked * EDGES_RESERVED),
-            encoder: None,
+            raw: match spill {
+                None => EdgeRows::with_capacity(tracked, tracked * EDGES_RESERVED),
+                Some(spill) => EdgeRows::spilled(spill),
+            },
+            encoder: spill.map(NodeEncoder::spilled),
         }
     }
 
@@ -397,7 +414,7 @@ fn push_member(members: &mut Vec<u64>, full: &mut Vec<Vec<u64>>, addr: u64) {
 /// each node's own data, again in address order, while the other core turns
 /// the referents' places into node indices and builds the incoming index.
 pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> Result<Heap, CaptureError> {
-    let Built { builder, mut phases, started, unsure, .. } = build(source, obs, spawn, Index::Incoming)?;
+    let Built { builder, mut phases, started, unsure, .. } = build(source, obs, spawn, None)?;
     let mut lap = Instant::now();
     let mut heap = builder.finish()?;
     unsure.attribute(&mut heap);
@@ -408,28 +425,37 @@ pub fn capture<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> 
     Ok(heap)
 }
 
-/// Captures the whole heap of `source` for writing it to a file at once:
-/// what [`capture`] builds, less the incoming index and the address lookup
-/// (a reader rebuilds both), which are a third of a capture's memory.
-pub fn capture_parts<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn) -> Result<Streamed, CaptureError> {
-    let Built { builder, phases, started, streamed, unsure } = build(source, obs, spawn, Index::Streamed)?;
-    let (nodes, csr) = streamed.ok_or(CaptureError::Thread)?;
+/// Captures the whole heap of `source` for writing it to a file in
+/// `folder`: the node rows and edges are encoded as they come and go to a
+/// private, nameless spill file there (or, failing that, in the temporary
+/// folder), so that what the capture holds in memory is its address set,
+/// its sources and a few chunks, not the graph. No incoming index and no
+/// address lookup are built (a reader rebuilds both).
+pub fn capture_parts<S: HeapSource>(
+    source: &mut S,
+    obs: &Observers,
+    spawn: Spawn,
+    folder: &std::path::Path,
+) -> Result<Streamed, CaptureError> {
+    let spill = Spill::in_folder(folder)?;
+    let Built { builder, phases, started, streamed, unsure } = build(source, obs, spawn, Some(&spill))?;
+    let (nodes, edges) = streamed.ok_or(CaptureError::Thread)?;
     let mut parts = builder.into_parts()?;
     if !unsure.is_empty() {
         // Attributing them needs the incoming index a streamed capture does not build.
         parts.meta.notes.push("stack references of frames that called into C are not attributed in a streamed capture".into());
     }
-    parts.csr = csr;
     parts.meta.phases = phases;
     parts.meta.capture_seconds = started.elapsed().as_secs_f64();
-    Ok(Streamed { parts, nodes })
+    Ok(Streamed { parts, nodes, edges })
 }
 
-/// A capture ready to be written: its node rows encoded, the rest in parts
-/// (whose node columns are empty).
+/// A capture ready to be written: its node rows and edges encoded (in a
+/// spill file), the rest in parts (whose node columns and edges are empty).
 pub struct Streamed {
     pub parts: BuiltParts,
     pub nodes: NodeEncoder,
+    pub edges: EdgeEncoder,
 }
 
 impl Streamed {
@@ -438,22 +464,13 @@ impl Streamed {
     }
 
     pub fn edge_count(&self) -> usize {
-        self.parts.csr.to.len()
+        self.edges.len() as usize
     }
 
-    /// Writes the snapshot file, atomically.
+    /// Writes the snapshot file, atomically (the spill file goes with `self`).
     pub fn write(self, path: &std::path::Path) -> Result<(), crate::snapshot::SnapshotError> {
-        crate::snapshot::write_parts(self.parts, Some(self.nodes), path)
+        crate::snapshot::write_parts(self.parts, Some((self.nodes, self.edges)), path)
     }
-}
-
-/// Which edge indexes a capture builds.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Index {
-    /// Both directions: a heap to query.
-    Incoming,
-    /// Outgoing edges only, node rows encoded as they come: a heap to write.
-    Streamed,
 }
 
 /// A capture up to its finished builder.
@@ -463,13 +480,16 @@ struct Built {
     phases: Vec<(String, f64)>,
     started: Instant,
     /// A streamed capture's node rows and edges (the builder has neither).
-    streamed: Option<(NodeEncoder, Csr)>,
+    streamed: Option<(NodeEncoder, EdgeEncoder)>,
     /// The frames' stack words, attributed once the heap is indexed.
     unsure: stack::Unsure,
 }
 
-/// The capture up to the finished builder.
-fn build<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn, index: Index) -> Result<Built, CaptureError> {
+/// The capture up to the finished builder. With `spill`, a streamed
+/// capture: outgoing edges only, node rows and edges encoded as they come
+/// into the spill file (a heap to write); without, both edge indexes in
+/// memory (a heap to query).
+fn build<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn, spill: Option<&Arc<Spill>>) -> Result<Built, CaptureError> {
     let started = Instant::now();
     let captured_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
     let mut phases: Vec<(String, f64)> = Vec::new();
@@ -481,10 +501,7 @@ fn build<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn, index: In
     let mut objects = source.tracked();
     phase("frames and object list");
     let source: &S = source;
-    let mut w = Walker::new(source, objects.addrs.len());
-    if index == Index::Streamed {
-        w.encoder = Some(NodeEncoder::new());
-    }
+    let mut w = Walker::new(source, objects.addrs.len(), spill);
     if obs.redact_strings {
         w.names_kept = Some(FxHashSet::default());
     }
@@ -510,7 +527,10 @@ fn build<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn, index: In
         // walk never uses.
         let (at, bytes) = w.raw.spare();
         let edge_columns = Prefault::new([(at, bytes / EDGES_RESERVED * EDGES_EXPECTED)]);
-        let referents = Referents::with_capacity(objects.addrs.len() * EDGES_RESERVED);
+        let referents = match spill {
+            None => Referents::with_capacity(objects.addrs.len() * EDGES_RESERVED),
+            Some(spill) => Referents::spilled(spill),
+        };
         // The node columns are reserved now, for as many nodes as the heap
         // is likely to have, so that the other core can fault them in while
         // the walk keeps this one busy: as far as the nodes the walk has met
@@ -553,24 +573,39 @@ fn build<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn, index: In
             // faulted in first, so that it finds them ready.
             node_columns.run();
             let faulted = seconds_since(&mut lap);
-            let csr = raw.resolve(referents, &numbering, sources.addrs.iter().map(|&a| a as u64))?;
+            let row_sources = sources.addrs.iter().map(|&a| a as u64);
+            let edges = match spill {
+                None => Edges::Csr(raw.resolve(referents, &numbering, row_sources)?),
+                Some(spill) => {
+                    let mut out = EdgeEncoder::spilled(spill);
+                    raw.resolve_into(referents, &numbering, row_sources, &mut out)?;
+                    Edges::Encoded(out)
+                }
+            };
             let resolved = seconds_since(&mut lap);
-            let incoming = (index == Index::Incoming).then(|| csr.incoming(numbering.len()));
+            let incoming = match &edges {
+                Edges::Csr(csr) => Some(csr.incoming(numbering.len())),
+                Edges::Encoded(_) => None,
+            };
             let reversed = seconds_since(&mut lap);
             let laps = [("node columns faulted in", faulted), ("edges resolved", resolved), ("incoming index", reversed)];
-            Ok::<_, BuildError>((csr, incoming, laps))
+            Ok::<_, CaptureError>((edges, incoming, laps))
         });
         // SAFETY: every member of the numbering is a source or a referent
         // the source reported.
         let nodes = unsafe { node_pass(&mut w, &numbering, &sources, &live_frames) };
-        let (csr, incoming, laps) = edges.join().ok_or(CaptureError::Thread)??;
+        let (edges, incoming, laps) = edges.join().ok_or(CaptureError::Thread)??;
         nodes?;
-        match &w.encoder {
-            None => w.builder.set_edges(csr, incoming)?,
-            Some(enc) => {
-                csr.check(enc.len())?;
-                streamed_edges = Some(csr);
+        match (edges, &mut w.encoder) {
+            (Edges::Csr(csr), None) => w.builder.set_edges(csr, incoming)?,
+            (Edges::Encoded(out), Some(enc)) => {
+                enc.finish()?;
+                if out.rows() != enc.len() {
+                    return Err(BuildError::BadEdges("row or label count differs from the nodes").into());
+                }
+                streamed_edges = Some(out);
             }
+            _ => return Err(CaptureError::Thread),
         }
         Ok(laps)
     })?;
@@ -601,10 +636,16 @@ fn build<S: HeapSource>(source: &mut S, obs: &Observers, spawn: Spawn, index: In
         phases.push((format!("second core: {name}"), seconds));
     }
     let streamed = match (w.encoder.take(), streamed_edges) {
-        (Some(enc), Some(csr)) => Some((enc, csr)),
+        (Some(enc), Some(edges)) => Some((enc, edges)),
         _ => None,
     };
     Ok(Built { builder: w.builder, phases, started, streamed, unsure })
+}
+
+/// A capture's resolved edges: an index in memory, or encoded for the file.
+enum Edges {
+    Csr(Csr),
+    Encoded(EdgeEncoder),
 }
 
 /// Records the edges of every source, in address order.

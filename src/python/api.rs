@@ -526,11 +526,14 @@ pub(super) fn fresh(py: Python<'_>, obs: &Observers) -> PyResult<Heap> {
 /// are kept).
 #[pyfunction]
 #[pyo3(signature = (path = None, strings = true))]
-pub fn snapshot(py: Python<'_>, path: Option<PathBuf>, strings: bool) -> PyResult<Option<Snapshot>> {
-    let obs = Observers { frames: 1, redact_strings: !strings, ..Default::default() };
+pub fn snapshot(py: Python<'_>, path: Option<&Bound<'_, PyAny>>, strings: bool) -> PyResult<Option<Snapshot>> {
+    let mut obs = Observers { frames: 1, redact_strings: !strings, ..Default::default() };
     match path {
         None => Ok(Some(Snapshot::new(fresh(py, &obs)?))),
-        Some(path) => {
+        Some(arg) => {
+            let path: PathBuf = arg.extract()?;
+            // The caller's stack holds the path: one reference the heap does not.
+            obs.args.push(address_of(arg) as usize);
             stream_to(py, &obs, path)?;
             Ok(None)
         }
@@ -540,7 +543,12 @@ pub fn snapshot(py: Python<'_>, path: Option<PathBuf>, strings: bool) -> PyResul
 /// Captures and writes to `path` without keeping the heap; returns the
 /// node count, edge count and capture time.
 fn stream_to(py: Python<'_>, obs: &Observers, path: PathBuf) -> PyResult<(usize, usize, f64)> {
-    let streamed = capture_parts(py, known_types(py)?, obs)?;
+    // The spill file goes beside the snapshot: the same disk.
+    let folder = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let streamed = capture_parts(py, known_types(py)?, obs, &folder)?;
     let counts = (streamed.node_count(), streamed.edge_count(), streamed.parts.meta.capture_seconds);
     py.detach(move || streamed.write(&path)).map_err(|e| PyOSError::new_err(e.to_string()))?;
     Ok(counts)

@@ -136,8 +136,13 @@ pub(crate) fn capture(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Re
 
 /// Captures the whole heap of this interpreter for writing it to a file
 /// (no incoming index: see [`capture::capture_parts`]).
-pub(crate) fn capture_parts(py: Python<'_>, types: &KnownTypes, obs: &Observers) -> Result<capture::Streamed, CaptureError> {
-    capture_with(py, types, |source| capture::capture_parts(source, obs, Spawn::default()))
+pub(crate) fn capture_parts(
+    py: Python<'_>,
+    types: &KnownTypes,
+    obs: &Observers,
+    folder: &std::path::Path,
+) -> Result<capture::Streamed, CaptureError> {
+    capture_with(py, types, |source| capture::capture_parts(source, obs, Spawn::default(), folder))
 }
 
 fn capture_with<T>(

@@ -8,12 +8,15 @@
 
 #![forbid(unsafe_code)]
 
+mod edges;
 mod format;
 mod nodes;
 mod reader;
+pub mod spill;
 mod summary;
 mod writer;
 
+pub use edges::EdgeEncoder;
 pub use nodes::{NodeEncoder, NotAscending};
 pub use reader::{read_snapshot, read_snapshot_bytes, SnapshotError};
 pub use summary::{read_summary, read_summary_bytes, Summary};

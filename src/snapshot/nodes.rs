@@ -1,8 +1,12 @@
 //! The NODE section encoded as a capture produces its rows: each column in
-//! its own varint buffer (some 8 bytes an object instead of the 25 of the
-//! node columns), joined when the section is written.
+//! its own varint [`Stream`] (some 8 bytes an object instead of the 25 of
+//! the node columns), in memory or spilled to a file in chunks, joined when
+//! the section is written.
 
-use super::format::{put_varint, zigzag};
+use std::sync::Arc;
+
+use super::format::zigzag;
+use super::spill::{Spill, Stream};
 
 /// A capture's node rows, encoded column by column as they come.
 #[derive(Default)]
@@ -10,12 +14,9 @@ pub struct NodeEncoder {
     len: usize,
     last_addr: Option<u64>,
     last_label: i64,
-    pub(super) addr: Vec<u8>,
-    pub(super) type_id: Vec<u8>,
-    pub(super) size: Vec<u8>,
-    pub(super) refcount: Vec<u8>,
-    pub(super) flags: Vec<u8>,
-    pub(super) label: Vec<u8>,
+    /// Address, type id, size, reference count, flags, label id: the
+    /// NODE section's columns in its order.
+    pub(super) columns: [Stream; 6],
 }
 
 /// A node row out of address order: the rows must come as a capture meets
@@ -25,8 +26,14 @@ pub struct NodeEncoder {
 pub struct NotAscending(pub u64, pub u64);
 
 impl NodeEncoder {
+    /// Rows kept in memory.
     pub fn new() -> NodeEncoder {
         NodeEncoder::default()
+    }
+
+    /// Rows written to `spill` a chunk at a time.
+    pub fn spilled(spill: &Arc<Spill>) -> NodeEncoder {
+        NodeEncoder { columns: std::array::from_fn(|_| Stream::spilled(spill)), ..NodeEncoder::default() }
     }
 
     pub fn len(&self) -> usize {
@@ -45,19 +52,28 @@ impl NodeEncoder {
             Some(last) => last,
             None => 0,
         };
-        put_varint(&mut self.addr, zigzag(addr.wrapping_sub(prev) as i64));
+        let [a, t, s, r, f, l] = &mut self.columns;
+        a.put_varint(zigzag(addr.wrapping_sub(prev) as i64));
         self.last_addr = Some(addr);
-        put_varint(&mut self.type_id, u64::from(type_id));
-        put_varint(&mut self.size, size.min(u64::from(u32::MAX)));
-        put_varint(&mut self.refcount, refcount.min(u64::from(u32::MAX)));
-        self.flags.push(flags);
+        t.put_varint(u64::from(type_id));
+        s.put_varint(size.min(u64::from(u32::MAX)));
+        r.put_varint(refcount.min(u64::from(u32::MAX)));
+        f.buf.push(flags);
         if label == 0 {
-            put_varint(&mut self.label, 0);
+            l.put_varint(0);
         } else {
-            put_varint(&mut self.label, zigzag(i64::from(label) - (self.last_label + 1)) + 1);
+            l.put_varint(zigzag(i64::from(label) - (self.last_label + 1)) + 1);
             self.last_label = i64::from(label);
+        }
+        for c in &mut self.columns {
+            c.flush_if_full();
         }
         self.len += 1;
         Ok(self.len - 1)
+    }
+
+    /// Writes what remains to the spill file; the first write error, if any.
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        self.columns.iter_mut().try_for_each(Stream::finish)
     }
 }

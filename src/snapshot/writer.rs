@@ -11,7 +11,8 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
 use super::format::*;
-use super::{NodeEncoder, SnapshotError};
+use super::spill::Stream;
+use super::{EdgeEncoder, NodeEncoder, SnapshotError};
 use crate::graph::{BuiltParts, EdgeLabel, Heap, Meta, Root, RootKind, StrPool};
 
 /// Bytes a streamed section gathers before they go to the file.
@@ -30,14 +31,18 @@ pub fn write_snapshot(heap: &Heap, path: &Path) -> Result<(), SnapshotError> {
 /// and freeing each column once written: the memory it needs beyond the
 /// parts is a chunk, not a copy of the file.
 ///
-/// With `encoded`, the nodes are those rows (a streaming capture encodes
-/// them as it meets them), and the parts' node columns are empty.
-pub fn write_parts(parts: BuiltParts, encoded: Option<NodeEncoder>, path: &Path) -> Result<(), SnapshotError> {
+/// With `encoded`, the nodes and edges are those rows (a streaming capture
+/// encodes them as it meets them, into a spill file), and the parts' node
+/// columns and edges are empty.
+pub fn write_parts(parts: BuiltParts, encoded: Option<(NodeEncoder, EdgeEncoder)>, path: &Path) -> Result<(), SnapshotError> {
     let mut parts = Some((parts, encoded));
     write_atomically(path, |w| {
         let (parts, encoded) = parts.take().ok_or_else(|| stream_error(std::io::Error::other("written twice")))?;
         let mut sink = Streamed::new(w);
-        write_owned(parts, encoded, &mut sink)
+        match encoded {
+            Some((nodes, edges)) => write_encoded(parts, nodes, edges, &mut sink),
+            None => write_owned(parts, &mut sink),
+        }
     })
 }
 
@@ -212,23 +217,49 @@ fn write_heap(heap: &Heap, s: &mut dyn SectionSink) -> Result<(), SnapshotError>
     write_tail(s, heap.roots())
 }
 
+/// The file from a streamed capture: its parts, and its node rows and edges
+/// already encoded (in a spill file, copied over a chunk at a time).
+fn write_encoded(parts: BuiltParts, nodes: NodeEncoder, edges: EdgeEncoder, s: &mut dyn SectionSink) -> Result<(), SnapshotError> {
+    let BuiltParts { meta, types, labels, edge_names, roots, .. } = parts;
+    write_head(s, &meta, &types, &labels, &edge_names)?;
+    drop(labels);
+    s.begin(NODES)?;
+    put_varint(s.buf(), nodes.len() as u64);
+    for column in &nodes.columns {
+        copy_stream(s, column)?;
+    }
+    s.end()?;
+    drop(nodes);
+    s.begin(EDGES)?;
+    put_varint(s.buf(), edges.len());
+    for column in [&edges.degrees, &edges.targets, &edges.labels] {
+        copy_stream(s, column)?;
+    }
+    s.end()?;
+    write_tail(s, &roots)
+}
+
+/// Appends a stream's bytes to the open section.
+fn copy_stream(s: &mut dyn SectionSink, column: &Stream) -> Result<(), SnapshotError> {
+    let mut spilled = Ok(());
+    let copied = column.for_each_chunk(|chunk| {
+        s.buf().extend_from_slice(chunk);
+        spilled = s.spill();
+        spilled.as_ref().map_err(|_| std::io::Error::other("snapshot not written")).copied()
+    });
+    spilled?;
+    copied.map_err(|e| SnapshotError::Write {
+        file: "(stream)".into(),
+        error: std::io::Error::other(format!("reading the temporary spill file: {e}")),
+    })
+}
+
 /// The same file from a capture's own parts, each column freed once written.
-fn write_owned(parts: BuiltParts, encoded: Option<NodeEncoder>, s: &mut dyn SectionSink) -> Result<(), SnapshotError> {
+fn write_owned(parts: BuiltParts, s: &mut dyn SectionSink) -> Result<(), SnapshotError> {
     let BuiltParts { meta, nodes, types, labels, edge_names, csr, roots } = parts;
     write_head(s, &meta, &types, &labels, &edge_names)?;
     drop(labels);
     s.begin(NODES)?;
-    if let Some(enc) = encoded {
-        put_varint(s.buf(), enc.len() as u64);
-        let NodeEncoder { addr, type_id, size, refcount, flags, label, .. } = enc;
-        for column in [addr, type_id, size, refcount, flags, label] {
-            for chunk in column.chunks(CHUNK) {
-                s.buf().extend_from_slice(chunk);
-                s.spill()?;
-            }
-        }
-        return write_edges_owned(csr, roots, s);
-    }
     put_varint(s.buf(), nodes.len() as u64);
     let crate::graph::NodeColumns { addr, type_id, size, refcount, flags: node_flags, label } = nodes;
     addrs(s, &addr)?;
