@@ -111,7 +111,7 @@ def typestats(objects=None, shortnames=True, filter=None, by="type"):
         >>> refgraph.typestats()
         {'function': 10312, 'dict': 4020, 'tuple': 3811, ...}
         >>> list(refgraph.typestats(by="module").items())[:2]
-        [('logging', 20703), ('logging.handlers', 13401)]
+        [('logging', 3800), ('logging.handlers', 3000)]
     """
     if by != "type":
         if objects is not None or filter is not None:

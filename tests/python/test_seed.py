@@ -255,17 +255,20 @@ def test_by_module_puts_logging_and_its_handlers_first_in_python_top_and_diff(tm
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     out = subprocess.run([sys.executable, "-c", MODULE_TABLES, os.path.dirname(PLAT), a, b, str(calls)], env=env,
                          stdout=subprocess.PIPE, universal_newlines=True, check=True)
-    first_two = ["logging", "logging.handlers"]
+    # On 3.14+ nothing refgraph imports loads contextlib any more: it is
+    # reloaded with logging's imports every call, and its 18 classes give it
+    # as many namespaces per copy as logging (19): a tie, ranked by size.
+    first = ["logging", "contextlib", "logging.handlers"] if sys.version_info >= (3, 14) else ["logging", "logging.handlers"]
     in_process = json.loads(out.stdout.splitlines()[-1])
-    assert in_process[:2] == first_two, in_process
+    assert in_process[:len(first)] == first, in_process
     r = cli("top", b, "--by", "module", "--limit", "5")
     assert r.returncode == 0, r.stderr
     rows = [line.split() for line in r.stdout.splitlines()[2:]]
-    assert [row[2] for row in rows[:2]] == first_two, r.stdout
+    assert [row[2] for row in rows[:len(first)]] == first, r.stdout
     # Each copy of logging brings its namespace and one dict per class.
     assert int(rows[0][0]) >= calls * 10 and int(rows[1][0]) >= calls * 10, r.stdout
     r = cli("diff", a, b, "--by", "module", "--limit", "5")
     assert r.returncode == 0, r.stderr
     rows = [line.split() for line in r.stdout.splitlines()[2:]]
-    assert [row[4] for row in rows[:2]] == first_two, r.stdout
+    assert [row[4] for row in rows[:len(first)]] == first, r.stdout
     assert int(rows[1][1]) >= calls * 10, r.stdout
