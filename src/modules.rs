@@ -10,6 +10,13 @@
 //! labelled `NAME namespace, N items` by the collectors, is a stale copy. A
 //! stale copy may still be reachable from `sys.modules` (on Python 2.7,
 //! `sys.exitfunc` chains every old `atexit` copy); that is counted, not hidden.
+//!
+//! refgraph's own observers are left out, by name: `refgraph attach` runs
+//! its bootstrap in a namespace `__refgraph_attach__` (and the pure
+//! collector in one named `refgraph_collector`) that no `sys.modules` entry
+//! holds, and loads `refgraph._native` outside `sys.modules` (pyo3 keeps
+//! the module alive for good once loaded). They are the snapshot's taker,
+//! not the program's leak; [`observer_copies`] says which were left out.
 //! Pure queries on a [`Heap`]; nothing here reads a live process.
 
 #![forbid(unsafe_code)]
@@ -65,6 +72,27 @@ pub fn namespace_name(label: &str) -> Option<&str> {
     (!name.is_empty() && items.bytes().all(|b| b.is_ascii_digit())).then_some(name)
 }
 
+/// The module names refgraph's own capture leaves in a process it snapshots
+/// (see the module docs): never the program's modules.
+pub const OBSERVER_MODULES: [&str; 3] = ["__refgraph_attach__", "refgraph_collector", "refgraph._native"];
+
+fn is_observer(name: &str) -> bool {
+    OBSERVER_MODULES.contains(&name)
+}
+
+/// The names of [`OBSERVER_MODULES`] that have a stale copy in `heap`, which
+/// [`stale_modules`] leaves out, in [`OBSERVER_MODULES`] order.
+pub fn observer_copies(heap: &Heap) -> Vec<&'static str> {
+    let cur = current(heap);
+    let mut found = [false; OBSERVER_MODULES.len()];
+    for n in heap.nodes().filter(|n| !cur.contains(n.ix.index())) {
+        if let Some(i) = module_name(heap, n.ix).and_then(|name| OBSERVER_MODULES.iter().position(|&o| o == name)) {
+            found[i] = true;
+        }
+    }
+    OBSERVER_MODULES.iter().zip(found).filter(|&(_, f)| f).map(|(&name, _)| name).collect()
+}
+
 /// The module name of a module object or namespace dict, else `None`.
 fn module_name(heap: &Heap, ix: NodeIx) -> Option<&str> {
     let n = heap.node(ix);
@@ -117,7 +145,7 @@ fn distance_from_roots(heap: &Heap, roots: impl Iterator<Item = NodeIx>) -> Vec<
 }
 
 /// The stale module copies of a heap, grouped by module name, most copies
-/// first (then largest, then by name).
+/// first (then largest, then by name); refgraph's own observers left out.
 pub fn stale_modules(heap: &Heap) -> Vec<ModuleGroup> {
     let cur = current(heap);
     let mut groups: FxHashMap<&str, ModuleGroup> = FxHashMap::default();
@@ -125,7 +153,7 @@ pub fn stale_modules(heap: &Heap) -> Vec<ModuleGroup> {
         if cur.contains(n.ix.index()) {
             continue;
         }
-        let Some(name) = module_name(heap, n.ix) else { continue };
+        let Some(name) = module_name(heap, n.ix).filter(|name| !is_observer(name)) else { continue };
         let g = groups.entry(name).or_insert_with(|| ModuleGroup {
             name: name.to_string(),
             modules: Vec::new(),
@@ -355,6 +383,25 @@ mod tests {
         let groups = stale_modules(&h);
         assert_eq!(groups.len(), 1, "{groups:?}");
         assert_eq!((groups[0].name.as_str(), groups[0].reachable_from_sys_modules), ("atexit", 1));
+    }
+
+    #[test]
+    fn refgraphs_own_attach_namespaces_and_extension_are_left_out_and_said() {
+        let mut b = HeapBuilder::new();
+        let dict = b.edge_name("__dict__");
+        let ext = node(&mut b, 0x10, "module", "refgraph._native", 1, 72);
+        let ext_ns = node(&mut b, 0x20, "dict", "refgraph._native namespace, 40 items", 1, 2000);
+        b.add_edge(ext, ext_ns, dict);
+        node(&mut b, 0x30, "dict", "__refgraph_attach__ namespace, 30 items", 1, 1000);
+        node(&mut b, 0x40, "dict", "refgraph_collector namespace, 50 items", 1, 1000);
+        // A program's own refgraph package, dropped by a hot reload, is the program's.
+        node(&mut b, 0x50, "module", "refgraph", 1, 72);
+        let mut h = b.finish().unwrap();
+        add_held_from_outside(&mut h);
+        let names: Vec<String> = stale_modules(&h).into_iter().map(|g| g.name).collect();
+        assert_eq!(names, ["refgraph"]);
+        assert_eq!(observer_copies(&h), OBSERVER_MODULES);
+        assert!(observer_copies(&seed_heap(2)).is_empty());
     }
 
     #[test]

@@ -572,6 +572,9 @@ pub struct ModulesReport {
     pub snapshot: String,
     pub stale_copies: usize,
     pub groups: Vec<ModuleGroupRecord>,
+    /// refgraph's own modules and namespaces with stale copies, left out of
+    /// `groups` (see [`crate::modules::OBSERVER_MODULES`]).
+    pub observers_left_out: Vec<String>,
 }
 
 /// The report of stale module groups: the first `detailed` groups with
@@ -601,7 +604,12 @@ pub fn modules_report(heap: &Heap, snapshot: &str, groups: &[crate::modules::Mod
             example: g.nearest.filter(|_| show).map(|n| paths_report(heap, n, &crate::paths::root_paths(heap, n, opts, |_| true), false)),
         })
         .collect();
-    ModulesReport { snapshot: snapshot.to_string(), stale_copies: groups.iter().map(|g| g.copies).sum(), groups: records }
+    ModulesReport {
+        snapshot: snapshot.to_string(),
+        stale_copies: groups.iter().map(|g| g.copies).sum(),
+        groups: records,
+        observers_left_out: crate::modules::observer_copies(heap).into_iter().map(str::to_string).collect(),
+    }
 }
 
 /// `1.2 MiB`.
@@ -631,8 +639,13 @@ fn step_text(s: &StepRecord) -> String {
 /// The text of `refgraph modules`: a table, then the nearest copy's root
 /// paths for the detailed groups.
 pub fn modules_text(r: &ModulesReport) -> String {
+    let observers = if r.observers_left_out.is_empty() {
+        String::new()
+    } else {
+        format!("(left out as refgraph's own, from the capture that took this snapshot: {})\n", r.observers_left_out.join(", "))
+    };
     if r.groups.is_empty() {
-        return format!("{}: no stale module copies: every module object and namespace is the one in sys.modules\n", r.snapshot);
+        return format!("{}: no stale module copies: every module object and namespace is the one in sys.modules\n{observers}", r.snapshot);
     }
     let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut out = format!(
@@ -692,6 +705,7 @@ pub fn modules_text(r: &ModulesReport) -> String {
         let more = if names.len() > shown.len() { format!(" and {} more", names.len() - shown.len()) } else { String::new() };
         out.push_str(&format!("{copies:>7}  each, held via {v}: {}{more}\n", shown.join(", ")));
     }
+    out.push_str(&observers);
     for g in r.groups.iter() {
         let Some(ex) = &g.example else { continue };
         let copies = if g.copies == 1 { "1 stale copy".to_string() } else { format!("{} stale copies", g.copies) };

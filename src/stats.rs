@@ -7,13 +7,24 @@
 //! and `showMemoryByModule`) from one capture, as passes over the node
 //! columns: no Python object is touched.
 //!
-//! "Module" is what the seed's `showMemoryByModule` groups by: the module a
-//! module object is, a function or class belongs to (its `__module__`), or a
-//! namespace dict belongs to (its `__name__`, else its `__module__`). It is
-//! read from the graph as the capture recorded it: a function's `__module__`
-//! edge, a class's `__dict__['__module__']`, a dict's `__name__` or
-//! `__module__` value, never by calling code. Other objects belong to no
-//! module and are left out of that table.
+//! "Module" is what the seed's `showMemoryByModule` groups by: it counts
+//! dicts, each under the module it is the namespace of. A module's namespace
+//! (its `__dict__`) counts under its `__name__`, a class's `__dict__` under
+//! the class's `__module__`: any dict holding a str `__name__`, else a str
+//! `__module__`, as the seed's `d.get("__name__") or d.get("__module__")`.
+//! So a module's count is its namespaces: one per copy of the module, plus
+//! one per class it defined. It is read from the graph as the capture
+//! recorded it (the dict's label, the str values under those keys), never
+//! by calling code. Other objects belong to no module and are left out of
+//! that table.
+//!
+//! Why namespaces, not functions: a hot reload leaks whole modules, and
+//! every module it drops is reloaded, so the stale copies of what the
+//! culprit imported (`pickle`, `socket`) leak as many times as the culprit;
+//! counting their functions ranks the module with the most functions first
+//! (`pickle`), counting namespaces ranks the one with the most classes
+//! (`logging`, `logging.handlers`), as the seed's table did. Which copy
+//! holds which is `refgraph modules`' question.
 //!
 //! New objects are matched on (address, type): CPython reuses the address of
 //! a freed object for the next one of the same size, so an address alone
@@ -36,7 +47,8 @@ use crate::graph::{EdgeKind, Heap, NodeIx, NodeRef};
 pub enum By {
     /// The type's qualified name (`dict`, `logging.Logger`); sorted by count.
     Type,
-    /// The module a module, function, class or namespace dict belongs to; sorted by count.
+    /// The module whose namespace a dict is: module namespaces by `__name__`,
+    /// class dicts by `__module__` (the seed's `showMemoryByModule`); sorted by count.
     Module,
     /// The qualified name of a function, method or class (`logging.Logger.info`); sorted by count.
     Qualname,
@@ -263,9 +275,7 @@ pub struct Names<'h> {
     module_key: Option<u32>,
     name_key: Option<u32>,
     str_type: Option<u32>,
-    /// Named-edge ids.
-    module_edge: Option<u32>,
-    dict_edge: Option<u32>,
+    /// Named-edge id of `__mro__`.
     mro_edge: Option<u32>,
     /// Per type id: are that type's objects classes (`type` and metaclasses)?
     class_types: Vec<bool>,
@@ -281,8 +291,6 @@ impl<'h> Names<'h> {
             module_key: label("__module__"),
             name_key: label("__name__"),
             str_type: heap.type_names().iter().position(|t| t == "str").map(|i| i as u32),
-            module_edge: edge("__module__"),
-            dict_edge: edge("__dict__"),
             mro_edge: edge("__mro__"),
             class_types: Vec::new(),
         };
@@ -309,19 +317,13 @@ impl<'h> Names<'h> {
         self.class_types.get(self.heap.columns().type_id[n.ix.index()] as usize).copied().unwrap_or(false)
     }
 
-    /// The module `n` belongs to (see the module docs), if it is a module,
-    /// function, class or dict that names one.
+    /// The module whose namespace `n` is (see the module docs), if `n` is a
+    /// dict holding a str `__name__` or `__module__`.
     pub fn module_of(&self, n: NodeRef<'h>) -> Option<&'h str> {
-        let name = match n.type_name() {
-            "module" => Some(n.label()),
-            "function" | "builtin_function_or_method" => self.module_attr(n).or_else(|| n.module()),
-            "dict" => {
-                n.module().or_else(|| self.dict_str_value(n.ix, self.name_key)).or_else(|| self.dict_str_value(n.ix, self.module_key))
-            }
-            _ if self.is_class(n) => self.class_module(n),
-            _ => None,
-        };
-        name.filter(|m| !m.is_empty())
+        if n.type_name() != "dict" {
+            return None;
+        }
+        n.module().or_else(|| self.dict_module_name(n.ix)).filter(|m| !m.is_empty())
     }
 
     /// The qualified name of a function, bound method, builtin or class
@@ -331,38 +333,32 @@ impl<'h> Names<'h> {
         qualified.then(|| n.label()).filter(|l| !l.is_empty())
     }
 
-    /// A class's `__dict__['__module__']`, else the module its name starts with.
-    fn class_module(&self, n: NodeRef<'h>) -> Option<&'h str> {
-        let dict = self.named_target(n.ix, self.dict_edge);
-        dict.and_then(|d| self.dict_str_value(d, self.module_key))
-            .or_else(|| self.module_attr(n))
-            .or_else(|| n.label().rsplit_once('.').map(|(m, _)| m))
-    }
-
-    /// The text of `n.__module__` if that edge leads to a str (a function's
-    /// module name) or a module object (a C type's `ht_module`).
-    fn module_attr(&self, n: NodeRef<'h>) -> Option<&'h str> {
-        let m = self.heap.node(self.named_target(n.ix, self.module_edge)?);
-        matches!(m.type_name(), "str" | "module").then(|| m.label())
-    }
-
     fn named_target(&self, n: NodeIx, name: Option<u32>) -> Option<NodeIx> {
         let name = name?;
         self.heap.out_edges(n).find(|e| e.label.kind() == EdgeKind::Named(name)).map(|e| e.to)
     }
 
-    /// The str stored in dict `d` under the str key whose label is `key`.
-    fn dict_str_value(&self, d: NodeIx, key: Option<u32>) -> Option<&'h str> {
-        let key = key?;
+    /// The str dict `d` holds under `__name__`, else under `__module__`
+    /// (keys and values both exact strs), in one pass over its entries.
+    fn dict_module_name(&self, d: NodeIx) -> Option<&'h str> {
         let heap = self.heap;
         let cols = heap.columns();
         let is_str = |ix: NodeIx| self.str_type.is_some_and(|s| cols.type_id[ix.index()] == s);
-        heap.out_edges(d).find_map(|e| match e.label.kind() {
-            EdgeKind::DictValue(k) if k.index() < heap.node_count() && cols.label[k.index()] == key && is_str(k) && is_str(e.to) => {
-                Some(heap.node(e.to).label())
+        let key_is = |k: NodeIx, key: Option<u32>| key.is_some_and(|key| cols.label[k.index()] == key);
+        let mut module = None;
+        for e in heap.out_edges(d) {
+            let EdgeKind::DictValue(k) = e.label.kind() else { continue };
+            if k.index() >= heap.node_count() || !is_str(k) || !is_str(e.to) {
+                continue;
             }
-            _ => None,
-        })
+            if key_is(k, self.name_key) && !heap.node(e.to).label().is_empty() {
+                return Some(heap.node(e.to).label());
+            }
+            if key_is(k, self.module_key) {
+                module = Some(heap.node(e.to).label());
+            }
+        }
+        module
     }
 }
 
@@ -402,8 +398,7 @@ mod tests {
 
     /// A module `logging` with a namespace dict, a function `logging.shutdown`,
     /// a class `logging.Logger` (its dict has `__module__`), one Logger, and
-    /// a function of `logging.handlers` whose label alone could not tell
-    /// the module from the qualname.
+    /// a function of `logging.handlers`.
     fn logging_heap() -> Heap {
         let mut m = Mk::new();
         let s_module = m.obj("str", 60, "__module__");
@@ -447,15 +442,44 @@ mod tests {
     }
 
     #[test]
-    fn modules_are_read_from_module_edges_and_dict_keys_not_labels() {
+    fn modules_count_namespace_and_class_dicts_only() {
         let h = logging_heap();
         let t = typestats(&h, By::Module, Scope::ALL);
-        // module, namespace dict, function, class, class dict.
-        assert_eq!(t[0], Group { key: "logging".into(), count: 5, size: 72 + 4000 + 160 + 1000 + 600 });
-        // The qualname has dots: the `__module__` edge, not the label, says where it lives.
-        assert_eq!(find(&t, "logging.handlers").count, 1);
-        assert!(t.iter().all(|g| g.key != "logging.handlers.RotatingFileHandler"));
-        assert_eq!(t.len(), 2, "plain dicts, strs and instances belong to no module: {t:?}");
+        // The namespace and Logger's class dict; not the module object, the
+        // function or the class itself, as the seed's showMemoryByModule.
+        assert_eq!(t, vec![Group { key: "logging".into(), count: 2, size: 4000 + 600 }]);
+    }
+
+    #[test]
+    fn a_dicts_module_is_its_name_else_its_module_read_from_its_entries() {
+        let mut m = Mk::new();
+        let s_module = m.obj("str", 60, "__module__");
+        let s_name = m.obj("str", 57, "__name__");
+        let s_handlers = m.obj("str", 65, "logging.handlers");
+        let s_other = m.obj("str", 54, "other");
+        let s_empty = m.obj("str", 49, "");
+        // A class dict: only `__module__`, and a label that names nothing.
+        let cls_dict = m.obj("dict", 600, "len=12");
+        m.entry(cls_dict, s_module, s_handlers);
+        // `__name__` wins over `__module__`, whatever the entry order.
+        let both = m.obj("dict", 300, "len=2");
+        m.entry(both, s_module, s_other);
+        m.entry(both, s_name, s_handlers);
+        // An empty `__name__` falls back to `__module__`, as `or` does in the seed.
+        let empty = m.obj("dict", 200, "len=2");
+        m.entry(empty, s_name, s_empty);
+        m.entry(empty, s_module, s_other);
+        // A str under another key, or a non-str under `__name__`, names nothing.
+        let plain = m.obj("dict", 100, "len=2");
+        let not_str = m.obj("int", 28, "7");
+        m.entry(plain, s_other, s_handlers);
+        m.entry(plain, s_name, not_str);
+        let h = m.b.finish().unwrap();
+        let t = typestats(&h, By::Module, Scope::ALL);
+        assert_eq!(
+            t,
+            vec![Group { key: "logging.handlers".into(), count: 2, size: 900 }, Group { key: "other".into(), count: 1, size: 200 }]
+        );
     }
 
     #[test]

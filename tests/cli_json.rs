@@ -29,6 +29,8 @@ fn seed_file(dir: &std::path::Path) -> std::path::PathBuf {
     b.add_edge(sd, f, refgraph::EdgeLabel::UNKNOWN);
     b.add_edge(sd, sm, refgraph::EdgeLabel::UNKNOWN);
     b.add_root(Root { node: f, kind: RootKind::Named { holder: "atexit callback #1".into(), surplus: 1 } });
+    // What `refgraph attach` runs in: refgraph's own, no stale copy of the program's.
+    node(&mut b, 0x7f00_0002_1000, "dict", "__refgraph_attach__ namespace, 30 items", 1);
     let mut h = b.finish().unwrap();
     add_held_from_outside(&mut h);
     let path = dir.join("heap.rgs");
@@ -74,6 +76,8 @@ fn every_json_document_has_the_schema_and_hex_addresses() {
     assert!(g["addresses"].as_array().unwrap().iter().all(is_hex));
     assert_eq!(g["addresses"].as_array().unwrap().len(), 2);
     assert!(is_hex(&g["example"]["target"]["address"]));
+    assert_eq!(modules["groups"].as_array().unwrap().len(), 1, "{modules}");
+    assert_eq!(modules["observers_left_out"], serde_json::json!(["__refgraph_attach__"]));
 
     let filters = dir.path().join("f.rgf");
     std::fs::write(&filters, "hide module logging\n").unwrap();
@@ -93,4 +97,5 @@ fn the_modules_text_names_the_copies_and_their_holder() {
     assert!(text.contains("logging: 1 stale copy; the nearest, dict 0x7f0000012000 logging namespace, 108 items, is held by:"), "{text}");
     assert!(text.contains("[1] atexit callback #1 (1 ref)"), "{text}");
     assert!(text.contains("__globals__ -> dict 0x7f0000012000"), "{text}");
+    assert!(text.contains("(left out as refgraph's own, from the capture that took this snapshot: __refgraph_attach__)"), "{text}");
 }

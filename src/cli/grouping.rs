@@ -41,7 +41,7 @@ impl Grouping {
 pub(crate) enum By {
     /// The type's qualified name, most objects first.
     Type,
-    /// The module a module, function, class or namespace dict belongs to, most objects first.
+    /// Namespaces per module, most first, as the seed's showMemoryByModule counts them: module namespaces by their __name__, class dicts by their __module__ (one per copy of a module, plus one per class; `refgraph modules` tells the copies apart).
     Module,
     /// The qualified name of a function, method or class, most objects first.
     Qualname,

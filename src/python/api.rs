@@ -332,7 +332,8 @@ impl Snapshot {
     }
 
     /// Counts and total shallow sizes by `by`: `"type"`, `"module"` (the
-    /// module a module, function, class or namespace dict belongs to),
+    /// seed's `showMemoryByModule`: namespace dicts by their `__name__`,
+    /// class dicts by their `__module__`),
     /// `"qualname"` (functions, methods, classes) or `"size"` (types, most
     /// bytes first). `[(key, count, bytes)]`, most common first.
     #[pyo3(signature = (by = "type", tracked_only = false))]

@@ -97,6 +97,9 @@ def python27():
     return (sorted(found) or [which])[-1]
 
 
+# What `refgraph attach` itself leaves in the snapshot (see src/modules.rs).
+OBSERVERS = ("__refgraph_attach__", "refgraph_collector", "refgraph._native")
+
 PYTHONS = [pytest.param(sys.executable, id="py%d%d" % sys.version_info[:2])]
 if python27():
     PYTHONS.append(pytest.param(python27(), id="py27"))
@@ -244,6 +247,16 @@ def test_attach_to_the_hot_reload_platform_at_its_prompt(can_attach, targets, tm
     assert all(rep["paths"] for rep in reports)
     retainers = set(p[0]["root"] for rep in reports for p in rep["paths"])
     assert retainers, reports[0]
+    # The bootstrap's namespace and the extension it loaded outside
+    # sys.modules are refgraph's own, not stale copies of the program's.
+    r = subprocess.run([refgraph_bin(), "modules", str(out), "--format", "json"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    stale = [g["module"] for g in doc["groups"]]
+    assert "logging" in stale, stale
+    assert not [m for m in stale if m in OBSERVERS or m.startswith("refgraph")], stale
+    assert set(doc["observers_left_out"]) <= set(OBSERVERS), doc["observers_left_out"]
     # The platform still answers its prompt.
     out_text, err = t.proc.communicate("\n", timeout=60)
     assert t.proc.returncode == 0, err

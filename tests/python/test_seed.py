@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -230,3 +231,44 @@ def test_summary_explains_the_roots_held_from_outside(seed_heap):
     text = cli("summary", seed_heap).stdout
     assert "held from outside the heap" in text and "named holders in C state" in text
     assert "os.register_at_fork(before)" in text
+
+
+MODULE_TABLES = textwrap.dedent(
+    """
+    import json, sys
+    sys.path.insert(0, sys.argv[1])
+    import plat, refgraph
+    refgraph.snapshot(sys.argv[2])
+    for _ in range(int(sys.argv[4])):
+        plat.callOne()
+    by_module = list(refgraph.typestats(by="module"))
+    refgraph.snapshot(sys.argv[3])
+    print(json.dumps(by_module[:5]))
+    """
+)
+
+
+def test_by_module_puts_logging_and_its_handlers_first_in_python_top_and_diff(tmp_path):
+    # One fresh process, as the issue's user: pytest has imported logging already.
+    calls = 50
+    a, b = str(tmp_path / "a.rgs"), str(tmp_path / "b.rgs")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    out = subprocess.run([sys.executable, "-c", MODULE_TABLES, os.path.dirname(PLAT), a, b, str(calls)], env=env,
+                         stdout=subprocess.PIPE, universal_newlines=True, check=True)
+    # On 3.14+ nothing refgraph imports loads contextlib any more: it is
+    # reloaded with logging's imports every call, and its 18 classes give it
+    # as many namespaces per copy as logging (19): a tie, ranked by size.
+    first = ["logging", "contextlib", "logging.handlers"] if sys.version_info >= (3, 14) else ["logging", "logging.handlers"]
+    in_process = json.loads(out.stdout.splitlines()[-1])
+    assert in_process[:len(first)] == first, in_process
+    r = cli("top", b, "--by", "module", "--limit", "5")
+    assert r.returncode == 0, r.stderr
+    rows = [line.split() for line in r.stdout.splitlines()[2:]]
+    assert [row[2] for row in rows[:len(first)]] == first, r.stdout
+    # Each copy of logging brings its namespace and one dict per class.
+    assert int(rows[0][0]) >= calls * 10 and int(rows[1][0]) >= calls * 10, r.stdout
+    r = cli("diff", a, b, "--by", "module", "--limit", "5")
+    assert r.returncode == 0, r.stderr
+    rows = [line.split() for line in r.stdout.splitlines()[2:]]
+    assert [row[4] for row in rows[:len(first)]] == first, r.stdout
+    assert int(rows[1][1]) >= calls * 10, r.stdout
