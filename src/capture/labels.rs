@@ -251,7 +251,7 @@ unsafe fn instance_attr<S: HeapSource>(s: &S, o: Addr, ty: Addr, name: &str) -> 
     let mut found = None;
     // SAFETY: the caller's contract; keys and dicts are reported.
     unsafe {
-        s.instance_fields(o, ty, |r, f| match f {
+        s.instance_attrs(o, ty, |r, f| match f {
             Field::Attr(k) if found.is_none() && is_exact_str(s, k, name) => found = Some(r),
             Field::Name("__dict__") if found.is_none() => found = super::source::dict_get_str(s, r, name),
             _ => {}
@@ -318,22 +318,27 @@ unsafe fn push_callable<S: HeapSource>(s: &S, r: Addr, out: &mut String) {
     }
 }
 
+/// A name's first [`NAME_CHARS`] characters. ASCII, the common case (a
+/// capture writes 10^5-10^6 of them), is one copy instead of a push per
+/// character.
 fn push_text(t: Text<'_>, out: &mut String) {
+    if let Text::Ascii(b) = t {
+        if let Ok(s) = std::str::from_utf8(&b[..b.len().min(NAME_CHARS)]) {
+            out.push_str(s);
+            return;
+        }
+    }
     out.extend(t.chars().take(NAME_CHARS));
 }
 
 /// `logging.shutdown`: the module, a dot if there is one, the name.
 fn push_names(n: Names<'_>, out: &mut String) {
     if let Some(m) = n.module {
-        out.extend(m.chars().take(NAME_CHARS));
+        push_text(m, out);
         out.push('.');
     }
     if let Some(name) = n.name {
-        match name {
-            // ASCII is valid UTF-8: one copy for the common case.
-            Text::Ascii(b) => out.push_str(&String::from_utf8_lossy(&b[..b.len().min(NAME_CHARS)])),
-            t => out.extend(t.chars().take(NAME_CHARS)),
-        }
+        push_text(name, out);
     }
 }
 
@@ -377,10 +382,12 @@ pub(crate) fn push_str_label(text: Text<'_>, max: usize, out: &mut String) {
         let bytes = &all[..all.len().min(max)];
         // Without early exits, so that it runs on whole vectors: a capture
         // labels millions of strs.
-        let plain = bytes.iter().fold(true, |ok, &b| ok & (0x20..0x7f).contains(&b) & (b != b'\\') & (b != b'\''));
+        let plain = bytes.iter().fold(true, |ok, &b| ok & is_plain_ascii(b));
         if plain {
             // Checked above: printable ASCII, valid UTF-8.
             out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+        } else if bytes.is_ascii() {
+            push_escaped_runs(std::str::from_utf8(bytes).unwrap_or_default(), out);
         } else {
             bytes.iter().for_each(|&b| push_escaped(char::from(b), out));
         }
@@ -390,6 +397,26 @@ pub(crate) fn push_str_label(text: Text<'_>, max: usize, out: &mut String) {
     if text.len() > max {
         out.push('…');
     }
+}
+
+/// An ASCII text with bytes to escape: the runs between them are copied
+/// whole (docstrings: long lines between a few newlines and quotes).
+fn push_escaped_runs(text: &str, out: &mut String) {
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        if !is_plain_ascii(b) {
+            // ASCII: every index is a character boundary.
+            out.push_str(text.get(start..i).unwrap_or_default());
+            push_escaped(char::from(b), out);
+            start = i + 1;
+        }
+    }
+    out.push_str(text.get(start..).unwrap_or_default());
+}
+
+/// A byte a str label shows as it is: printable ASCII but `\\` and `'`.
+fn is_plain_ascii(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) & (b != b'\\') & (b != b'\'')
 }
 
 fn push_escaped(c: char, out: &mut String) {
@@ -699,6 +726,9 @@ mod tests {
         let long = "x".repeat(61);
         assert_eq!(label(Text::Ascii(long.as_bytes())), format!("{}…", "x".repeat(60)));
         assert_eq!(label(Text::Ascii(&long.as_bytes()[..60])), "x".repeat(60));
+        let lines = "ab\n".repeat(30);
+        assert_eq!(label(Text::Ascii(lines.as_bytes())), format!("{}…", "ab\\n".repeat(20)));
+        assert_eq!(label(Text::Ascii(b"'quoted' \\path")), "\\'quoted\\' \\\\path");
         assert_eq!(label(Text::Latin1(&[0x63, 0x61, 0x66, 0xe9])), "café");
         let ucs2: Vec<u16> = "日本\n".encode_utf16().collect();
         assert_eq!(label(Text::Ucs2(&ucs2)), "日本\\n");

@@ -348,6 +348,17 @@ pub trait HeapSource {
     /// # Safety
     /// `o` is a reported object and `ty` its type, a heap type.
     unsafe fn instance_fields(&self, o: Addr, ty: Addr, f: impl FnMut(Addr, Field<'_>));
+    /// What [`HeapSource::instance_fields`] reports but the slots: the
+    /// instance's `__dict__` or the attribute values kept without one. A
+    /// node label looks an attribute up there, where no slot answers; a
+    /// source may report slots too.
+    ///
+    /// # Safety
+    /// As [`HeapSource::instance_fields`].
+    unsafe fn instance_attrs(&self, o: Addr, ty: Addr, f: impl FnMut(Addr, Field<'_>)) {
+        // SAFETY: the caller's contract.
+        unsafe { self.instance_fields(o, ty, f) }
+    }
     /// Calls `f(offset, name)` for each object member (`T_OBJECT`,
     /// `T_OBJECT_EX`) in the `tp_members` of the C types on `ty`'s base
     /// chain (heap types' members are slots, reported by

@@ -167,6 +167,16 @@ unsafe fn make_rule<S: HeapSource>(s: &S, builder: &mut HeapBuilder, names: &mut
 /// `ty` is a reported type.
 unsafe fn is_enum_class<S: HeapSource>(s: &S, ty: Addr) -> bool {
     // SAFETY: the caller's contract.
-    let meta = unsafe { s.type_name(s.type_of(ty)) };
+    let meta = unsafe { s.type_of(ty) };
+    // The C name first (`EnumType`), where the source has it: the qualified
+    // name (a dict lookup, a String) is then made for the few enum classes,
+    // not for every class of the heap (10^5 on a hot-reloaded one).
+    // SAFETY: as above.
+    let short = unsafe { s.type_short_name(meta) };
+    if short.is_some_and(|t| !["EnumType", "EnumMeta", "enum.EnumType", "enum.EnumMeta"].iter().any(|n| t.equals(n))) {
+        return false;
+    }
+    // SAFETY: as above.
+    let meta = unsafe { s.type_name(meta) };
     matches!(meta.as_str(), "enum.EnumType" | "enum.EnumMeta")
 }

@@ -24,7 +24,7 @@
 mod frames;
 mod types;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::CStr;
 use std::os::raw::{c_int, c_void};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -86,7 +86,15 @@ pub struct LiveHeap<'a> {
     in_place: InPlace,
     /// `sizeof(PyASCIIObject)`, from the checked layout where there is one.
     ascii_size: usize,
+    /// The shapes of the types met, by a hash of the type's address: a
+    /// capture asks for an object's shape once per object, and a type's
+    /// shape takes a search of the known types and its bases to make.
+    shapes: Box<[Cell<(usize, Shape)>]>,
 }
+
+/// Entries of [`LiveHeap::shapes`]: a power of two, more than the types
+/// most captures see many objects of.
+const SHAPES: usize = 1024;
 
 impl<'a> LiveHeap<'a> {
     /// # Safety
@@ -131,7 +139,9 @@ impl<'a> LiveHeap<'a> {
         // the caller's contract keeps every object alive and unchanged.
         let in_place = unsafe { InPlace::new() };
         let ascii_size = checked.layout_for(Part::Objects).and_then(|l| l.str_ascii_size).unwrap_or(size_of::<ffi::PyASCIIObject>());
-        LiveHeap { types, checked, public, notes, shared_keys: RefCell::default(), in_place, ascii_size }
+        let none = Shape { kind: Kind::Other, exact: false, heap_type: false, c_base: false };
+        let shapes = vec![Cell::new((0, none)); SHAPES].into_boxed_slice();
+        LiveHeap { types, checked, public, notes, shared_keys: RefCell::default(), in_place, ascii_size, shapes }
     }
 
     fn layout(&self, part: Part) -> Option<&Layout> {
@@ -316,8 +326,16 @@ impl HeapSource for LiveHeap<'_> {
     }
 
     unsafe fn shape(&self, ty: Addr) -> Shape {
+        // A type keeps its address and flags while the capture holds the GIL.
+        let slot = &self.shapes[(ty.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 54) % SHAPES];
+        let (at, shape) = slot.get();
+        if at == ty && ty != 0 {
+            return shape;
+        }
         // SAFETY: `ty` is a live type object.
-        unsafe { self.types.shape(ty as *mut ffi::PyTypeObject) }
+        let shape = unsafe { self.types.shape(ty as *mut ffi::PyTypeObject) };
+        slot.set((ty, shape));
+        shape
     }
 
     unsafe fn type_name(&self, ty: Addr) -> String {
@@ -461,11 +479,7 @@ impl HeapSource for LiveHeap<'_> {
         let tp = ty as *mut ffi::PyTypeObject;
         // SAFETY: `o` is a live instance of heap type `tp`.
         unsafe {
-            if let Some(dict) = self.instance_dict(o, tp) {
-                f(dict, Field::Name("__dict__"));
-            } else if managed_dict::has_managed_dict(self.types.version, (*tp).tp_flags) {
-                self.managed_values(o, tp, &mut f);
-            }
+            self.instance_attrs(o, ty, &mut f);
             // Slots: every heap type on the base chain adds its own members.
             let mut t = tp;
             while !t.is_null() && (*t).tp_flags & ffi::Py_TPFLAGS_HEAPTYPE != 0 {
@@ -479,6 +493,18 @@ impl HeapSource for LiveHeap<'_> {
                     m = m.add(1);
                 }
                 t = (*t).tp_base;
+            }
+        }
+    }
+
+    unsafe fn instance_attrs(&self, o: Addr, ty: Addr, mut f: impl FnMut(Addr, Field<'_>)) {
+        let tp = ty as *mut ffi::PyTypeObject;
+        // SAFETY: `o` is a live instance of heap type `tp`.
+        unsafe {
+            if let Some(dict) = self.instance_dict(o, tp) {
+                f(dict, Field::Name("__dict__"));
+            } else if managed_dict::has_managed_dict(self.types.version, (*tp).tp_flags) {
+                self.managed_values(o, tp, &mut f);
             }
         }
     }
