@@ -73,6 +73,15 @@ pub(super) const CPYTHON_3_9: Layout = Layout {
     code_qualname: None,
     code_filename: Some(104), // offsetof(PyCodeObject, co_filename)
     code_firstlineno: Some(40), // offsetof(PyCodeObject, co_firstlineno)
+    gen_size: Some(96), // sizeof(PyGenObject)
+    gen_name: Some(48), // offsetof(PyGenObject, gi_name)
+    gen_qualname: Some(56), // offsetof(PyGenObject, gi_qualname)
+    gen_weakreflist: Some(40), // offsetof(PyGenObject, gi_weakreflist)
+    gen_code: None,
+    gen_frame_state: None,
+    gen_frame_state_size: None,
+    gen_iframe: None,
+    frame_state_executing: None,
     interp_size: Some(5656), // sizeof(PyInterpreterState)
     interp_next: Some(0), // offsetof(PyInterpreterState, next)
     interp_threads_head: Some(8), // offsetof(PyInterpreterState, tstate_head)
@@ -124,6 +133,7 @@ pub(super) const CPYTHON_3_9: Layout = Layout {
     tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
     tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
     tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    tp_weaklistoffset: Some(208), // offsetof(PyTypeObject, tp_weaklistoffset)
     ht_cached_keys: Some(864), // offsetof(PyHeapTypeObject, ht_cached_keys)
     tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
     tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
@@ -145,6 +155,7 @@ pub(super) const CPYTHON_3_9: Layout = Layout {
     basicsize_list: Some(40), // sizeof(PyListObject)
     basicsize_str: Some(80), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    basicsize_gen: Some(96), // sizeof(PyGenObject)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
     interp_gc_enabled: Some(628), // offsetof(PyInterpreterState, gc.enabled)
     interp_gc_generations: Some(640), // offsetof(PyInterpreterState, gc.generations)
@@ -240,6 +251,15 @@ pub(super) const CPYTHON_3_10: Layout = Layout {
     code_qualname: None,
     code_filename: Some(104), // offsetof(PyCodeObject, co_filename)
     code_firstlineno: Some(40), // offsetof(PyCodeObject, co_firstlineno)
+    gen_size: Some(88), // sizeof(PyGenObject)
+    gen_name: Some(40), // offsetof(PyGenObject, gi_name)
+    gen_qualname: Some(48), // offsetof(PyGenObject, gi_qualname)
+    gen_weakreflist: Some(32), // offsetof(PyGenObject, gi_weakreflist)
+    gen_code: None,
+    gen_frame_state: None,
+    gen_frame_state_size: None,
+    gen_iframe: None,
+    frame_state_executing: None,
     interp_size: Some(113528), // sizeof(PyInterpreterState)
     interp_next: Some(0), // offsetof(PyInterpreterState, next)
     interp_threads_head: Some(8), // offsetof(PyInterpreterState, tstate_head)
@@ -291,6 +311,7 @@ pub(super) const CPYTHON_3_10: Layout = Layout {
     tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
     tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
     tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    tp_weaklistoffset: Some(208), // offsetof(PyTypeObject, tp_weaklistoffset)
     ht_cached_keys: Some(872), // offsetof(PyHeapTypeObject, ht_cached_keys)
     tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
     tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
@@ -312,6 +333,7 @@ pub(super) const CPYTHON_3_10: Layout = Layout {
     basicsize_list: Some(40), // sizeof(PyListObject)
     basicsize_str: Some(80), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    basicsize_gen: Some(88), // sizeof(PyGenObject)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
     interp_gc_enabled: Some(628), // offsetof(PyInterpreterState, gc.enabled)
     interp_gc_generations: Some(640), // offsetof(PyInterpreterState, gc.generations)
@@ -407,6 +429,15 @@ pub(super) const CPYTHON_3_11: Layout = Layout {
     code_qualname: Some(128), // offsetof(PyCodeObject, co_qualname)
     code_filename: Some(112), // offsetof(PyCodeObject, co_filename)
     code_firstlineno: Some(72), // offsetof(PyCodeObject, co_firstlineno)
+    gen_size: Some(88), // sizeof(PyGenObject)
+    gen_name: Some(32), // offsetof(PyGenObject, gi_name)
+    gen_qualname: Some(40), // offsetof(PyGenObject, gi_qualname)
+    gen_weakreflist: Some(24), // offsetof(PyGenObject, gi_weakreflist)
+    gen_code: Some(16), // offsetof(PyGenObject, gi_code)
+    gen_frame_state: Some(75), // offsetof(PyGenObject, gi_frame_state)
+    gen_frame_state_size: Some(1), // sizeof(((PyGenObject *)0)->gi_frame_state)
+    gen_iframe: Some(80), // offsetof(PyGenObject, gi_iframe)
+    frame_state_executing: Some(0), // FRAME_EXECUTING
     interp_size: Some(107752), // sizeof(PyInterpreterState)
     interp_next: Some(0), // offsetof(PyInterpreterState, next)
     interp_threads_head: Some(16), // offsetof(PyInterpreterState, threads.head)
@@ -458,6 +489,7 @@ pub(super) const CPYTHON_3_11: Layout = Layout {
     tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
     tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
     tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    tp_weaklistoffset: Some(208), // offsetof(PyTypeObject, tp_weaklistoffset)
     ht_cached_keys: Some(872), // offsetof(PyHeapTypeObject, ht_cached_keys)
     tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
     tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
@@ -479,6 +511,7 @@ pub(super) const CPYTHON_3_11: Layout = Layout {
     basicsize_list: Some(40), // sizeof(PyListObject)
     basicsize_str: Some(80), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    basicsize_gen: Some(152), // offsetof(PyGenObject, gi_iframe) + offsetof(_PyInterpreterFrame, localsplus)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
     interp_gc_enabled: Some(660), // offsetof(PyInterpreterState, gc.enabled)
     interp_gc_generations: Some(672), // offsetof(PyInterpreterState, gc.generations)
@@ -574,6 +607,15 @@ pub(super) const CPYTHON_3_12: Layout = Layout {
     code_qualname: Some(128), // offsetof(PyCodeObject, co_qualname)
     code_filename: Some(112), // offsetof(PyCodeObject, co_filename)
     code_firstlineno: Some(68), // offsetof(PyCodeObject, co_firstlineno)
+    gen_size: Some(80), // sizeof(PyGenObject)
+    gen_name: Some(24), // offsetof(PyGenObject, gi_name)
+    gen_qualname: Some(32), // offsetof(PyGenObject, gi_qualname)
+    gen_weakreflist: Some(16), // offsetof(PyGenObject, gi_weakreflist)
+    gen_code: None,
+    gen_frame_state: Some(67), // offsetof(PyGenObject, gi_frame_state)
+    gen_frame_state_size: Some(1), // sizeof(((PyGenObject *)0)->gi_frame_state)
+    gen_iframe: Some(72), // offsetof(PyGenObject, gi_iframe)
+    frame_state_executing: Some(0), // FRAME_EXECUTING
     interp_size: Some(383552), // sizeof(PyInterpreterState)
     interp_next: Some(0), // offsetof(PyInterpreterState, next)
     interp_threads_head: Some(72), // offsetof(PyInterpreterState, threads.head)
@@ -625,6 +667,7 @@ pub(super) const CPYTHON_3_12: Layout = Layout {
     tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
     tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
     tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    tp_weaklistoffset: Some(208), // offsetof(PyTypeObject, tp_weaklistoffset)
     ht_cached_keys: Some(880), // offsetof(PyHeapTypeObject, ht_cached_keys)
     tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
     tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
@@ -646,6 +689,7 @@ pub(super) const CPYTHON_3_12: Layout = Layout {
     basicsize_list: Some(40), // sizeof(PyListObject)
     basicsize_str: Some(64), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    basicsize_gen: Some(144), // offsetof(PyGenObject, gi_iframe) + offsetof(_PyInterpreterFrame, localsplus)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
     interp_gc_enabled: Some(124), // offsetof(PyInterpreterState, gc.enabled)
     interp_gc_generations: Some(136), // offsetof(PyInterpreterState, gc.generations)
@@ -741,6 +785,15 @@ pub(super) const CPYTHON_3_13: Layout = Layout {
     code_qualname: Some(128), // offsetof(PyCodeObject, co_qualname)
     code_filename: Some(112), // offsetof(PyCodeObject, co_filename)
     code_firstlineno: Some(68), // offsetof(PyCodeObject, co_firstlineno)
+    gen_size: Some(80), // sizeof(PyGenObject)
+    gen_name: Some(24), // offsetof(PyGenObject, gi_name)
+    gen_qualname: Some(32), // offsetof(PyGenObject, gi_qualname)
+    gen_weakreflist: Some(16), // offsetof(PyGenObject, gi_weakreflist)
+    gen_code: None,
+    gen_frame_state: Some(67), // offsetof(PyGenObject, gi_frame_state)
+    gen_frame_state_size: Some(1), // sizeof(((PyGenObject *)0)->gi_frame_state)
+    gen_iframe: Some(72), // offsetof(PyGenObject, gi_iframe)
+    frame_state_executing: Some(0), // FRAME_EXECUTING
     interp_size: Some(194968), // sizeof(PyInterpreterState)
     interp_next: Some(7264), // offsetof(PyInterpreterState, next)
     interp_threads_head: Some(7344), // offsetof(PyInterpreterState, threads.head)
@@ -792,6 +845,7 @@ pub(super) const CPYTHON_3_13: Layout = Layout {
     tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
     tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
     tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    tp_weaklistoffset: Some(208), // offsetof(PyTypeObject, tp_weaklistoffset)
     ht_cached_keys: Some(880), // offsetof(PyHeapTypeObject, ht_cached_keys)
     tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
     tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
@@ -813,6 +867,7 @@ pub(super) const CPYTHON_3_13: Layout = Layout {
     basicsize_list: Some(40), // sizeof(PyListObject)
     basicsize_str: Some(64), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    basicsize_gen: Some(144), // offsetof(PyGenObject, gi_iframe) + offsetof(_PyInterpreterFrame, localsplus)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
     interp_gc_enabled: Some(7412), // offsetof(PyInterpreterState, gc.enabled)
     interp_gc_generations: Some(7424), // offsetof(PyInterpreterState, gc.generations)
@@ -948,6 +1003,15 @@ pub(super) const CPYTHON_3_14: Layout = Layout {
     code_qualname: Some(128), // offsetof(PyCodeObject, co_qualname)
     code_filename: Some(112), // offsetof(PyCodeObject, co_filename)
     code_firstlineno: Some(68), // offsetof(PyCodeObject, co_firstlineno)
+    gen_size: Some(160), // sizeof(PyGenObject)
+    gen_name: Some(24), // offsetof(PyGenObject, gi_name)
+    gen_qualname: Some(32), // offsetof(PyGenObject, gi_qualname)
+    gen_weakreflist: Some(16), // offsetof(PyGenObject, gi_weakreflist)
+    gen_code: None,
+    gen_frame_state: Some(67), // offsetof(PyGenObject, gi_frame_state)
+    gen_frame_state_size: Some(1), // sizeof(((PyGenObject *)0)->gi_frame_state)
+    gen_iframe: Some(72), // offsetof(PyGenObject, gi_iframe)
+    frame_state_executing: Some(0), // FRAME_EXECUTING
     interp_size: Some(225864), // sizeof(PyInterpreterState)
     interp_next: Some(7272), // offsetof(PyInterpreterState, next)
     interp_threads_head: Some(7344), // offsetof(PyInterpreterState, threads.head)
@@ -999,6 +1063,7 @@ pub(super) const CPYTHON_3_14: Layout = Layout {
     tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
     tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
     tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    tp_weaklistoffset: Some(208), // offsetof(PyTypeObject, tp_weaklistoffset)
     ht_cached_keys: Some(880), // offsetof(PyHeapTypeObject, ht_cached_keys)
     tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
     tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
@@ -1020,6 +1085,7 @@ pub(super) const CPYTHON_3_14: Layout = Layout {
     basicsize_list: Some(40), // sizeof(PyListObject)
     basicsize_str: Some(64), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(32), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    basicsize_gen: Some(152), // offsetof(PyGenObject, gi_iframe) + offsetof(_PyInterpreterFrame, localsplus)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
     interp_gc_enabled: Some(7420), // offsetof(PyInterpreterState, gc.enabled)
     interp_gc_generations: Some(7432), // offsetof(PyInterpreterState, gc.generations)
@@ -1089,6 +1155,10 @@ pub(super) const CPYTHON_3_14: Layout = Layout {
         DebugCheck { what: "dict_object.size", at: 528, ours: |l| l.basicsize_dict },
         DebugCheck { what: "unicode_object.size", at: 616, ours: |l| l.basicsize_str },
         DebugCheck { what: "interpreter_frame.stackpointer", at: 296, ours: |l| l.iframe_stackpointer },
+        DebugCheck { what: "gen_object.size", at: 664, ours: |l| l.gen_size },
+        DebugCheck { what: "gen_object.gi_name", at: 672, ours: |l| l.gen_name },
+        DebugCheck { what: "gen_object.gi_iframe", at: 680, ours: |l| l.gen_iframe },
+        DebugCheck { what: "gen_object.gi_frame_state", at: 688, ours: |l| l.gen_frame_state },
     ],
 };
 
@@ -1156,6 +1226,15 @@ pub(super) const CPYTHON_3_15: Layout = Layout {
     code_qualname: Some(128), // offsetof(PyCodeObject, co_qualname)
     code_filename: Some(112), // offsetof(PyCodeObject, co_filename)
     code_firstlineno: Some(68), // offsetof(PyCodeObject, co_firstlineno)
+    gen_size: Some(160), // sizeof(PyGenObject)
+    gen_name: Some(24), // offsetof(PyGenObject, gi_name)
+    gen_qualname: Some(32), // offsetof(PyGenObject, gi_qualname)
+    gen_weakreflist: Some(16), // offsetof(PyGenObject, gi_weakreflist)
+    gen_code: None,
+    gen_frame_state: Some(67), // offsetof(PyGenObject, gi_frame_state)
+    gen_frame_state_size: Some(1), // sizeof(((PyGenObject *)0)->gi_frame_state)
+    gen_iframe: Some(72), // offsetof(PyGenObject, gi_iframe)
+    frame_state_executing: Some(4), // FRAME_EXECUTING
     interp_size: Some(226240), // sizeof(PyInterpreterState)
     interp_next: Some(7264), // offsetof(PyInterpreterState, next)
     interp_threads_head: Some(7336), // offsetof(PyInterpreterState, threads.head)
@@ -1207,6 +1286,7 @@ pub(super) const CPYTHON_3_15: Layout = Layout {
     tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
     tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
     tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    tp_weaklistoffset: Some(208), // offsetof(PyTypeObject, tp_weaklistoffset)
     ht_cached_keys: Some(888), // offsetof(PyHeapTypeObject, ht_cached_keys)
     tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
     tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
@@ -1228,6 +1308,7 @@ pub(super) const CPYTHON_3_15: Layout = Layout {
     basicsize_list: Some(40), // sizeof(PyListObject)
     basicsize_str: Some(64), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(32), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    basicsize_gen: Some(152), // offsetof(PyGenObject, gi_iframe) + offsetof(_PyInterpreterFrame, localsplus)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
     interp_gc_enabled: Some(7400), // offsetof(PyInterpreterState, gc.enabled)
     interp_gc_generations: Some(7408), // offsetof(PyInterpreterState, gc.generations)
@@ -1303,6 +1384,10 @@ pub(super) const CPYTHON_3_15: Layout = Layout {
         DebugCheck { what: "heap_type_object.size", at: 528, ours: |l| l.basicsize_type },
         DebugCheck { what: "heap_type_object.ht_cached_keys", at: 536, ours: |l| l.ht_cached_keys },
         DebugCheck { what: "unicode_object.compactunicodeobject_size", at: 744, ours: |l| l.str_compact_size },
+        DebugCheck { what: "gen_object.size", at: 792, ours: |l| l.gen_size },
+        DebugCheck { what: "gen_object.gi_name", at: 800, ours: |l| l.gen_name },
+        DebugCheck { what: "gen_object.gi_iframe", at: 808, ours: |l| l.gen_iframe },
+        DebugCheck { what: "gen_object.gi_frame_state", at: 816, ours: |l| l.gen_frame_state },
     ],
 };
 

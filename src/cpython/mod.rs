@@ -49,6 +49,7 @@ pub mod check;
 pub(crate) mod fake;
 pub mod frames;
 pub mod gc;
+pub mod generators;
 pub mod interp;
 
 #[cfg(feature = "python")]
@@ -198,6 +199,22 @@ pub struct Layout {
     pub code_qualname: Option<usize>,
     pub code_filename: Option<usize>,
     pub code_firstlineno: Option<usize>,
+    /// `PyGenObject`, the head generators, coroutines and async generators
+    /// share: its size, `gi_name`, `gi_qualname`, 3.11's `gi_code`, and
+    /// (3.11+) the embedded frame `gi_iframe` with its state byte
+    /// `gi_frame_state` (`gen_frame_state_size` bytes).
+    pub gen_size: Option<usize>,
+    pub gen_name: Option<usize>,
+    pub gen_qualname: Option<usize>,
+    /// What the three types' `tp_weaklistoffset` must be (a run-time check).
+    pub gen_weakreflist: Option<usize>,
+    pub gen_code: Option<usize>,
+    pub gen_frame_state: Option<usize>,
+    pub gen_frame_state_size: Option<usize>,
+    pub gen_iframe: Option<usize>,
+    /// 3.11+ `FRAME_EXECUTING`: a generator's frame state below it is created
+    /// or suspended, above it finished (the numbers change between versions).
+    pub frame_state_executing: Option<usize>,
     pub interp_size: Option<usize>,
     pub interp_next: Option<usize>,
     /// `tstate_head` (3.9/3.10) or `threads.head` (3.11+).
@@ -278,6 +295,7 @@ pub struct Layout {
     pub tp_members: Option<usize>,
     pub tp_base: Option<usize>,
     pub tp_dictoffset: Option<usize>,
+    pub tp_weaklistoffset: Option<usize>,
     /// `PyHeapTypeObject.ht_cached_keys`: a class's shared keys (3.11+ instances' attribute names).
     pub ht_cached_keys: Option<usize>,
     /// `Py_TPFLAGS_*` bits: heap type, GC, managed dict (3.11+), inline values (3.13+).
@@ -309,6 +327,8 @@ pub struct Layout {
     pub basicsize_list: Option<usize>,
     pub basicsize_str: Option<usize>,
     pub basicsize_tuple: Option<usize>,
+    /// `generator`, `coroutine`, `async_generator` (one head, one size).
+    pub basicsize_gen: Option<usize>,
     /// `sizeof(PyGC_Head)`, in front of every object of a GC type.
     pub gc_head_size: Option<usize>,
     /// The collector's state in `PyInterpreterState.gc`: `enabled` (`int`),
@@ -569,8 +589,8 @@ mod tests {
             }
             let n_checks = match v {
                 (3, 13) => 40,
-                (3, 14) => 41,
-                (3, 15) => 47,
+                (3, 14) => 45,
+                (3, 15) => 51,
                 _ => 0,
             };
             assert_eq!(l.debug_checks.len(), n_checks, "{v:?}");

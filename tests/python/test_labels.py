@@ -39,15 +39,10 @@ def test_nearly_every_edge_of_the_mixed_heap_is_labelled():
 def test_every_listed_type_has_node_labels():
     r = mixed_heap()
     seen = {name: (n, empty, example) for name, n, empty, example in r["node_labels"]}
-    # Known gap: on 3.14+ a generator's name is not read yet (its struct is
-    # private there and not in the generated layouts), so a coroutine and
-    # the Task running it have no label; issue 13 asks for 3.9-3.13.
-    unnamed_here = {"coroutine", "_asyncio.Task"} if sys.version_info >= (3, 14) else set()
-    missing = [(t, seen[t]) for t in MUST_BE_NAMED if t in seen and t not in unnamed_here and seen[t][1] > seen[t][0] * 0.01]
+    missing = [(t, seen[t]) for t in MUST_BE_NAMED if t in seen and seen[t][1] > seen[t][0] * 0.01]
     assert not missing, missing
     assert "coroutine" in seen and "_asyncio.Task" in seen and "cell" in seen
-    if not unnamed_here:
-        assert seen["_asyncio.Task"][2] == seen["coroutine"][2] == "suspended_tasks.<locals>.worker"
+    assert seen["_asyncio.Task"][2] == seen["coroutine"][2] == "suspended_tasks.<locals>.worker"
 
 
 def test_an_exec_namespace_on_a_threads_stack_is_held_by_its_frame():

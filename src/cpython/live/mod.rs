@@ -119,6 +119,7 @@ impl<'a> LiveHeap<'a> {
                 classmethod: k.classmethod,
                 property: k.property,
                 partial: k.partial,
+                generators: k.generators,
             },
             managed_probe: public.managed_probe,
         };
@@ -136,6 +137,19 @@ impl<'a> LiveHeap<'a> {
 
     fn layout(&self, part: Part) -> Option<&Layout> {
         self.checked.layout_for(part)
+    }
+
+    /// The generator layout, if it passed its check and `o` (a live object)
+    /// is a generator, coroutine or async generator by its type's identity
+    /// (an extension type that only shares the name is not read).
+    ///
+    /// # Safety
+    /// `o` is a live object.
+    unsafe fn generator_layout(&self, o: Addr) -> Option<&Layout> {
+        let l = self.layout(Part::Generators)?;
+        // SAFETY: the caller's contract: its type pointer is its own.
+        let ty = unsafe { ffi::Py_TYPE(obj(o)) } as usize;
+        self.types.generators.contains(ty).then_some(l)
     }
 
     fn interp_checks(&self) -> InterpChecks {
@@ -494,23 +508,21 @@ impl HeapSource for LiveHeap<'_> {
     }
 
     unsafe fn generator_fields(&self, o: Addr, f: &mut dyn FnMut(Addr, Field<'_>)) {
-        #[cfg(all(Py_3_11, not(Py_3_14)))]
-        if let Some(l) = self.layout(Part::Frames) {
-            // SAFETY: `o` is a live generator (the trait's contract).
-            unsafe { frames::generator_fields(l, o, self.types, f) };
+        // SAFETY: `o` is a live object (the trait's contract).
+        let Some(l) = (unsafe { self.generator_layout(o) }) else { return };
+        frames::generator_names(&self.in_place, l, o, f);
+        if l.gen_iframe.is_some() && self.layout(Part::Frames).is_some() {
+            frames::generator_fields(&self.in_place, l, o, self.types, f);
         }
-        let _ = (o, f);
     }
 
     unsafe fn generator_name(&self, o: Addr) -> Option<Text<'_>> {
-        #[cfg(not(Py_3_14))]
-        // SAFETY: `o` is a live generator; `str_of` checks the name is a str.
-        return unsafe { self.str_of(frames::generator_qualname(o)) }.map(|s| s.text);
-        #[cfg(Py_3_14)]
-        {
-            let _ = o;
-            None
-        }
+        // SAFETY: `o` is a live object (the trait's contract).
+        let l = unsafe { self.generator_layout(o) }?;
+        let name = super::generators::generator_qualname(&self.in_place, l, o).ok()?;
+        // SAFETY: `gi_qualname` of a live generator is a live object (a
+        // strong reference); `str_of` checks it is a str.
+        unsafe { self.str_of(name) }.map(|s| s.text)
     }
 
     unsafe fn is_weakref_type(&self, ty: Addr) -> bool {
