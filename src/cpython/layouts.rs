@@ -98,6 +98,7 @@ pub(super) const CPYTHON_3_9: Layout = Layout {
     interp_atexit_ncallbacks: None,
     interp_atexit_callback_len: None,
     interp_atexit_list: None,
+    interp_interned_strings: None,
     atexit_cb_size: Some(24), // sizeof(rg_atexit_callback_39)
     atexit_cb_func: Some(0), // offsetof(rg_atexit_callback_39, func)
     atexit_cb_args: Some(8), // offsetof(rg_atexit_callback_39, args)
@@ -119,6 +120,8 @@ pub(super) const CPYTHON_3_9: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_interned_shift: Some(0), // rg_bit_of_interned()
+    sstate_interned_mortal: Some(1), // SSTATE_INTERNED_MORTAL
     str_compact_size: Some(72), // sizeof(PyCompactUnicodeObject)
     str_utf8_length: Some(48), // offsetof(PyCompactUnicodeObject, utf8_length)
     str_utf8: Some(56), // offsetof(PyCompactUnicodeObject, utf8)
@@ -180,6 +183,8 @@ pub(super) const CPYTHON_3_9: Layout = Layout {
     dk_nentries: None,
     dk_indices: None,
     dict_keys_split: None,
+    dict_keys_unicode: None,
+    dict_ma_keys: Some(32), // offsetof(PyDictObject, ma_keys)
     dict_unicode_entry_size: None,
     dict_unicode_entry_key: None,
     debug_offsets: None,
@@ -276,6 +281,7 @@ pub(super) const CPYTHON_3_10: Layout = Layout {
     interp_atexit_ncallbacks: Some(3496), // offsetof(PyInterpreterState, atexit.ncallbacks)
     interp_atexit_callback_len: Some(3500), // offsetof(PyInterpreterState, atexit.callback_len)
     interp_atexit_list: None,
+    interp_interned_strings: None,
     atexit_cb_size: Some(24), // sizeof(atexit_callback)
     atexit_cb_func: Some(0), // offsetof(atexit_callback, func)
     atexit_cb_args: Some(8), // offsetof(atexit_callback, args)
@@ -297,6 +303,8 @@ pub(super) const CPYTHON_3_10: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_interned_shift: Some(0), // rg_bit_of_interned()
+    sstate_interned_mortal: Some(1), // SSTATE_INTERNED_MORTAL
     str_compact_size: Some(72), // sizeof(PyCompactUnicodeObject)
     str_utf8_length: Some(48), // offsetof(PyCompactUnicodeObject, utf8_length)
     str_utf8: Some(56), // offsetof(PyCompactUnicodeObject, utf8)
@@ -358,6 +366,8 @@ pub(super) const CPYTHON_3_10: Layout = Layout {
     dk_nentries: None,
     dk_indices: None,
     dict_keys_split: None,
+    dict_keys_unicode: None,
+    dict_ma_keys: Some(32), // offsetof(PyDictObject, ma_keys)
     dict_unicode_entry_size: None,
     dict_unicode_entry_key: None,
     debug_offsets: None,
@@ -454,6 +464,7 @@ pub(super) const CPYTHON_3_11: Layout = Layout {
     interp_atexit_ncallbacks: Some(3544), // offsetof(PyInterpreterState, atexit.ncallbacks)
     interp_atexit_callback_len: Some(3548), // offsetof(PyInterpreterState, atexit.callback_len)
     interp_atexit_list: None,
+    interp_interned_strings: None,
     atexit_cb_size: Some(24), // sizeof(atexit_callback)
     atexit_cb_func: Some(0), // offsetof(atexit_callback, func)
     atexit_cb_args: Some(8), // offsetof(atexit_callback, args)
@@ -475,6 +486,8 @@ pub(super) const CPYTHON_3_11: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_interned_shift: Some(0), // rg_bit_of_interned()
+    sstate_interned_mortal: Some(1), // SSTATE_INTERNED_MORTAL
     str_compact_size: Some(72), // sizeof(PyCompactUnicodeObject)
     str_utf8_length: Some(48), // offsetof(PyCompactUnicodeObject, utf8_length)
     str_utf8: Some(56), // offsetof(PyCompactUnicodeObject, utf8)
@@ -536,6 +549,8 @@ pub(super) const CPYTHON_3_11: Layout = Layout {
     dk_nentries: Some(24), // offsetof(PyDictKeysObject, dk_nentries)
     dk_indices: Some(32), // offsetof(PyDictKeysObject, dk_indices)
     dict_keys_split: Some(2), // DICT_KEYS_SPLIT
+    dict_keys_unicode: Some(1), // DICT_KEYS_UNICODE
+    dict_ma_keys: Some(32), // offsetof(PyDictObject, ma_keys)
     dict_unicode_entry_size: Some(16), // sizeof(PyDictUnicodeEntry)
     dict_unicode_entry_key: Some(0), // offsetof(PyDictUnicodeEntry, me_key)
     debug_offsets: None,
@@ -632,6 +647,7 @@ pub(super) const CPYTHON_3_12: Layout = Layout {
     interp_atexit_ncallbacks: Some(3952), // offsetof(PyInterpreterState, atexit.ncallbacks)
     interp_atexit_callback_len: Some(3956), // offsetof(PyInterpreterState, atexit.callback_len)
     interp_atexit_list: None,
+    interp_interned_strings: Some(382936), // offsetof(PyInterpreterState, cached_objects.interned_strings)
     atexit_cb_size: Some(24), // sizeof(atexit_py_callback)
     atexit_cb_func: Some(0), // offsetof(atexit_py_callback, func)
     atexit_cb_args: Some(8), // offsetof(atexit_py_callback, args)
@@ -653,6 +669,8 @@ pub(super) const CPYTHON_3_12: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_interned_shift: Some(0), // rg_bit_of_interned()
+    sstate_interned_mortal: Some(1), // SSTATE_INTERNED_MORTAL
     str_compact_size: Some(56), // sizeof(PyCompactUnicodeObject)
     str_utf8_length: Some(40), // offsetof(PyCompactUnicodeObject, utf8_length)
     str_utf8: Some(48), // offsetof(PyCompactUnicodeObject, utf8)
@@ -714,6 +732,8 @@ pub(super) const CPYTHON_3_12: Layout = Layout {
     dk_nentries: Some(24), // offsetof(PyDictKeysObject, dk_nentries)
     dk_indices: Some(32), // offsetof(PyDictKeysObject, dk_indices)
     dict_keys_split: Some(2), // DICT_KEYS_SPLIT
+    dict_keys_unicode: Some(1), // DICT_KEYS_UNICODE
+    dict_ma_keys: Some(32), // offsetof(PyDictObject, ma_keys)
     dict_unicode_entry_size: Some(16), // sizeof(PyDictUnicodeEntry)
     dict_unicode_entry_key: Some(0), // offsetof(PyDictUnicodeEntry, me_key)
     debug_offsets: None,
@@ -810,6 +830,7 @@ pub(super) const CPYTHON_3_13: Layout = Layout {
     interp_atexit_ncallbacks: Some(10720), // offsetof(PyInterpreterState, atexit.ncallbacks)
     interp_atexit_callback_len: Some(10724), // offsetof(PyInterpreterState, atexit.callback_len)
     interp_atexit_list: None,
+    interp_interned_strings: Some(194328), // offsetof(PyInterpreterState, cached_objects.interned_strings)
     atexit_cb_size: Some(24), // sizeof(atexit_py_callback)
     atexit_cb_func: Some(0), // offsetof(atexit_py_callback, func)
     atexit_cb_args: Some(8), // offsetof(atexit_py_callback, args)
@@ -831,6 +852,8 @@ pub(super) const CPYTHON_3_13: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_interned_shift: Some(0), // rg_bit_of_interned()
+    sstate_interned_mortal: Some(1), // SSTATE_INTERNED_MORTAL
     str_compact_size: Some(56), // sizeof(PyCompactUnicodeObject)
     str_utf8_length: Some(40), // offsetof(PyCompactUnicodeObject, utf8_length)
     str_utf8: Some(48), // offsetof(PyCompactUnicodeObject, utf8)
@@ -892,6 +915,8 @@ pub(super) const CPYTHON_3_13: Layout = Layout {
     dk_nentries: Some(24), // offsetof(PyDictKeysObject, dk_nentries)
     dk_indices: Some(32), // offsetof(PyDictKeysObject, dk_indices)
     dict_keys_split: Some(2), // DICT_KEYS_SPLIT
+    dict_keys_unicode: Some(1), // DICT_KEYS_UNICODE
+    dict_ma_keys: Some(32), // offsetof(PyDictObject, ma_keys)
     dict_unicode_entry_size: Some(16), // sizeof(PyDictUnicodeEntry)
     dict_unicode_entry_key: Some(0), // offsetof(PyDictUnicodeEntry, me_key)
     debug_offsets: Some(0), // offsetof(_PyRuntimeState, debug_offsets)
@@ -1028,6 +1053,7 @@ pub(super) const CPYTHON_3_14: Layout = Layout {
     interp_atexit_ncallbacks: None,
     interp_atexit_callback_len: None,
     interp_atexit_list: Some(10792), // offsetof(PyInterpreterState, atexit.callbacks)
+    interp_interned_strings: Some(224624), // offsetof(PyInterpreterState, cached_objects.interned_strings)
     atexit_cb_size: None,
     atexit_cb_func: None,
     atexit_cb_args: None,
@@ -1049,6 +1075,8 @@ pub(super) const CPYTHON_3_14: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_interned_shift: Some(0), // rg_bit_of_interned()
+    sstate_interned_mortal: Some(1), // SSTATE_INTERNED_MORTAL
     str_compact_size: Some(56), // sizeof(PyCompactUnicodeObject)
     str_utf8_length: Some(40), // offsetof(PyCompactUnicodeObject, utf8_length)
     str_utf8: Some(48), // offsetof(PyCompactUnicodeObject, utf8)
@@ -1110,6 +1138,8 @@ pub(super) const CPYTHON_3_14: Layout = Layout {
     dk_nentries: Some(24), // offsetof(PyDictKeysObject, dk_nentries)
     dk_indices: Some(32), // offsetof(PyDictKeysObject, dk_indices)
     dict_keys_split: Some(2), // DICT_KEYS_SPLIT
+    dict_keys_unicode: Some(1), // DICT_KEYS_UNICODE
+    dict_ma_keys: Some(32), // offsetof(PyDictObject, ma_keys)
     dict_unicode_entry_size: Some(16), // sizeof(PyDictUnicodeEntry)
     dict_unicode_entry_key: Some(0), // offsetof(PyDictUnicodeEntry, me_key)
     debug_offsets: Some(0), // offsetof(_PyRuntimeState, debug_offsets)
@@ -1251,6 +1281,7 @@ pub(super) const CPYTHON_3_15: Layout = Layout {
     interp_atexit_ncallbacks: None,
     interp_atexit_callback_len: None,
     interp_atexit_list: Some(10768), // offsetof(PyInterpreterState, atexit.callbacks)
+    interp_interned_strings: Some(224896), // offsetof(PyInterpreterState, cached_objects.interned_strings)
     atexit_cb_size: None,
     atexit_cb_func: None,
     atexit_cb_args: None,
@@ -1272,6 +1303,8 @@ pub(super) const CPYTHON_3_15: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_interned_shift: Some(0), // rg_bit_of_interned()
+    sstate_interned_mortal: Some(1), // SSTATE_INTERNED_MORTAL
     str_compact_size: Some(56), // sizeof(PyCompactUnicodeObject)
     str_utf8_length: Some(40), // offsetof(PyCompactUnicodeObject, utf8_length)
     str_utf8: Some(48), // offsetof(PyCompactUnicodeObject, utf8)
@@ -1333,6 +1366,8 @@ pub(super) const CPYTHON_3_15: Layout = Layout {
     dk_nentries: Some(24), // offsetof(PyDictKeysObject, dk_nentries)
     dk_indices: Some(32), // offsetof(PyDictKeysObject, dk_indices)
     dict_keys_split: Some(2), // DICT_KEYS_SPLIT
+    dict_keys_unicode: Some(1), // DICT_KEYS_UNICODE
+    dict_ma_keys: Some(32), // offsetof(PyDictObject, ma_keys)
     dict_unicode_entry_size: Some(16), // sizeof(PyDictUnicodeEntry)
     dict_unicode_entry_key: Some(0), // offsetof(PyDictUnicodeEntry, me_key)
     debug_offsets: Some(0), // offsetof(_PyRuntimeState, debug_offsets)

@@ -238,6 +238,8 @@ pub struct Layout {
     /// 3.14+: `atexit.callbacks`, a Python list of `(func, args, kwargs)`
     /// tuples, newest first.
     pub interp_atexit_list: Option<usize>,
+    /// 3.12+: `cached_objects.interned_strings`, the dict of interned strs.
+    pub interp_interned_strings: Option<usize>,
     /// One Python atexit callback record `{func, args, kwargs}`:
     /// `atexit_callback` (3.9 module-private, 3.10, 3.11) or
     /// `atexit_py_callback` (3.12+).
@@ -272,6 +274,10 @@ pub struct Layout {
     pub str_kind_shift: Option<usize>,
     pub str_compact_bit: Option<usize>,
     pub str_ascii_bit: Option<usize>,
+    /// The lowest bit of the 2-bit `interned` state, and the state of a
+    /// mortal interned str (`SSTATE_INTERNED_MORTAL`).
+    pub str_interned_shift: Option<usize>,
+    pub sstate_interned_mortal: Option<usize>,
     /// `sizeof(PyCompactUnicodeObject)`: where a compact non-ASCII string's
     /// characters start (what `sys.getsizeof` counts before them).
     pub str_compact_size: Option<usize>,
@@ -375,6 +381,11 @@ pub struct Layout {
     pub dk_indices: Option<usize>,
     /// `DICT_KEYS_SPLIT`: the `dk_kind` of a class's shared keys.
     pub dict_keys_split: Option<usize>,
+    /// `DICT_KEYS_UNICODE` (3.11+): str keys only; the dict's traversal
+    /// reports its values alone.
+    pub dict_keys_unicode: Option<usize>,
+    /// `PyDictObject.ma_keys`.
+    pub dict_ma_keys: Option<usize>,
     /// `PyDictUnicodeEntry` (the entries of split and str-keyed tables): size, `me_key`.
     pub dict_unicode_entry_size: Option<usize>,
     pub dict_unicode_entry_key: Option<usize>,
@@ -402,6 +413,7 @@ impl Layout {
             "interp_atexit_callbacks" => &mut self.interp_atexit_callbacks,
             "interp_atexit_ncallbacks" => &mut self.interp_atexit_ncallbacks,
             "interp_atexit_list" => &mut self.interp_atexit_list,
+            "interp_interned_strings" => &mut self.interp_interned_strings,
             "interp_threads_head" => &mut self.interp_threads_head,
             _ => return None,
         })

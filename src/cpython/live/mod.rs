@@ -86,6 +86,10 @@ pub struct LiveHeap<'a> {
     in_place: InPlace,
     /// `sizeof(PyASCIIObject)`, from the checked layout where there is one.
     ascii_size: usize,
+    /// What a mortal interned str's count leaves out that the capture shows:
+    /// the references of the interned dict its traversal reports, where that
+    /// dict is tracked (3.14+); 0 where nothing is left out of sight.
+    interned_uncounted: u64,
 }
 
 impl<'a> LiveHeap<'a> {
@@ -132,7 +136,18 @@ impl<'a> LiveHeap<'a> {
         // the caller's contract keeps every object alive and unchanged.
         let in_place = unsafe { InPlace::new() };
         let ascii_size = checked.layout_for(Part::Objects).and_then(|l| l.str_ascii_size).unwrap_or(size_of::<ffi::PyASCIIObject>());
-        LiveHeap { types, checked, public, notes, shared_keys: RefCell::default(), in_place, ascii_size }
+        let mut notes = notes;
+        // SAFETY: the GIL is held; `interp` is this interpreter.
+        let interned_uncounted = match unsafe { interned_uncounted(&checked, interp, k) } {
+            Ok(n) => n,
+            Err(e) => {
+                notes.push(format!(
+                    "the interned strings dict was not read ({e}): mortal interned strs may show fewer references than referrers"
+                ));
+                0
+            }
+        };
+        LiveHeap { types, checked, public, notes, shared_keys: RefCell::default(), in_place, ascii_size, interned_uncounted }
     }
 
     fn layout(&self, part: Part) -> Option<&Layout> {
@@ -150,6 +165,27 @@ impl<'a> LiveHeap<'a> {
         // SAFETY: the caller's contract: its type pointer is its own.
         let ty = unsafe { ffi::Py_TYPE(obj(o)) } as usize;
         self.types.generators.contains(ty).then_some(l)
+    }
+
+    /// The interned dict's references to `o` that the capture shows and its
+    /// count leaves out (a mortal interned str's), or 0.
+    ///
+    /// # Safety
+    /// `o` is a live object.
+    unsafe fn interned_extra(&self, o: Addr) -> u64 {
+        if self.interned_uncounted == 0 {
+            return 0;
+        }
+        // SAFETY: the caller's contract.
+        if unsafe { ffi::Py_TYPE(obj(o)) } as usize != self.types.str_ {
+            return 0;
+        }
+        let mortal = self.layout(Part::Interp).is_some_and(|l| interp::str_is_mortal_interned(&self.in_place, l, o).unwrap_or(false));
+        if mortal {
+            self.interned_uncounted
+        } else {
+            0
+        }
     }
 
     fn interp_checks(&self) -> InterpChecks {
@@ -170,6 +206,25 @@ impl<'a> LiveHeap<'a> {
         self.shared_keys.borrow_mut().insert(ty, keys);
         Some(out)
     }
+}
+
+/// How many references to each mortal interned str the capture will show
+/// that its count leaves out: those of the interpreter's interned dict that
+/// its traversal reports ([`interp::interned_dict_uncounted`]), when the dict
+/// is tracked (every dict is on 3.14+; up to 3.13 it holds strs only and is
+/// untracked, so its references are nowhere in the graph either). 0 when
+/// there is no such dict or no checked interpreter layout.
+///
+/// # Safety
+/// The GIL is held and `interp` is the current interpreter.
+unsafe fn interned_uncounted(checked: &Checked, interp: usize, k: &KnownTypes) -> Result<u64, super::LayoutError> {
+    let Some(l) = checked.layout_for(Part::Interp) else { return Ok(0) };
+    let dict = interp::interned_strings(l, interp, k.dict)?;
+    // SAFETY: `dict` is 0 or the interpreter's live dict (its type checked).
+    if dict == 0 || unsafe { ffi::PyObject_GC_IsTracked(obj(dict)) } == 0 {
+        return Ok(0);
+    }
+    Ok(interp::interned_dict_uncounted(l, dict)?.unwrap_or(0))
 }
 
 unsafe extern "C" fn collect_referent(o: *mut ffi::PyObject, arg: *mut c_void) -> c_int {
@@ -275,6 +330,7 @@ impl HeapSource for LiveHeap<'_> {
                 add(s.fork_before, "os.register_at_fork(before)".into());
                 add(s.fork_after_in_parent, "os.register_at_fork(after_in_parent)".into());
                 add(s.fork_after_in_child, "os.register_at_fork(after_in_child)".into());
+                add(s.interned_strings, "interpreter interned strings".into());
                 if s.atexit_list != 0 {
                     // 3.14+: a list of `(func, args, kwargs)` records, newest
                     // first; the list is what C state holds, and each
@@ -343,10 +399,11 @@ impl HeapSource for LiveHeap<'_> {
         // SAFETY: `o` is live.
         let raw = unsafe { ffi::Py_REFCNT(obj(o)) } as isize;
         // 3.12+ on 64-bit: immortal objects have the low 32 bits negative.
-        match self.types.version >= (3, 12) && (raw as i32) < 0 {
-            true => RefCount::Immortal,
-            false => RefCount::Count(raw.max(0) as u64),
+        if self.types.version >= (3, 12) && (raw as i32) < 0 {
+            return RefCount::Immortal;
         }
+        // SAFETY: `o` is live.
+        RefCount::Count(raw.max(0) as u64 + unsafe { self.interned_extra(o) })
     }
 
     unsafe fn traverse(&self, o: Addr, out: &mut Vec<Addr>) {
