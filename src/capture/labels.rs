@@ -663,8 +663,13 @@ unsafe fn rule_labels<S: HeapSource>(
 unsafe fn by_referent_type<S: HeapSource>(l: &mut Labeller<'_, S>, special: Special, referents: &[Addr], out: &mut Vec<(Addr, EdgeLabel)>) {
     let s = l.source;
     let described = out.len();
+    // A Task's traversal visits its name right after its coroutine, and the
+    // name is never NULL: since 3.13 an unnamed Task keeps its number (an
+    // int, formatted on demand) there.
+    let mut after_coro = false;
     for &r in referents {
         if out[..described].iter().any(|&(a, _)| a == r) {
+            after_coro = false;
             continue;
         }
         // SAFETY: `r` was reported by the source.
@@ -672,8 +677,13 @@ unsafe fn by_referent_type<S: HeapSource>(l: &mut Labeller<'_, S>, special: Spec
             let ty = s.type_of(r);
             (s.shape(ty).kind, s.type_name(ty))
         };
+        let follows_coro = std::mem::replace(&mut after_coro, false);
         let label = match (special, kind, name.as_str()) {
-            (Special::Task, _, "coroutine" | "generator" | "async_generator") => "_coro",
+            (Special::Task, _, "coroutine" | "generator" | "async_generator") => {
+                after_coro = true;
+                "_coro"
+            }
+            (Special::Task, Kind::Int, _) if follows_coro => "_name",
             (Special::Task, _, "_asyncio.Future" | "_asyncio.Task") => "_fut_waiter",
             (Special::Task, _, "_contextvars.Context") => "_context",
             (Special::Task, Kind::List, _) => "_callbacks",

@@ -24,6 +24,10 @@
 //! 6. the fields of `staticmethod`, `classmethod`, `property` and
 //!    `functools.partial`, whose structs no header has, found in each type's
 //!    `tp_members` and `tp_dictoffset` ([`fields_of`]).
+//! 7. the generator, coroutine and async generator types: name, metatype,
+//!    `tp_basicsize` and `tp_weaklistoffset` as the headers say
+//!    ([`verify_generator_types`]; 3.14+'s debug table, step 1, also holds
+//!    their `gi_name`, `gi_iframe` and `gi_frame_state`).
 //!
 //! Each failure turns off only the part that depends on it ([`Part`]) and
 //! leaves a note that says what failed and what falls back to generic
@@ -39,6 +43,7 @@
 use std::sync::Mutex;
 
 use super::frames::{thread_frames, TypeChecks};
+use super::generators::{verify_generator_types, GeneratorTypes};
 use super::interp::{interp_threads, verify_interp, verify_thread_state};
 use super::managed_dict::{managed_attributes, shared_keys};
 use super::mem::word;
@@ -67,6 +72,8 @@ pub struct PublicTypes {
     pub property: usize,
     /// `functools.partial`
     pub partial: usize,
+    /// `types.GeneratorType`, `types.CoroutineType`, `types.AsyncGeneratorType`.
+    pub generators: GeneratorTypes,
 }
 
 /// An instance of an ordinary class (no `__slots__`) with exactly one
@@ -121,6 +128,9 @@ pub enum Part {
     Interp,
     /// 3.11+ attributes kept without a dict: [`super::managed_dict`].
     ManagedDict,
+    /// Generators, coroutines, async generators: [`super::generators`] (their
+    /// frames also need [`Part::Frames`]).
+    Generators,
 }
 
 /// What [`checked_layout`] decided.
@@ -134,6 +144,7 @@ pub struct Checked {
     pub frames: bool,
     pub interp: bool,
     pub managed_dict: bool,
+    pub generators: bool,
     /// `staticmethod`: `__func__` (`sm_callable`) and `__dict__`; `None` when
     /// not given or not found (then its referents keep generic labels).
     pub staticmethod: Option<TypeFields>,
@@ -159,6 +170,7 @@ impl Checked {
             frames: false,
             interp: false,
             managed_dict: false,
+            generators: false,
             staticmethod: None,
             classmethod: None,
             property: None,
@@ -176,6 +188,7 @@ impl Checked {
             Part::Frames => self.frames,
             Part::Interp => self.interp,
             Part::ManagedDict => self.managed_dict,
+            Part::Generators => self.generators,
         };
         self.layout.as_ref().filter(|_| ok)
     }
@@ -186,6 +199,8 @@ const NO_INTERP: &str =
     "objects held by the interpreter state (sys.modules, codecs, fork and atexit handlers) keep the generic held-from-outside label";
 const NO_MANAGED: &str = "attributes of instances that have no __dict__ object yet get no .name labels";
 const NO_TYPES: &str = "the fields of staticmethod, classmethod, property and functools.partial get generic labels";
+const NO_GENERATORS: &str =
+    "generators, coroutines and the asyncio Tasks running them get no name, and their frames' locals generic labels";
 
 /// A cached outcome: the override generation and version it was computed for.
 struct Cached {
@@ -221,7 +236,7 @@ pub fn check_layout(version: (u32, u32), public: &PublicValues, runtime: Option<
         let known: Vec<_> = super::supported_versions().collect();
         let (first, last) = (known[0], known[known.len() - 1]);
         c.notes.push(format!(
-            "no layout for Python {}.{} (refgraph has {}.{}-{}.{}): {NO_FRAMES}; {NO_INTERP}; {NO_MANAGED}; {NO_TYPES}",
+            "no layout for Python {}.{} (refgraph has {}.{}-{}.{}): {NO_FRAMES}; {NO_INTERP}; {NO_MANAGED}; {NO_TYPES}; {NO_GENERATORS}",
             version.0, version.1, first.0, first.1, last.0, last.1
         ));
         return c;
@@ -238,7 +253,7 @@ pub fn check_layout(version: (u32, u32), public: &PublicValues, runtime: Option<
                 Err(e) => {
                     c.notes.push(format!(
                         "_Py_DebugOffsets refuses the {measured} ({e}): this interpreter is not built like the headers refgraph \
-                         measured, so no private layout is used: {NO_FRAMES}; {NO_INTERP}; {NO_MANAGED}; {NO_TYPES}"
+                         measured, so no private layout is used: {NO_FRAMES}; {NO_INTERP}; {NO_MANAGED}; {NO_TYPES}; {NO_GENERATORS}"
                     ));
                     return c;
                 }
@@ -320,6 +335,21 @@ pub fn check_layout(version: (u32, u32), public: &PublicValues, runtime: Option<
                 Ok(f) => *slot = Some(f),
                 Err(e) => c.notes.push(format!("{what} fields not found ({e}): the referents of {what} objects get generic labels")),
             }
+        }
+    }
+    // 7. Generators.
+    let g = &p.types.generators;
+    if !c.types || *g == GeneratorTypes::default() {
+        c.notes.push(format!(
+            "the generator types were not checked (no generator type given, or type objects not confirmed): {NO_GENERATORS}"
+        ));
+    } else {
+        match verify_generator_types(l, g, p.types.type_) {
+            Ok(()) => {
+                c.generators = true;
+                c.confirmed.push("generator types: tp_name, tp_basicsize and tp_weaklistoffset".into());
+            }
+            Err(e) => c.notes.push(format!("generator types are not laid out as the {measured} says ({e}): {NO_GENERATORS}")),
         }
     }
     c
@@ -476,6 +506,18 @@ mod tests {
             classmethod: ty(&mut fake, "classmethod", 32, &[("__func__", obj, 16)], 24),
             property: ty(&mut fake, "property", 64, &[("fget", obj, 16), ("fset", obj, 24), ("fdel", obj, 32), ("__doc__", obj, 40)], 0),
             partial: ty(&mut fake, "functools.partial", 64, &[("func", obj_ex, 16), ("args", obj, 24), ("keywords", obj, 32)], 40),
+            generators: GeneratorTypes::default(),
+        };
+        let mut types = types;
+        let gen = |fake: &mut Fake, name: &str| {
+            let t = ty(fake, name, l.basicsize_gen.unwrap(), &[], 0);
+            fake.put_isize(t + l.tp_weaklistoffset.unwrap(), l.gen_weakreflist.unwrap() as isize);
+            t
+        };
+        types.generators = GeneratorTypes {
+            generator: gen(&mut fake, "generator"),
+            coroutine: gen(&mut fake, "coroutine"),
+            async_generator: gen(&mut fake, "async_generator"),
         };
         fake.put_usize(types.tuple + l.tp_itemsize.unwrap(), 8);
         let interp = fake.alloc(l.interp_size.unwrap());
@@ -557,13 +599,13 @@ mod tests {
         for minor in 9..=15 {
             let w = world(minor);
             let c = check_layout((3, minor), &w.public, w.runtime);
-            assert!(c.layout.is_some() && c.types && c.frames && c.interp && c.managed_dict, "3.{minor}: {:?}", c.notes);
+            assert!(c.layout.is_some() && c.types && c.frames && c.interp && c.managed_dict && c.generators, "3.{minor}: {:?}", c.notes);
             assert!(c.notes.is_empty(), "3.{minor}: {:?}", c.notes);
             assert_eq!(c.staticmethod.as_ref().unwrap().fields, vec![("__func__", 16), ("__dict__", 24)]);
             assert_eq!(c.classmethod.as_ref().unwrap().fields, vec![("__func__", 16), ("__dict__", 24)]);
             assert_eq!(c.property.as_ref().unwrap().fields, vec![("fget", 16), ("fset", 24), ("fdel", 32), ("__doc__", 40)]);
             assert_eq!(c.partial.as_ref().unwrap().fields, vec![("func", 16), ("args", 24), ("keywords", 32), ("__dict__", 40)]);
-            for part in [Part::Objects, Part::Types, Part::Frames, Part::Interp, Part::ManagedDict] {
+            for part in [Part::Objects, Part::Types, Part::Frames, Part::Interp, Part::ManagedDict, Part::Generators] {
                 assert_eq!(c.layout_for(part).map(|l| l.version), Some((3, minor)));
             }
             let debug = c.confirmed.iter().any(|s| s.starts_with("_Py_DebugOffsets"));
@@ -624,6 +666,13 @@ mod tests {
         let c = check_layout((3, minor), &p, None);
         assert!(c.types && c.partial.is_none() && c.staticmethod.is_some());
         assert!(c.notes[0].starts_with("functools.partial fields not found (functools.partial.func: type code 1"), "{:?}", c.notes);
+        // A coroutine type of another size: only the generators are off.
+        let mut p = w.public;
+        p.types.generators.coroutine = fake_type(&mut w.fake, l, "coroutine", l.basicsize_gen.unwrap() + 8, &[], 0);
+        w.fake.put_usize(p.types.generators.coroutine + objects::OB_TYPE, p.types.type_);
+        let c = check_layout((3, minor), &p, None);
+        assert!(c.types && c.frames && c.interp && !c.generators && c.layout_for(Part::Generators).is_none());
+        assert!(c.notes[0].starts_with("generator types are not laid out") && c.notes[0].ends_with(NO_GENERATORS), "{:?}", c.notes);
         // A wrong type address: the whole types part is off, and the frames
         // (read with the code and frame layouts) with it.
         let mut p = w.public;
@@ -641,7 +690,8 @@ mod tests {
         // Nothing given: nothing confirmed, every part that needs a value says so.
         let c = check_layout((3, minor), &PublicValues::default(), None);
         assert!(!c.types && !c.interp && !c.frames && c.managed_dict && c.layout.is_some());
-        assert_eq!(c.notes.len(), 4, "{:?}", c.notes);
+        assert_eq!(c.notes.len(), 5, "{:?}", c.notes);
+        assert!(!c.generators && c.notes[4].ends_with(NO_GENERATORS), "{:?}", c.notes);
         // No layout at all.
         let c = check_layout((3, 16), &w.public, None);
         assert!(c.layout.is_none() && c.layout_for(Part::Objects).is_none());

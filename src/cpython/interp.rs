@@ -20,6 +20,12 @@
 //!   `(func, args, kwargs)` tuples, newest first (`atexit.register` inserts at
 //!   0), `kwargs` None when none were given; `unregister` removes items.
 //! - threads: `interp->tstate_head` (3.9/3.10), `interp->threads.head` (3.11+).
+//! - interned strs: `interp->cached_objects.interned_strings` (3.12+; a static
+//!   of `unicodeobject.c` before), a dict whose key and value of each entry
+//!   are the same str. Up to 3.13 it holds strs only and stays untracked (no
+//!   node of the heap); 3.14 tracks every dict, so it is captured, and its
+//!   references to mortal interned strs are left out of their counts
+//!   ([`interned_dict_uncounted`]).
 //!
 //! Everything is read through `mem` and believed only after the checks below
 //! (the `modules` slot must be `sys.modules`, the atexit count within its
@@ -27,7 +33,7 @@
 //! be lists, dicts dicts). Never calls
 //! Python, never allocates Python objects.
 
-use super::mem::{i32_at, word, words};
+use super::mem::{i32_at, word, words, Memory};
 use super::objects::{expect_type, list_items, ob_type, tuple_items};
 use super::types::expect_type_named;
 use super::{Layout, LayoutError};
@@ -76,6 +82,8 @@ pub struct InterpHolders {
     /// 3.14+: the list `atexit.callbacks` (type-checked), which holds one
     /// `(func, args, kwargs)` tuple per callback, newest first; 0 before 3.14.
     pub atexit_list: usize,
+    /// 3.12+: the dict of interned strs (type-checked).
+    pub interned_strings: usize,
 }
 
 /// No program registers more atexit callbacks; more means a bad read.
@@ -169,6 +177,7 @@ pub fn interp_holders(l: &Layout, interp: usize, checks: &InterpChecks) -> Resul
         fork_after_in_child: slot(interp, l.interp_after_forkers_child, "after_forkers_child")?,
         atexit,
         atexit_list,
+        interned_strings: slot(interp, l.interp_interned_strings, "interned strings")?,
     };
     for (obj, what, expected, ty) in [
         (h.sysdict, "interp.sysdict", "dict", checks.dict_type),
@@ -179,10 +188,43 @@ pub fn interp_holders(l: &Layout, interp: usize, checks: &InterpChecks) -> Resul
         (h.fork_before, "before_forkers", "list", checks.list_type),
         (h.fork_after_in_parent, "after_forkers_parent", "list", checks.list_type),
         (h.fork_after_in_child, "after_forkers_child", "list", checks.list_type),
+        (h.interned_strings, "interned strings", "dict", checks.dict_type),
     ] {
         expect_type_or_null(obj, ty, what, expected)?;
     }
     Ok(h)
+}
+
+/// The dict of interned strs of `interp` (3.12+), checked to be a dict; 0
+/// on versions without the field (or before the first str was interned).
+pub fn interned_strings(l: &Layout, interp: usize, dict_type: usize) -> Result<usize, LayoutError> {
+    let dict = slot(interp, l.interp_interned_strings, "interned strings")?;
+    expect_type_or_null(dict, dict_type, "interned strings", "dict")?;
+    Ok(dict)
+}
+
+/// A str is interned and mortal (`SSTATE_INTERNED_MORTAL`): the `interned`
+/// bits of its `state` word, read through `m` (`o` is a str).
+pub fn str_is_mortal_interned(m: &impl Memory, l: &Layout, o: usize) -> Result<bool, LayoutError> {
+    let b = m.bytes(o + l.need(l.str_state, "PyASCIIObject.state")?, 4, "str state")?;
+    let state = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
+    let shift = l.need(l.str_interned_shift, "state.interned")?;
+    let mortal = l.need(l.sstate_interned_mortal, "SSTATE_INTERNED_MORTAL")?;
+    Ok((state >> shift) & 0b11 == mortal as u32)
+}
+
+/// How many of the interned dict's two references to each mortal interned
+/// str its traversal reports (the dict at `dict`, type-checked by
+/// [`interp_holders`]): CPython leaves both out of the str's count
+/// (`SSTATE_INTERNED_MORTAL`), so a capture that shows them must add them
+/// back. A table of str keys only (`DICT_KEYS_UNICODE`, what the interned
+/// dict always is) reports its values alone: 1; any other kind keys and
+/// values: 2. `None` where the layout has no key kinds (before 3.11).
+pub fn interned_dict_uncounted(l: &Layout, dict: usize) -> Result<Option<u64>, LayoutError> {
+    let (Some(unicode), Some(kind_at)) = (l.dict_keys_unicode, l.dk_kind) else { return Ok(None) };
+    let keys = word(dict + l.need(l.dict_ma_keys, "PyDictObject.ma_keys")?, "interned ma_keys")?;
+    let kind = super::mem::u8_at(keys + kind_at, "interned dk_kind")?;
+    Ok(Some(if usize::from(kind) == unicode { 1 } else { 2 }))
 }
 
 /// Checks a callback count read at `addr` against the capacity and, when
@@ -448,6 +490,56 @@ mod tests {
             let h = interp_holders(l, interp, &InterpChecks { atexit_count: Some(0), ..checks }).unwrap();
             assert_eq!((h.atexit, h.atexit_list), (Some(vec![]), 0));
             assert!(interp_holders(l, interp, &checks).is_err());
+        }
+    }
+
+    /// 3.12+: the interned dict is a holder (a dict, or refused); its key
+    /// kind says how many of its references to a str the capture shows; a
+    /// str's `interned` bits say whether it is mortal and interned.
+    #[test]
+    fn interned_strings_dict_and_mortal_strs_are_read() {
+        use super::super::fake::Fake;
+        use super::super::mem::Checked;
+        use super::super::types::tests::fake_type;
+        for minor in 9..=15 {
+            let l = generated_layout(3, minor).unwrap();
+            let mut fake = Fake::new();
+            let dict_type = fake_type(&mut fake, l, "dict", 48, &[], 0);
+            let list_type = fake_type(&mut fake, l, "list", 40, &[], 0);
+            let interp = fake.alloc(l.interp_size.unwrap());
+            let dict = fake.object(48, dict_type);
+            let keys = fake.alloc(64);
+            fake.put_usize(dict + l.dict_ma_keys.unwrap(), keys);
+            let Some(at) = l.interp_interned_strings else {
+                assert!(minor < 12);
+                assert_eq!(interned_strings(l, interp, dict_type).unwrap(), 0);
+                continue;
+            };
+            fake.put_usize(interp + at, dict);
+            assert_eq!(interned_strings(l, interp, dict_type).unwrap(), dict);
+            let modules = fake.object(48, dict_type);
+            fake.put_usize(interp + l.interp_modules.unwrap(), modules);
+            let checks = InterpChecks { modules, atexit_count: None, list_type, dict_type };
+            if l.interp_atexit_list.is_none() {
+                assert_eq!(interp_holders(l, interp, &checks).unwrap().interned_strings, dict);
+            }
+            let kind_at = l.dk_kind.unwrap();
+            fake.put_u8(keys + kind_at, l.dict_keys_unicode.unwrap() as u8);
+            assert_eq!(interned_dict_uncounted(l, dict).unwrap(), Some(1));
+            fake.put_u8(keys + kind_at, 0); // DICT_KEYS_GENERAL
+            assert_eq!(interned_dict_uncounted(l, dict).unwrap(), Some(2));
+            // A list where the dict should be is refused.
+            let list = fake.object(40, list_type);
+            fake.put_usize(interp + at, list);
+            assert!(interned_strings(l, interp, dict_type).is_err());
+            // The `interned` bits, beside the other state bits.
+            let s = fake.object(64, 0x1000);
+            let other = (1u32 << l.str_compact_bit.unwrap()) | (1 << l.str_ascii_bit.unwrap());
+            for (state, mortal) in [(0u32, false), (1, true), (2, false), (3, false)] {
+                let word = other | (state << l.str_interned_shift.unwrap());
+                fake.put(s + l.str_state.unwrap(), &word.to_ne_bytes());
+                assert_eq!(str_is_mortal_interned(&Checked, l, s).unwrap(), mortal, "3.{minor} state {state}");
+            }
         }
     }
 }

@@ -73,6 +73,15 @@ pub(super) const CPYTHON_3_9: Layout = Layout {
     code_qualname: None,
     code_filename: Some(104), // offsetof(PyCodeObject, co_filename)
     code_firstlineno: Some(40), // offsetof(PyCodeObject, co_firstlineno)
+    gen_size: Some(96), // sizeof(PyGenObject)
+    gen_name: Some(48), // offsetof(PyGenObject, gi_name)
+    gen_qualname: Some(56), // offsetof(PyGenObject, gi_qualname)
+    gen_weakreflist: Some(40), // offsetof(PyGenObject, gi_weakreflist)
+    gen_code: None,
+    gen_frame_state: None,
+    gen_frame_state_size: None,
+    gen_iframe: None,
+    frame_state_executing: None,
     interp_size: Some(5656), // sizeof(PyInterpreterState)
     interp_next: Some(0), // offsetof(PyInterpreterState, next)
     interp_threads_head: Some(8), // offsetof(PyInterpreterState, tstate_head)
@@ -89,6 +98,7 @@ pub(super) const CPYTHON_3_9: Layout = Layout {
     interp_atexit_ncallbacks: None,
     interp_atexit_callback_len: None,
     interp_atexit_list: None,
+    interp_interned_strings: None,
     atexit_cb_size: Some(24), // sizeof(rg_atexit_callback_39)
     atexit_cb_func: Some(0), // offsetof(rg_atexit_callback_39, func)
     atexit_cb_args: Some(8), // offsetof(rg_atexit_callback_39, args)
@@ -110,6 +120,8 @@ pub(super) const CPYTHON_3_9: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_interned_shift: Some(0), // rg_bit_of_interned()
+    sstate_interned_mortal: Some(1), // SSTATE_INTERNED_MORTAL
     str_compact_size: Some(72), // sizeof(PyCompactUnicodeObject)
     str_utf8_length: Some(48), // offsetof(PyCompactUnicodeObject, utf8_length)
     str_utf8: Some(56), // offsetof(PyCompactUnicodeObject, utf8)
@@ -124,6 +136,7 @@ pub(super) const CPYTHON_3_9: Layout = Layout {
     tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
     tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
     tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    tp_weaklistoffset: Some(208), // offsetof(PyTypeObject, tp_weaklistoffset)
     ht_cached_keys: Some(864), // offsetof(PyHeapTypeObject, ht_cached_keys)
     tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
     tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
@@ -145,6 +158,7 @@ pub(super) const CPYTHON_3_9: Layout = Layout {
     basicsize_list: Some(40), // sizeof(PyListObject)
     basicsize_str: Some(80), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    basicsize_gen: Some(96), // sizeof(PyGenObject)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
     interp_gc_enabled: Some(628), // offsetof(PyInterpreterState, gc.enabled)
     interp_gc_generations: Some(640), // offsetof(PyInterpreterState, gc.generations)
@@ -169,6 +183,8 @@ pub(super) const CPYTHON_3_9: Layout = Layout {
     dk_nentries: None,
     dk_indices: None,
     dict_keys_split: None,
+    dict_keys_unicode: None,
+    dict_ma_keys: Some(32), // offsetof(PyDictObject, ma_keys)
     dict_unicode_entry_size: None,
     dict_unicode_entry_key: None,
     debug_offsets: None,
@@ -240,6 +256,15 @@ pub(super) const CPYTHON_3_10: Layout = Layout {
     code_qualname: None,
     code_filename: Some(104), // offsetof(PyCodeObject, co_filename)
     code_firstlineno: Some(40), // offsetof(PyCodeObject, co_firstlineno)
+    gen_size: Some(88), // sizeof(PyGenObject)
+    gen_name: Some(40), // offsetof(PyGenObject, gi_name)
+    gen_qualname: Some(48), // offsetof(PyGenObject, gi_qualname)
+    gen_weakreflist: Some(32), // offsetof(PyGenObject, gi_weakreflist)
+    gen_code: None,
+    gen_frame_state: None,
+    gen_frame_state_size: None,
+    gen_iframe: None,
+    frame_state_executing: None,
     interp_size: Some(113528), // sizeof(PyInterpreterState)
     interp_next: Some(0), // offsetof(PyInterpreterState, next)
     interp_threads_head: Some(8), // offsetof(PyInterpreterState, tstate_head)
@@ -256,6 +281,7 @@ pub(super) const CPYTHON_3_10: Layout = Layout {
     interp_atexit_ncallbacks: Some(3496), // offsetof(PyInterpreterState, atexit.ncallbacks)
     interp_atexit_callback_len: Some(3500), // offsetof(PyInterpreterState, atexit.callback_len)
     interp_atexit_list: None,
+    interp_interned_strings: None,
     atexit_cb_size: Some(24), // sizeof(atexit_callback)
     atexit_cb_func: Some(0), // offsetof(atexit_callback, func)
     atexit_cb_args: Some(8), // offsetof(atexit_callback, args)
@@ -277,6 +303,8 @@ pub(super) const CPYTHON_3_10: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_interned_shift: Some(0), // rg_bit_of_interned()
+    sstate_interned_mortal: Some(1), // SSTATE_INTERNED_MORTAL
     str_compact_size: Some(72), // sizeof(PyCompactUnicodeObject)
     str_utf8_length: Some(48), // offsetof(PyCompactUnicodeObject, utf8_length)
     str_utf8: Some(56), // offsetof(PyCompactUnicodeObject, utf8)
@@ -291,6 +319,7 @@ pub(super) const CPYTHON_3_10: Layout = Layout {
     tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
     tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
     tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    tp_weaklistoffset: Some(208), // offsetof(PyTypeObject, tp_weaklistoffset)
     ht_cached_keys: Some(872), // offsetof(PyHeapTypeObject, ht_cached_keys)
     tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
     tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
@@ -312,6 +341,7 @@ pub(super) const CPYTHON_3_10: Layout = Layout {
     basicsize_list: Some(40), // sizeof(PyListObject)
     basicsize_str: Some(80), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    basicsize_gen: Some(88), // sizeof(PyGenObject)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
     interp_gc_enabled: Some(628), // offsetof(PyInterpreterState, gc.enabled)
     interp_gc_generations: Some(640), // offsetof(PyInterpreterState, gc.generations)
@@ -336,6 +366,8 @@ pub(super) const CPYTHON_3_10: Layout = Layout {
     dk_nentries: None,
     dk_indices: None,
     dict_keys_split: None,
+    dict_keys_unicode: None,
+    dict_ma_keys: Some(32), // offsetof(PyDictObject, ma_keys)
     dict_unicode_entry_size: None,
     dict_unicode_entry_key: None,
     debug_offsets: None,
@@ -407,6 +439,15 @@ pub(super) const CPYTHON_3_11: Layout = Layout {
     code_qualname: Some(128), // offsetof(PyCodeObject, co_qualname)
     code_filename: Some(112), // offsetof(PyCodeObject, co_filename)
     code_firstlineno: Some(72), // offsetof(PyCodeObject, co_firstlineno)
+    gen_size: Some(88), // sizeof(PyGenObject)
+    gen_name: Some(32), // offsetof(PyGenObject, gi_name)
+    gen_qualname: Some(40), // offsetof(PyGenObject, gi_qualname)
+    gen_weakreflist: Some(24), // offsetof(PyGenObject, gi_weakreflist)
+    gen_code: Some(16), // offsetof(PyGenObject, gi_code)
+    gen_frame_state: Some(75), // offsetof(PyGenObject, gi_frame_state)
+    gen_frame_state_size: Some(1), // sizeof(((PyGenObject *)0)->gi_frame_state)
+    gen_iframe: Some(80), // offsetof(PyGenObject, gi_iframe)
+    frame_state_executing: Some(0), // FRAME_EXECUTING
     interp_size: Some(107752), // sizeof(PyInterpreterState)
     interp_next: Some(0), // offsetof(PyInterpreterState, next)
     interp_threads_head: Some(16), // offsetof(PyInterpreterState, threads.head)
@@ -423,6 +464,7 @@ pub(super) const CPYTHON_3_11: Layout = Layout {
     interp_atexit_ncallbacks: Some(3544), // offsetof(PyInterpreterState, atexit.ncallbacks)
     interp_atexit_callback_len: Some(3548), // offsetof(PyInterpreterState, atexit.callback_len)
     interp_atexit_list: None,
+    interp_interned_strings: None,
     atexit_cb_size: Some(24), // sizeof(atexit_callback)
     atexit_cb_func: Some(0), // offsetof(atexit_callback, func)
     atexit_cb_args: Some(8), // offsetof(atexit_callback, args)
@@ -444,6 +486,8 @@ pub(super) const CPYTHON_3_11: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_interned_shift: Some(0), // rg_bit_of_interned()
+    sstate_interned_mortal: Some(1), // SSTATE_INTERNED_MORTAL
     str_compact_size: Some(72), // sizeof(PyCompactUnicodeObject)
     str_utf8_length: Some(48), // offsetof(PyCompactUnicodeObject, utf8_length)
     str_utf8: Some(56), // offsetof(PyCompactUnicodeObject, utf8)
@@ -458,6 +502,7 @@ pub(super) const CPYTHON_3_11: Layout = Layout {
     tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
     tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
     tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    tp_weaklistoffset: Some(208), // offsetof(PyTypeObject, tp_weaklistoffset)
     ht_cached_keys: Some(872), // offsetof(PyHeapTypeObject, ht_cached_keys)
     tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
     tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
@@ -479,6 +524,7 @@ pub(super) const CPYTHON_3_11: Layout = Layout {
     basicsize_list: Some(40), // sizeof(PyListObject)
     basicsize_str: Some(80), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    basicsize_gen: Some(152), // offsetof(PyGenObject, gi_iframe) + offsetof(_PyInterpreterFrame, localsplus)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
     interp_gc_enabled: Some(660), // offsetof(PyInterpreterState, gc.enabled)
     interp_gc_generations: Some(672), // offsetof(PyInterpreterState, gc.generations)
@@ -503,6 +549,8 @@ pub(super) const CPYTHON_3_11: Layout = Layout {
     dk_nentries: Some(24), // offsetof(PyDictKeysObject, dk_nentries)
     dk_indices: Some(32), // offsetof(PyDictKeysObject, dk_indices)
     dict_keys_split: Some(2), // DICT_KEYS_SPLIT
+    dict_keys_unicode: Some(1), // DICT_KEYS_UNICODE
+    dict_ma_keys: Some(32), // offsetof(PyDictObject, ma_keys)
     dict_unicode_entry_size: Some(16), // sizeof(PyDictUnicodeEntry)
     dict_unicode_entry_key: Some(0), // offsetof(PyDictUnicodeEntry, me_key)
     debug_offsets: None,
@@ -574,6 +622,15 @@ pub(super) const CPYTHON_3_12: Layout = Layout {
     code_qualname: Some(128), // offsetof(PyCodeObject, co_qualname)
     code_filename: Some(112), // offsetof(PyCodeObject, co_filename)
     code_firstlineno: Some(68), // offsetof(PyCodeObject, co_firstlineno)
+    gen_size: Some(80), // sizeof(PyGenObject)
+    gen_name: Some(24), // offsetof(PyGenObject, gi_name)
+    gen_qualname: Some(32), // offsetof(PyGenObject, gi_qualname)
+    gen_weakreflist: Some(16), // offsetof(PyGenObject, gi_weakreflist)
+    gen_code: None,
+    gen_frame_state: Some(67), // offsetof(PyGenObject, gi_frame_state)
+    gen_frame_state_size: Some(1), // sizeof(((PyGenObject *)0)->gi_frame_state)
+    gen_iframe: Some(72), // offsetof(PyGenObject, gi_iframe)
+    frame_state_executing: Some(0), // FRAME_EXECUTING
     interp_size: Some(383552), // sizeof(PyInterpreterState)
     interp_next: Some(0), // offsetof(PyInterpreterState, next)
     interp_threads_head: Some(72), // offsetof(PyInterpreterState, threads.head)
@@ -590,6 +647,7 @@ pub(super) const CPYTHON_3_12: Layout = Layout {
     interp_atexit_ncallbacks: Some(3952), // offsetof(PyInterpreterState, atexit.ncallbacks)
     interp_atexit_callback_len: Some(3956), // offsetof(PyInterpreterState, atexit.callback_len)
     interp_atexit_list: None,
+    interp_interned_strings: Some(382936), // offsetof(PyInterpreterState, cached_objects.interned_strings)
     atexit_cb_size: Some(24), // sizeof(atexit_py_callback)
     atexit_cb_func: Some(0), // offsetof(atexit_py_callback, func)
     atexit_cb_args: Some(8), // offsetof(atexit_py_callback, args)
@@ -611,6 +669,8 @@ pub(super) const CPYTHON_3_12: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_interned_shift: Some(0), // rg_bit_of_interned()
+    sstate_interned_mortal: Some(1), // SSTATE_INTERNED_MORTAL
     str_compact_size: Some(56), // sizeof(PyCompactUnicodeObject)
     str_utf8_length: Some(40), // offsetof(PyCompactUnicodeObject, utf8_length)
     str_utf8: Some(48), // offsetof(PyCompactUnicodeObject, utf8)
@@ -625,6 +685,7 @@ pub(super) const CPYTHON_3_12: Layout = Layout {
     tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
     tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
     tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    tp_weaklistoffset: Some(208), // offsetof(PyTypeObject, tp_weaklistoffset)
     ht_cached_keys: Some(880), // offsetof(PyHeapTypeObject, ht_cached_keys)
     tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
     tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
@@ -646,6 +707,7 @@ pub(super) const CPYTHON_3_12: Layout = Layout {
     basicsize_list: Some(40), // sizeof(PyListObject)
     basicsize_str: Some(64), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    basicsize_gen: Some(144), // offsetof(PyGenObject, gi_iframe) + offsetof(_PyInterpreterFrame, localsplus)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
     interp_gc_enabled: Some(124), // offsetof(PyInterpreterState, gc.enabled)
     interp_gc_generations: Some(136), // offsetof(PyInterpreterState, gc.generations)
@@ -670,6 +732,8 @@ pub(super) const CPYTHON_3_12: Layout = Layout {
     dk_nentries: Some(24), // offsetof(PyDictKeysObject, dk_nentries)
     dk_indices: Some(32), // offsetof(PyDictKeysObject, dk_indices)
     dict_keys_split: Some(2), // DICT_KEYS_SPLIT
+    dict_keys_unicode: Some(1), // DICT_KEYS_UNICODE
+    dict_ma_keys: Some(32), // offsetof(PyDictObject, ma_keys)
     dict_unicode_entry_size: Some(16), // sizeof(PyDictUnicodeEntry)
     dict_unicode_entry_key: Some(0), // offsetof(PyDictUnicodeEntry, me_key)
     debug_offsets: None,
@@ -741,6 +805,15 @@ pub(super) const CPYTHON_3_13: Layout = Layout {
     code_qualname: Some(128), // offsetof(PyCodeObject, co_qualname)
     code_filename: Some(112), // offsetof(PyCodeObject, co_filename)
     code_firstlineno: Some(68), // offsetof(PyCodeObject, co_firstlineno)
+    gen_size: Some(80), // sizeof(PyGenObject)
+    gen_name: Some(24), // offsetof(PyGenObject, gi_name)
+    gen_qualname: Some(32), // offsetof(PyGenObject, gi_qualname)
+    gen_weakreflist: Some(16), // offsetof(PyGenObject, gi_weakreflist)
+    gen_code: None,
+    gen_frame_state: Some(67), // offsetof(PyGenObject, gi_frame_state)
+    gen_frame_state_size: Some(1), // sizeof(((PyGenObject *)0)->gi_frame_state)
+    gen_iframe: Some(72), // offsetof(PyGenObject, gi_iframe)
+    frame_state_executing: Some(0), // FRAME_EXECUTING
     interp_size: Some(194968), // sizeof(PyInterpreterState)
     interp_next: Some(7264), // offsetof(PyInterpreterState, next)
     interp_threads_head: Some(7344), // offsetof(PyInterpreterState, threads.head)
@@ -757,6 +830,7 @@ pub(super) const CPYTHON_3_13: Layout = Layout {
     interp_atexit_ncallbacks: Some(10720), // offsetof(PyInterpreterState, atexit.ncallbacks)
     interp_atexit_callback_len: Some(10724), // offsetof(PyInterpreterState, atexit.callback_len)
     interp_atexit_list: None,
+    interp_interned_strings: Some(194328), // offsetof(PyInterpreterState, cached_objects.interned_strings)
     atexit_cb_size: Some(24), // sizeof(atexit_py_callback)
     atexit_cb_func: Some(0), // offsetof(atexit_py_callback, func)
     atexit_cb_args: Some(8), // offsetof(atexit_py_callback, args)
@@ -778,6 +852,8 @@ pub(super) const CPYTHON_3_13: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_interned_shift: Some(0), // rg_bit_of_interned()
+    sstate_interned_mortal: Some(1), // SSTATE_INTERNED_MORTAL
     str_compact_size: Some(56), // sizeof(PyCompactUnicodeObject)
     str_utf8_length: Some(40), // offsetof(PyCompactUnicodeObject, utf8_length)
     str_utf8: Some(48), // offsetof(PyCompactUnicodeObject, utf8)
@@ -792,6 +868,7 @@ pub(super) const CPYTHON_3_13: Layout = Layout {
     tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
     tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
     tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    tp_weaklistoffset: Some(208), // offsetof(PyTypeObject, tp_weaklistoffset)
     ht_cached_keys: Some(880), // offsetof(PyHeapTypeObject, ht_cached_keys)
     tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
     tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
@@ -813,6 +890,7 @@ pub(super) const CPYTHON_3_13: Layout = Layout {
     basicsize_list: Some(40), // sizeof(PyListObject)
     basicsize_str: Some(64), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(24), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    basicsize_gen: Some(144), // offsetof(PyGenObject, gi_iframe) + offsetof(_PyInterpreterFrame, localsplus)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
     interp_gc_enabled: Some(7412), // offsetof(PyInterpreterState, gc.enabled)
     interp_gc_generations: Some(7424), // offsetof(PyInterpreterState, gc.generations)
@@ -837,6 +915,8 @@ pub(super) const CPYTHON_3_13: Layout = Layout {
     dk_nentries: Some(24), // offsetof(PyDictKeysObject, dk_nentries)
     dk_indices: Some(32), // offsetof(PyDictKeysObject, dk_indices)
     dict_keys_split: Some(2), // DICT_KEYS_SPLIT
+    dict_keys_unicode: Some(1), // DICT_KEYS_UNICODE
+    dict_ma_keys: Some(32), // offsetof(PyDictObject, ma_keys)
     dict_unicode_entry_size: Some(16), // sizeof(PyDictUnicodeEntry)
     dict_unicode_entry_key: Some(0), // offsetof(PyDictUnicodeEntry, me_key)
     debug_offsets: Some(0), // offsetof(_PyRuntimeState, debug_offsets)
@@ -948,6 +1028,15 @@ pub(super) const CPYTHON_3_14: Layout = Layout {
     code_qualname: Some(128), // offsetof(PyCodeObject, co_qualname)
     code_filename: Some(112), // offsetof(PyCodeObject, co_filename)
     code_firstlineno: Some(68), // offsetof(PyCodeObject, co_firstlineno)
+    gen_size: Some(160), // sizeof(PyGenObject)
+    gen_name: Some(24), // offsetof(PyGenObject, gi_name)
+    gen_qualname: Some(32), // offsetof(PyGenObject, gi_qualname)
+    gen_weakreflist: Some(16), // offsetof(PyGenObject, gi_weakreflist)
+    gen_code: None,
+    gen_frame_state: Some(67), // offsetof(PyGenObject, gi_frame_state)
+    gen_frame_state_size: Some(1), // sizeof(((PyGenObject *)0)->gi_frame_state)
+    gen_iframe: Some(72), // offsetof(PyGenObject, gi_iframe)
+    frame_state_executing: Some(0), // FRAME_EXECUTING
     interp_size: Some(225864), // sizeof(PyInterpreterState)
     interp_next: Some(7272), // offsetof(PyInterpreterState, next)
     interp_threads_head: Some(7344), // offsetof(PyInterpreterState, threads.head)
@@ -964,6 +1053,7 @@ pub(super) const CPYTHON_3_14: Layout = Layout {
     interp_atexit_ncallbacks: None,
     interp_atexit_callback_len: None,
     interp_atexit_list: Some(10792), // offsetof(PyInterpreterState, atexit.callbacks)
+    interp_interned_strings: Some(224624), // offsetof(PyInterpreterState, cached_objects.interned_strings)
     atexit_cb_size: None,
     atexit_cb_func: None,
     atexit_cb_args: None,
@@ -985,6 +1075,8 @@ pub(super) const CPYTHON_3_14: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_interned_shift: Some(0), // rg_bit_of_interned()
+    sstate_interned_mortal: Some(1), // SSTATE_INTERNED_MORTAL
     str_compact_size: Some(56), // sizeof(PyCompactUnicodeObject)
     str_utf8_length: Some(40), // offsetof(PyCompactUnicodeObject, utf8_length)
     str_utf8: Some(48), // offsetof(PyCompactUnicodeObject, utf8)
@@ -999,6 +1091,7 @@ pub(super) const CPYTHON_3_14: Layout = Layout {
     tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
     tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
     tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    tp_weaklistoffset: Some(208), // offsetof(PyTypeObject, tp_weaklistoffset)
     ht_cached_keys: Some(880), // offsetof(PyHeapTypeObject, ht_cached_keys)
     tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
     tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
@@ -1020,6 +1113,7 @@ pub(super) const CPYTHON_3_14: Layout = Layout {
     basicsize_list: Some(40), // sizeof(PyListObject)
     basicsize_str: Some(64), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(32), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    basicsize_gen: Some(152), // offsetof(PyGenObject, gi_iframe) + offsetof(_PyInterpreterFrame, localsplus)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
     interp_gc_enabled: Some(7420), // offsetof(PyInterpreterState, gc.enabled)
     interp_gc_generations: Some(7432), // offsetof(PyInterpreterState, gc.generations)
@@ -1044,6 +1138,8 @@ pub(super) const CPYTHON_3_14: Layout = Layout {
     dk_nentries: Some(24), // offsetof(PyDictKeysObject, dk_nentries)
     dk_indices: Some(32), // offsetof(PyDictKeysObject, dk_indices)
     dict_keys_split: Some(2), // DICT_KEYS_SPLIT
+    dict_keys_unicode: Some(1), // DICT_KEYS_UNICODE
+    dict_ma_keys: Some(32), // offsetof(PyDictObject, ma_keys)
     dict_unicode_entry_size: Some(16), // sizeof(PyDictUnicodeEntry)
     dict_unicode_entry_key: Some(0), // offsetof(PyDictUnicodeEntry, me_key)
     debug_offsets: Some(0), // offsetof(_PyRuntimeState, debug_offsets)
@@ -1089,6 +1185,10 @@ pub(super) const CPYTHON_3_14: Layout = Layout {
         DebugCheck { what: "dict_object.size", at: 528, ours: |l| l.basicsize_dict },
         DebugCheck { what: "unicode_object.size", at: 616, ours: |l| l.basicsize_str },
         DebugCheck { what: "interpreter_frame.stackpointer", at: 296, ours: |l| l.iframe_stackpointer },
+        DebugCheck { what: "gen_object.size", at: 664, ours: |l| l.gen_size },
+        DebugCheck { what: "gen_object.gi_name", at: 672, ours: |l| l.gen_name },
+        DebugCheck { what: "gen_object.gi_iframe", at: 680, ours: |l| l.gen_iframe },
+        DebugCheck { what: "gen_object.gi_frame_state", at: 688, ours: |l| l.gen_frame_state },
     ],
 };
 
@@ -1156,6 +1256,15 @@ pub(super) const CPYTHON_3_15: Layout = Layout {
     code_qualname: Some(128), // offsetof(PyCodeObject, co_qualname)
     code_filename: Some(112), // offsetof(PyCodeObject, co_filename)
     code_firstlineno: Some(68), // offsetof(PyCodeObject, co_firstlineno)
+    gen_size: Some(160), // sizeof(PyGenObject)
+    gen_name: Some(24), // offsetof(PyGenObject, gi_name)
+    gen_qualname: Some(32), // offsetof(PyGenObject, gi_qualname)
+    gen_weakreflist: Some(16), // offsetof(PyGenObject, gi_weakreflist)
+    gen_code: None,
+    gen_frame_state: Some(67), // offsetof(PyGenObject, gi_frame_state)
+    gen_frame_state_size: Some(1), // sizeof(((PyGenObject *)0)->gi_frame_state)
+    gen_iframe: Some(72), // offsetof(PyGenObject, gi_iframe)
+    frame_state_executing: Some(4), // FRAME_EXECUTING
     interp_size: Some(226240), // sizeof(PyInterpreterState)
     interp_next: Some(7264), // offsetof(PyInterpreterState, next)
     interp_threads_head: Some(7336), // offsetof(PyInterpreterState, threads.head)
@@ -1172,6 +1281,7 @@ pub(super) const CPYTHON_3_15: Layout = Layout {
     interp_atexit_ncallbacks: None,
     interp_atexit_callback_len: None,
     interp_atexit_list: Some(10768), // offsetof(PyInterpreterState, atexit.callbacks)
+    interp_interned_strings: Some(224896), // offsetof(PyInterpreterState, cached_objects.interned_strings)
     atexit_cb_size: None,
     atexit_cb_func: None,
     atexit_cb_args: None,
@@ -1193,6 +1303,8 @@ pub(super) const CPYTHON_3_15: Layout = Layout {
     str_kind_shift: Some(2), // rg_bit_of_kind()
     str_compact_bit: Some(5), // rg_bit_of_compact()
     str_ascii_bit: Some(6), // rg_bit_of_ascii()
+    str_interned_shift: Some(0), // rg_bit_of_interned()
+    sstate_interned_mortal: Some(1), // SSTATE_INTERNED_MORTAL
     str_compact_size: Some(56), // sizeof(PyCompactUnicodeObject)
     str_utf8_length: Some(40), // offsetof(PyCompactUnicodeObject, utf8_length)
     str_utf8: Some(48), // offsetof(PyCompactUnicodeObject, utf8)
@@ -1207,6 +1319,7 @@ pub(super) const CPYTHON_3_15: Layout = Layout {
     tp_members: Some(240), // offsetof(PyTypeObject, tp_members)
     tp_base: Some(256), // offsetof(PyTypeObject, tp_base)
     tp_dictoffset: Some(288), // offsetof(PyTypeObject, tp_dictoffset)
+    tp_weaklistoffset: Some(208), // offsetof(PyTypeObject, tp_weaklistoffset)
     ht_cached_keys: Some(888), // offsetof(PyHeapTypeObject, ht_cached_keys)
     tpflags_heaptype: Some(512), // Py_TPFLAGS_HEAPTYPE
     tpflags_have_gc: Some(16384), // Py_TPFLAGS_HAVE_GC
@@ -1228,6 +1341,7 @@ pub(super) const CPYTHON_3_15: Layout = Layout {
     basicsize_list: Some(40), // sizeof(PyListObject)
     basicsize_str: Some(64), // sizeof(PyUnicodeObject)
     basicsize_tuple: Some(32), // sizeof(PyTupleObject) - sizeof(PyObject *)
+    basicsize_gen: Some(152), // offsetof(PyGenObject, gi_iframe) + offsetof(_PyInterpreterFrame, localsplus)
     gc_head_size: Some(16), // sizeof(PyGC_Head)
     interp_gc_enabled: Some(7400), // offsetof(PyInterpreterState, gc.enabled)
     interp_gc_generations: Some(7408), // offsetof(PyInterpreterState, gc.generations)
@@ -1252,6 +1366,8 @@ pub(super) const CPYTHON_3_15: Layout = Layout {
     dk_nentries: Some(24), // offsetof(PyDictKeysObject, dk_nentries)
     dk_indices: Some(32), // offsetof(PyDictKeysObject, dk_indices)
     dict_keys_split: Some(2), // DICT_KEYS_SPLIT
+    dict_keys_unicode: Some(1), // DICT_KEYS_UNICODE
+    dict_ma_keys: Some(32), // offsetof(PyDictObject, ma_keys)
     dict_unicode_entry_size: Some(16), // sizeof(PyDictUnicodeEntry)
     dict_unicode_entry_key: Some(0), // offsetof(PyDictUnicodeEntry, me_key)
     debug_offsets: Some(0), // offsetof(_PyRuntimeState, debug_offsets)
@@ -1303,6 +1419,10 @@ pub(super) const CPYTHON_3_15: Layout = Layout {
         DebugCheck { what: "heap_type_object.size", at: 528, ours: |l| l.basicsize_type },
         DebugCheck { what: "heap_type_object.ht_cached_keys", at: 536, ours: |l| l.ht_cached_keys },
         DebugCheck { what: "unicode_object.compactunicodeobject_size", at: 744, ours: |l| l.str_compact_size },
+        DebugCheck { what: "gen_object.size", at: 792, ours: |l| l.gen_size },
+        DebugCheck { what: "gen_object.gi_name", at: 800, ours: |l| l.gen_name },
+        DebugCheck { what: "gen_object.gi_iframe", at: 808, ours: |l| l.gen_iframe },
+        DebugCheck { what: "gen_object.gi_frame_state", at: 816, ours: |l| l.gen_frame_state },
     ],
 };
 

@@ -49,6 +49,7 @@ pub mod check;
 pub(crate) mod fake;
 pub mod frames;
 pub mod gc;
+pub mod generators;
 pub mod interp;
 
 #[cfg(feature = "python")]
@@ -198,6 +199,22 @@ pub struct Layout {
     pub code_qualname: Option<usize>,
     pub code_filename: Option<usize>,
     pub code_firstlineno: Option<usize>,
+    /// `PyGenObject`, the head generators, coroutines and async generators
+    /// share: its size, `gi_name`, `gi_qualname`, 3.11's `gi_code`, and
+    /// (3.11+) the embedded frame `gi_iframe` with its state byte
+    /// `gi_frame_state` (`gen_frame_state_size` bytes).
+    pub gen_size: Option<usize>,
+    pub gen_name: Option<usize>,
+    pub gen_qualname: Option<usize>,
+    /// What the three types' `tp_weaklistoffset` must be (a run-time check).
+    pub gen_weakreflist: Option<usize>,
+    pub gen_code: Option<usize>,
+    pub gen_frame_state: Option<usize>,
+    pub gen_frame_state_size: Option<usize>,
+    pub gen_iframe: Option<usize>,
+    /// 3.11+ `FRAME_EXECUTING`: a generator's frame state below it is created
+    /// or suspended, above it finished (the numbers change between versions).
+    pub frame_state_executing: Option<usize>,
     pub interp_size: Option<usize>,
     pub interp_next: Option<usize>,
     /// `tstate_head` (3.9/3.10) or `threads.head` (3.11+).
@@ -221,6 +238,8 @@ pub struct Layout {
     /// 3.14+: `atexit.callbacks`, a Python list of `(func, args, kwargs)`
     /// tuples, newest first.
     pub interp_atexit_list: Option<usize>,
+    /// 3.12+: `cached_objects.interned_strings`, the dict of interned strs.
+    pub interp_interned_strings: Option<usize>,
     /// One Python atexit callback record `{func, args, kwargs}`:
     /// `atexit_callback` (3.9 module-private, 3.10, 3.11) or
     /// `atexit_py_callback` (3.12+).
@@ -255,6 +274,10 @@ pub struct Layout {
     pub str_kind_shift: Option<usize>,
     pub str_compact_bit: Option<usize>,
     pub str_ascii_bit: Option<usize>,
+    /// The lowest bit of the 2-bit `interned` state, and the state of a
+    /// mortal interned str (`SSTATE_INTERNED_MORTAL`).
+    pub str_interned_shift: Option<usize>,
+    pub sstate_interned_mortal: Option<usize>,
     /// `sizeof(PyCompactUnicodeObject)`: where a compact non-ASCII string's
     /// characters start (what `sys.getsizeof` counts before them).
     pub str_compact_size: Option<usize>,
@@ -278,6 +301,7 @@ pub struct Layout {
     pub tp_members: Option<usize>,
     pub tp_base: Option<usize>,
     pub tp_dictoffset: Option<usize>,
+    pub tp_weaklistoffset: Option<usize>,
     /// `PyHeapTypeObject.ht_cached_keys`: a class's shared keys (3.11+ instances' attribute names).
     pub ht_cached_keys: Option<usize>,
     /// `Py_TPFLAGS_*` bits: heap type, GC, managed dict (3.11+), inline values (3.13+).
@@ -309,6 +333,8 @@ pub struct Layout {
     pub basicsize_list: Option<usize>,
     pub basicsize_str: Option<usize>,
     pub basicsize_tuple: Option<usize>,
+    /// `generator`, `coroutine`, `async_generator` (one head, one size).
+    pub basicsize_gen: Option<usize>,
     /// `sizeof(PyGC_Head)`, in front of every object of a GC type.
     pub gc_head_size: Option<usize>,
     /// The collector's state in `PyInterpreterState.gc`: `enabled` (`int`),
@@ -355,6 +381,11 @@ pub struct Layout {
     pub dk_indices: Option<usize>,
     /// `DICT_KEYS_SPLIT`: the `dk_kind` of a class's shared keys.
     pub dict_keys_split: Option<usize>,
+    /// `DICT_KEYS_UNICODE` (3.11+): str keys only; the dict's traversal
+    /// reports its values alone.
+    pub dict_keys_unicode: Option<usize>,
+    /// `PyDictObject.ma_keys`.
+    pub dict_ma_keys: Option<usize>,
     /// `PyDictUnicodeEntry` (the entries of split and str-keyed tables): size, `me_key`.
     pub dict_unicode_entry_size: Option<usize>,
     pub dict_unicode_entry_key: Option<usize>,
@@ -382,6 +413,7 @@ impl Layout {
             "interp_atexit_callbacks" => &mut self.interp_atexit_callbacks,
             "interp_atexit_ncallbacks" => &mut self.interp_atexit_ncallbacks,
             "interp_atexit_list" => &mut self.interp_atexit_list,
+            "interp_interned_strings" => &mut self.interp_interned_strings,
             "interp_threads_head" => &mut self.interp_threads_head,
             _ => return None,
         })
@@ -569,8 +601,8 @@ mod tests {
             }
             let n_checks = match v {
                 (3, 13) => 40,
-                (3, 14) => 41,
-                (3, 15) => 47,
+                (3, 14) => 45,
+                (3, 15) => 51,
                 _ => 0,
             };
             assert_eq!(l.debug_checks.len(), n_checks, "{v:?}");

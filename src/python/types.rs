@@ -8,6 +8,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 
+use crate::cpython::generators::GeneratorTypes;
 use crate::cpython::live::KnownTypes;
 
 extern "C" {
@@ -64,6 +65,11 @@ pub(crate) fn load(py: Python<'_>) -> PyResult<KnownTypes> {
             classmethod: addr(&raw mut ffi::PyClassMethod_Type),
             property: addr(&raw mut ffi::PyProperty_Type),
             partial,
+            generators: GeneratorTypes {
+                generator: addr(&raw mut ffi::PyGen_Type),
+                coroutine: addr(&raw mut ffi::PyCoro_Type),
+                async_generator: addr(&raw mut ffi::PyAsyncGen_Type),
+            },
             version,
         }
     };

@@ -39,15 +39,10 @@ def test_nearly_every_edge_of_the_mixed_heap_is_labelled():
 def test_every_listed_type_has_node_labels():
     r = mixed_heap()
     seen = {name: (n, empty, example) for name, n, empty, example in r["node_labels"]}
-    # Known gap: on 3.14+ a generator's name is not read yet (its struct is
-    # private there and not in the generated layouts), so a coroutine and
-    # the Task running it have no label; issue 13 asks for 3.9-3.13.
-    unnamed_here = {"coroutine", "_asyncio.Task"} if sys.version_info >= (3, 14) else set()
-    missing = [(t, seen[t]) for t in MUST_BE_NAMED if t in seen and t not in unnamed_here and seen[t][1] > seen[t][0] * 0.01]
+    missing = [(t, seen[t]) for t in MUST_BE_NAMED if t in seen and seen[t][1] > seen[t][0] * 0.01]
     assert not missing, missing
     assert "coroutine" in seen and "_asyncio.Task" in seen and "cell" in seen
-    if not unnamed_here:
-        assert seen["_asyncio.Task"][2] == seen["coroutine"][2] == "suspended_tasks.<locals>.worker"
+    assert seen["_asyncio.Task"][2] == seen["coroutine"][2] == "suspended_tasks.<locals>.worker"
 
 
 def test_an_exec_namespace_on_a_threads_stack_is_held_by_its_frame():
@@ -60,3 +55,40 @@ def test_an_exec_namespace_on_a_threads_stack_is_held_by_its_frame():
     by_run = [p for p in paths if p[0][0] == "frame" and (p[0][3] or "").endswith("run")]
     assert by_run, paths
     assert by_run[0][1][2].startswith("stack["), by_run[0]
+
+
+def test_a_suspended_task_and_its_coroutine_say_what_they_run_and_hold():
+    """Read structurally on every version (3.14+: the generator layout is
+    private and comes from the generated layouts): the Task's coroutine and
+    name (an int until asked for, 3.13+), the coroutine's names, locals and
+    awaited future."""
+    import asyncio
+
+    import refgraph
+
+    loop = asyncio.new_event_loop()
+    gate = loop.create_future()
+
+    async def waiter(n):
+        held = ["held", n]
+        await gate
+        return held
+
+    task = loop.create_task(waiter(7))
+    try:
+        loop.run_until_complete(asyncio.sleep(0))
+        coro = task.get_coro()
+        snap = refgraph.snapshot()
+        qualname = "test_a_suspended_task_and_its_coroutine_say_what_they_run_and_hold.<locals>.waiter"
+        assert snap.node(task).label == snap.node(coro).label == qualname
+        by_label = dict((lab, addr) for addr, lab in snap.referents(task))
+        assert by_label.get("_coro") == id(coro) and by_label.get("_fut_waiter") == id(gate), by_label
+        assert "_name" in by_label and "" not in by_label, by_label
+        by_label = dict((lab, addr) for addr, lab in snap.referents(coro))
+        assert by_label.get("f_locals['n']") == id(7), by_label
+        assert "f_locals['held']" in by_label and "__qualname__" in by_label and "__name__" in by_label, by_label
+        assert "" not in by_label, by_label
+    finally:
+        gate.set_result(None)
+        loop.run_until_complete(task)
+        loop.close()

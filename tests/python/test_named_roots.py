@@ -87,3 +87,32 @@ def test_a_failed_layout_check_falls_back_to_generic_labels():
     # And the next capture, with the real layout, names it again.
     again = [p[0].root for p in refgraph.snapshot().root_paths(before_fork_fallback)]
     assert any(r.startswith("os.register_at_fork(before)") for r in again), again
+
+
+def test_the_interned_strings_dict_is_named_and_its_strings_counts_cover_their_referrers():
+    """3.14 tracks every dict, so the interpreter's dict of interned strs is
+    a node; it is named after its holder, not "held from outside". CPython
+    leaves its two references to a mortal interned str out of the str's
+    count: the capture adds back the one its traversal shows, so no such str
+    has fewer references counted than the heap shows (up to 3.13 the dict is
+    untracked and its references are nowhere in the graph)."""
+    name = sys.intern("".join(["refgraph-interned-", str(os.getpid())]))
+    holder = [name]
+    snap = refgraph.snapshot()
+    roots = [r for _, r in snap.roots()]
+    named = [r for r in roots if r.startswith("interpreter interned strings")]
+    if sys.version_info >= (3, 14):
+        assert len(named) == 1, roots
+    else:
+        assert named == [], named
+    # The mortal interned str: its holder list and (3.14+) the interned dict
+    # refer to it, and its count covers both.
+    referrers = snap.referrers(name)
+    assert any(r == id(holder) for r, _ in referrers), referrers
+    assert len(referrers) == (2 if sys.version_info >= (3, 14) else 1), referrers
+    assert snap.refcount(name) >= len(referrers), (snap.refcount(name), referrers)
+    assert not snap.node(name).root
+    # Nowhere in the heap a str whose count is below the references shown.
+    low = [(snap.node(x).label, snap.refcount(x), len(snap.referrers(x))) for x in snap.select("str")
+           if snap.refcount(x) is not None and snap.refcount(x) < len(snap.referrers(x))]
+    assert low == [], low[:10]

@@ -10,6 +10,7 @@ use pyo3::ffi;
 
 use super::{KnownTypes, LiveHeap};
 use crate::capture::source::{Addr, Field, FrameData, HeapSource, ThreadFrames, C_CALL_SLOT};
+use crate::cpython::mem::Memory;
 use crate::cpython::{self, FrameRecord, Layout, LayoutError, TypeChecks};
 
 fn type_checks(k: &KnownTypes) -> TypeChecks {
@@ -145,37 +146,39 @@ pub(super) fn frame_object_fields(layout: &Layout, frame: Addr, k: &KnownTypes) 
     out
 }
 
-/// What a 3.11-3.13 generator's embedded frame holds, labelled: its locals
-/// by name, its code, function, `f_locals`, frame object and, while it is
-/// suspended, its value stack. Read only while the frame is live (created,
-/// suspended or running: `gi_frame_state` below `FRAME_COMPLETED`, which
-/// is 1 in each of these versions); the frame is type-checked like a
-/// thread's. 3.9/3.10 generators hold a frame object (labelled as one), and
-/// 3.14's struct is private: nothing here.
+/// The name and qualified name of a generator, coroutine or async
+/// generator, labelled (both, even where they are one object: each is an
+/// edge of its traversal).
 ///
-/// # Safety
-/// `o` is a live generator, coroutine or async generator.
-#[cfg(all(Py_3_11, not(Py_3_14)))]
-pub(super) unsafe fn generator_fields(layout: &Layout, o: Addr, k: &KnownTypes, f: &mut dyn FnMut(Addr, Field<'_>)) {
-    // SAFETY: the caller's contract: the head is the object's own (pyo3's
-    // declaration of the public struct of these versions).
-    let (state, iframe, gi_code) = unsafe {
-        let g = o as *mut ffi::PyGenObject;
-        #[cfg(not(Py_3_12))]
-        let code = (*g).gi_code as usize;
-        #[cfg(Py_3_12)]
-        let code = 0;
-        ((*g).gi_frame_state, std::ptr::addr_of!((*g).gi_iframe) as usize, code)
-    };
-    if gi_code != 0 {
-        f(gi_code, Field::Name("gi_code"));
+/// `o` must be an object of one of the three generator types (checked by
+/// identity by the caller), and `m` a reader of its own memory.
+pub(super) fn generator_names(m: &impl Memory, layout: &Layout, o: Addr, f: &mut dyn FnMut(Addr, Field<'_>)) {
+    for (off, name) in [(layout.gen_name, "__name__"), (layout.gen_qualname, "__qualname__")] {
+        if let Some(v) = off.and_then(|at| m.word(o + at, "generator name").ok()).filter(|&v| v != 0) {
+            f(v, Field::Name(name));
+        }
     }
-    const FRAME_EXECUTING: i8 = 0;
-    const FRAME_COMPLETED: i8 = 1;
-    if state >= FRAME_COMPLETED {
-        return;
+}
+
+/// What a 3.11+ generator's embedded frame holds, labelled: its locals by
+/// name, its code, function, `f_locals`, frame object and, while it is
+/// suspended, its value stack (3.11's `gi_code` too). Read only while the
+/// frame is live (created, suspended or running: `gi_frame_state` up to
+/// `FRAME_EXECUTING`, whose number the layout gives); the frame is read and
+/// type-checked like a thread's. Every object the frame points to is
+/// labelled, owned or not (3.14+'s tagged references to immortal or
+/// borrowed objects): the generator's traversal reports them all, and only
+/// the traversal makes edges. 3.9/3.10 generators hold a frame object,
+/// named by their type's `tp_members`: nothing here.
+///
+/// As [`generator_names`].
+pub(super) fn generator_fields(m: &impl Memory, layout: &Layout, o: Addr, k: &KnownTypes, f: &mut dyn FnMut(Addr, Field<'_>)) {
+    if let Ok(Some(code)) = cpython::generators::generator_code(m, layout, o) {
+        if code != 0 {
+            f(code, Field::Name("gi_code"));
+        }
     }
-    let Ok(r) = cpython::frames::generator_frame(layout, iframe, &type_checks(k), state < FRAME_EXECUTING) else { return };
+    let Ok(Some(r)) = cpython::generators::generator_own_frame(m, layout, o, &type_checks(k)) else { return };
     for (i, &v) in r.localsplus.iter().enumerate() {
         if v != 0 {
             f(v, Field::Local(r.local_names.get(i).copied().unwrap_or(0)));
@@ -194,15 +197,4 @@ pub(super) unsafe fn generator_fields(layout: &Layout, o: Addr, k: &KnownTypes, 
     for (j, &v) in r.stack.iter().flatten().enumerate() {
         f(v, Field::Stack(j as u32));
     }
-}
-
-/// The qualified name of a generator, coroutine or async generator (its
-/// public struct's `gi_qualname`, before 3.14).
-///
-/// # Safety
-/// `o` is a live generator, coroutine or async generator.
-#[cfg(not(Py_3_14))]
-pub(super) unsafe fn generator_qualname(o: Addr) -> Addr {
-    // SAFETY: the caller's contract.
-    unsafe { (*(o as *mut ffi::PyGenObject)).gi_qualname as usize }
 }

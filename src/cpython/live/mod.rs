@@ -90,6 +90,10 @@ pub struct LiveHeap<'a> {
     /// capture asks for an object's shape once per object, and a type's
     /// shape takes a search of the known types and its bases to make.
     shapes: Box<[Cell<(usize, Shape)>]>,
+    /// What a mortal interned str's count leaves out that the capture shows:
+    /// the references of the interned dict its traversal reports, where that
+    /// dict is tracked (3.14+); 0 where nothing is left out of sight.
+    interned_uncounted: u64,
 }
 
 /// Entries of [`LiveHeap::shapes`]: a power of two, more than the types
@@ -127,6 +131,7 @@ impl<'a> LiveHeap<'a> {
                 classmethod: k.classmethod,
                 property: k.property,
                 partial: k.partial,
+                generators: k.generators,
             },
             managed_probe: public.managed_probe,
         };
@@ -141,11 +146,56 @@ impl<'a> LiveHeap<'a> {
         let ascii_size = checked.layout_for(Part::Objects).and_then(|l| l.str_ascii_size).unwrap_or(size_of::<ffi::PyASCIIObject>());
         let none = Shape { kind: Kind::Other, exact: false, heap_type: false, c_base: false };
         let shapes = vec![Cell::new((0, none)); SHAPES].into_boxed_slice();
-        LiveHeap { types, checked, public, notes, shared_keys: RefCell::default(), in_place, ascii_size, shapes }
+        let mut notes = notes;
+        // SAFETY: the GIL is held; `interp` is this interpreter.
+        let interned_uncounted = match unsafe { interned_uncounted(&checked, interp, k) } {
+            Ok(n) => n,
+            Err(e) => {
+                notes.push(format!(
+                    "the interned strings dict was not read ({e}): mortal interned strs may show fewer references than referrers"
+                ));
+                0
+            }
+        };
+        LiveHeap { types, checked, public, notes, shared_keys: RefCell::default(), in_place, ascii_size, shapes, interned_uncounted }
     }
 
     fn layout(&self, part: Part) -> Option<&Layout> {
         self.checked.layout_for(part)
+    }
+
+    /// The generator layout, if it passed its check and `o` (a live object)
+    /// is a generator, coroutine or async generator by its type's identity
+    /// (an extension type that only shares the name is not read).
+    ///
+    /// # Safety
+    /// `o` is a live object.
+    unsafe fn generator_layout(&self, o: Addr) -> Option<&Layout> {
+        let l = self.layout(Part::Generators)?;
+        // SAFETY: the caller's contract: its type pointer is its own.
+        let ty = unsafe { ffi::Py_TYPE(obj(o)) } as usize;
+        self.types.generators.contains(ty).then_some(l)
+    }
+
+    /// The interned dict's references to `o` that the capture shows and its
+    /// count leaves out (a mortal interned str's), or 0.
+    ///
+    /// # Safety
+    /// `o` is a live object.
+    unsafe fn interned_extra(&self, o: Addr) -> u64 {
+        if self.interned_uncounted == 0 {
+            return 0;
+        }
+        // SAFETY: the caller's contract.
+        if unsafe { ffi::Py_TYPE(obj(o)) } as usize != self.types.str_ {
+            return 0;
+        }
+        let mortal = self.layout(Part::Interp).is_some_and(|l| interp::str_is_mortal_interned(&self.in_place, l, o).unwrap_or(false));
+        if mortal {
+            self.interned_uncounted
+        } else {
+            0
+        }
     }
 
     fn interp_checks(&self) -> InterpChecks {
@@ -166,6 +216,25 @@ impl<'a> LiveHeap<'a> {
         self.shared_keys.borrow_mut().insert(ty, keys);
         Some(out)
     }
+}
+
+/// How many references to each mortal interned str the capture will show
+/// that its count leaves out: those of the interpreter's interned dict that
+/// its traversal reports ([`interp::interned_dict_uncounted`]), when the dict
+/// is tracked (every dict is on 3.14+; up to 3.13 it holds strs only and is
+/// untracked, so its references are nowhere in the graph either). 0 when
+/// there is no such dict or no checked interpreter layout.
+///
+/// # Safety
+/// The GIL is held and `interp` is the current interpreter.
+unsafe fn interned_uncounted(checked: &Checked, interp: usize, k: &KnownTypes) -> Result<u64, super::LayoutError> {
+    let Some(l) = checked.layout_for(Part::Interp) else { return Ok(0) };
+    let dict = interp::interned_strings(l, interp, k.dict)?;
+    // SAFETY: `dict` is 0 or the interpreter's live dict (its type checked).
+    if dict == 0 || unsafe { ffi::PyObject_GC_IsTracked(obj(dict)) } == 0 {
+        return Ok(0);
+    }
+    Ok(interp::interned_dict_uncounted(l, dict)?.unwrap_or(0))
 }
 
 unsafe extern "C" fn collect_referent(o: *mut ffi::PyObject, arg: *mut c_void) -> c_int {
@@ -271,6 +340,7 @@ impl HeapSource for LiveHeap<'_> {
                 add(s.fork_before, "os.register_at_fork(before)".into());
                 add(s.fork_after_in_parent, "os.register_at_fork(after_in_parent)".into());
                 add(s.fork_after_in_child, "os.register_at_fork(after_in_child)".into());
+                add(s.interned_strings, "interpreter interned strings".into());
                 if s.atexit_list != 0 {
                     // 3.14+: a list of `(func, args, kwargs)` records, newest
                     // first; the list is what C state holds, and each
@@ -347,10 +417,11 @@ impl HeapSource for LiveHeap<'_> {
         // SAFETY: `o` is live.
         let raw = unsafe { ffi::Py_REFCNT(obj(o)) } as isize;
         // 3.12+ on 64-bit: immortal objects have the low 32 bits negative.
-        match self.types.version >= (3, 12) && (raw as i32) < 0 {
-            true => RefCount::Immortal,
-            false => RefCount::Count(raw.max(0) as u64),
+        if self.types.version >= (3, 12) && (raw as i32) < 0 {
+            return RefCount::Immortal;
         }
+        // SAFETY: `o` is live.
+        RefCount::Count(raw.max(0) as u64 + unsafe { self.interned_extra(o) })
     }
 
     unsafe fn traverse(&self, o: Addr, out: &mut Vec<Addr>) {
@@ -520,23 +591,21 @@ impl HeapSource for LiveHeap<'_> {
     }
 
     unsafe fn generator_fields(&self, o: Addr, f: &mut dyn FnMut(Addr, Field<'_>)) {
-        #[cfg(all(Py_3_11, not(Py_3_14)))]
-        if let Some(l) = self.layout(Part::Frames) {
-            // SAFETY: `o` is a live generator (the trait's contract).
-            unsafe { frames::generator_fields(l, o, self.types, f) };
+        // SAFETY: `o` is a live object (the trait's contract).
+        let Some(l) = (unsafe { self.generator_layout(o) }) else { return };
+        frames::generator_names(&self.in_place, l, o, f);
+        if l.gen_iframe.is_some() && self.layout(Part::Frames).is_some() {
+            frames::generator_fields(&self.in_place, l, o, self.types, f);
         }
-        let _ = (o, f);
     }
 
     unsafe fn generator_name(&self, o: Addr) -> Option<Text<'_>> {
-        #[cfg(not(Py_3_14))]
-        // SAFETY: `o` is a live generator; `str_of` checks the name is a str.
-        return unsafe { self.str_of(frames::generator_qualname(o)) }.map(|s| s.text);
-        #[cfg(Py_3_14)]
-        {
-            let _ = o;
-            None
-        }
+        // SAFETY: `o` is a live object (the trait's contract).
+        let l = unsafe { self.generator_layout(o) }?;
+        let name = super::generators::generator_qualname(&self.in_place, l, o).ok()?;
+        // SAFETY: `gi_qualname` of a live generator is a live object (a
+        // strong reference); `str_of` checks it is a str.
+        unsafe { self.str_of(name) }.map(|s| s.text)
     }
 
     unsafe fn is_weakref_type(&self, ty: Addr) -> bool {

@@ -10,6 +10,7 @@ use pyo3::ffi;
 
 use super::LiveHeap;
 use crate::capture::source::{dict_get_str, HeapSource, Kind, Shape};
+use crate::cpython::generators::GeneratorTypes;
 use crate::cpython::Layout;
 
 /// Type objects compared by identity during a capture, as addresses.
@@ -37,6 +38,8 @@ pub struct KnownTypes {
     pub classmethod: usize,
     pub property: usize,
     pub partial: usize,
+    /// `generator`, `coroutine`, `async_generator`.
+    pub generators: GeneratorTypes,
     /// `(major, minor)` of the running interpreter.
     pub version: (u32, u32),
 }
