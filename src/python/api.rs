@@ -837,15 +837,16 @@ fn draw(
     let by_id: rustc_hash::FxHashMap<String, usize> = view.nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
     let extra: Vec<(usize, Vec<(String, String)>)> =
         attrs.into_iter().filter_map(|(n, a)| by_id.get(&format!("o{:x}", heap.node(n).addr())).map(|&i| (i, a))).collect();
+    let is_dot = to.filename.as_ref().is_some_and(|f| matches!(render::Format::from_path(f), Ok(render::Format::Dot)));
+    if to.output.is_none() && !is_dot {
+        // Refused before any file exists, so none is left behind, and
+        // before the DOT text, which a refused picture does not need.
+        render::check_size(&view).map_err(render_error)?;
+    }
     let dot = render::to_dot_with_attrs(&view, &extra);
     if let Some(out) = &to.output {
         out.bind(py).call_method1("write", (dot,))?;
         return Ok(None);
-    }
-    let is_dot = to.filename.as_ref().is_some_and(|f| matches!(render::Format::from_path(f), Ok(render::Format::Dot)));
-    if !is_dot {
-        // Refused before any file exists, so none is left behind.
-        render::check_size(&view).map_err(render_error)?;
     }
     if to.inline {
         let (svg, _) = render::render_with_attrs(&view, render::Format::Svg, Engine::BuiltIn, &extra).map_err(render_error)?;
