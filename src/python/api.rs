@@ -843,18 +843,17 @@ fn draw(
 ) -> PyResult<Option<Py<PyAny>>> {
     let view = report::view(heap, nb, targets, vo);
     let objects = view.nodes.iter().filter(|n| !matches!(n.role, render::Role::TooMany(_))).count();
-    let by_id: rustc_hash::FxHashMap<String, usize> = view.nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
-    let extra: Vec<(usize, Vec<(String, String)>)> =
-        attrs.into_iter().filter_map(|(n, a)| by_id.get(&format!("o{:x}", heap.node(n).addr())).map(|&i| (i, a))).collect();
+    let extra = extra_by_index(heap, &view, attrs);
+    let is_dot = to.filename.as_ref().is_some_and(|f| matches!(render::Format::from_path(f), Ok(render::Format::Dot)));
+    if to.output.is_none() && !is_dot {
+        // Refused before any file exists, so none is left behind, and
+        // before the DOT text, which a refused picture does not need.
+        render::check_size(&view).map_err(render_error)?;
+    }
     let dot = render::to_dot_with_attrs(&view, &extra);
     if let Some(out) = &to.output {
         out.bind(py).call_method1("write", (dot,))?;
         return Ok(None);
-    }
-    let is_dot = to.filename.as_ref().is_some_and(|f| matches!(render::Format::from_path(f), Ok(render::Format::Dot)));
-    if !is_dot {
-        // Refused before any file exists, so none is left behind.
-        render::check_size(&view).map_err(render_error)?;
     }
     if to.inline {
         let (svg, _) = render::render_with_attrs(&view, render::Format::Svg, Engine::BuiltIn, &extra).map_err(render_error)?;
@@ -883,6 +882,15 @@ fn draw(
     render::render_to_file_with_attrs(&view, &image, Engine::Auto, &extra).map_err(render_error)?;
     say(format!("Image generated as {}", image.display()))?;
     Ok(None)
+}
+
+/// `extra_node_attrs` by view index; the id map is only made when there are any.
+fn extra_by_index(heap: &Heap, view: &render::View, attrs: NodeAttrs) -> Vec<(usize, Vec<(String, String)>)> {
+    if attrs.is_empty() {
+        return Vec::new();
+    }
+    let by_id: rustc_hash::FxHashMap<&str, usize> = view.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+    attrs.into_iter().filter_map(|(n, a)| by_id.get(format!("o{:x}", heap.node(n).addr()).as_str()).map(|&i| (i, a))).collect()
 }
 
 /// A new empty file in the temporary directory, kept (its name is printed).

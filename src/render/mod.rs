@@ -1,4 +1,4 @@
-//! Rendering: turns a [`View`] into DOT text (through graphviz-rust), and into
+//! Rendering: turns a [`View`] into DOT text, and into
 //! SVG or PNG with Graphviz `dot` when it is installed, or SVG with the
 //! built-in layered layout when it is not. Files are written whole or not at
 //! all. This module knows nothing about heaps; [`crate::report`] makes views.
@@ -15,6 +15,8 @@
 
 mod attrs;
 mod dot;
+#[cfg(test)]
+mod dot_tree;
 mod graphviz;
 mod layout;
 mod raster;

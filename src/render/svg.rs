@@ -10,6 +10,7 @@ use super::attrs::{node_style, NodeAttrs, NodeStyle, Shape};
 use super::layout::{self, EdgeIn, Pt, Rect, Route, Size};
 use super::style::{box_look, box_text, caption_lines, edge_look, label_lines, valid_edges, xml_escape, BoxLook, BoxText, EdgeLook};
 use super::view::View;
+use Piece::{N, S};
 
 const FONT_FAMILY: &str = "DejaVu Sans Mono, Menlo, Consolas, Liberation Mono, monospace";
 /// Advance of one monospaced column, as a fraction of the font size (0.6
@@ -270,29 +271,23 @@ impl Svg {
         self.out.push_str("</title>\n<path d=\"");
         path_data(&mut self.out, route);
         let [a, b, c] = route.head;
-        let _ = writeln!(
-            self.out,
-            "\" fill=\"none\" stroke=\"{color}\"{dash}/>\n<polygon points=\"{},{} {},{} {},{}\" fill=\"{color}\" stroke=\"{color}\"/>\n</g>",
-            Num(a.x),
-            Num(a.y),
-            Num(b.x),
-            Num(b.y),
-            Num(c.x),
-            Num(c.y)
-        );
+        let color = color.as_str();
+        #[rustfmt::skip]
+        push_all(&mut self.out, &[
+            S("\" fill=\"none\" stroke=\""), S(color), S("\""), S(dash), S("/>\n<polygon points=\""),
+            N(a.x), S(","), N(a.y), S(" "), N(b.x), S(","), N(b.y), S(" "), N(c.x), S(","), N(c.y),
+            S("\" fill=\""), S(color), S("\" stroke=\""), S(color), S("\"/>\n</g>\n"),
+        ]);
     }
 
     /// An arrow's label, on a pale backing so crossing lines don't garble it.
     fn edge_label(&mut self, lines: &[String], at: Pt) {
         let Some(size) = text_size(lines, LABEL_FONT) else { return };
-        let _ = writeln!(
-            self.out,
-            "<g class=\"label\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#ffffff\" fill-opacity=\"0.8\"/>",
-            Num(at.x - 1.0),
-            Num(at.y),
-            Num(size.w + 2.0),
-            Num(size.h)
-        );
+        #[rustfmt::skip]
+        push_all(&mut self.out, &[
+            S("<g class=\"label\"><rect x=\""), N(at.x - 1.0), S("\" y=\""), N(at.y), S("\" width=\""), N(size.w + 2.0),
+            S("\" height=\""), N(size.h), S("\" fill=\"#ffffff\" fill-opacity=\"0.8\"/>\n"),
+        ]);
         for (i, line) in lines.iter().enumerate() {
             self.text(Pt::new(at.x, at.y + baseline(LABEL_FONT, i)), "start", LABEL_FONT, "#000000", false, line);
         }
@@ -301,13 +296,11 @@ impl Svg {
 
     fn text(&mut self, at: Pt, anchor: &str, font: Font, color: &str, bold: bool, s: &str) {
         let weight = if bold { " font-weight=\"bold\"" } else { "" };
-        let _ = write!(
-            self.out,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\" font-size=\"{}\" fill=\"{color}\"{weight}>",
-            Num(at.x),
-            Num(at.y),
-            Num(font.size)
-        );
+        #[rustfmt::skip]
+        push_all(&mut self.out, &[
+            S("<text x=\""), N(at.x), S("\" y=\""), N(at.y), S("\" text-anchor=\""), S(anchor), S("\" font-size=\""), N(font.size),
+            S("\" fill=\""), S(color), S("\""), S(weight), S(">"),
+        ]);
         escape_into(&mut self.out, s);
         self.out.push_str("</text>\n");
     }
@@ -318,7 +311,7 @@ impl Svg {
 /// many layers straight, and those pieces were most of a big drawing's bytes.
 /// Consecutive straight pieces merge into one, which draws the same line.
 fn path_data(out: &mut String, route: &Route) {
-    let _ = write!(out, "M{},{}", Num(route.start.x), Num(route.start.y));
+    push_all(out, &[S("M"), N(route.start.x), S(","), N(route.start.y)]);
     let mut at = route.start;
     let mut pending: Option<f64> = None;
     for [c1, c2, end] in &route.curves {
@@ -327,14 +320,14 @@ fn path_data(out: &mut String, route: &Route) {
             pending = Some(end.y);
         } else {
             if let Some(y) = pending.take() {
-                let _ = write!(out, " V{}", Num(y));
+                push_all(out, &[S(" V"), N(y)]);
             }
-            let _ = write!(out, " C{},{} {},{} {},{}", Num(c1.x), Num(c1.y), Num(c2.x), Num(c2.y), Num(end.x), Num(end.y));
+            push_all(out, &[S(" C"), N(c1.x), S(","), N(c1.y), S(" "), N(c2.x), S(","), N(c2.y), S(" "), N(end.x), S(","), N(end.y)]);
         }
         at = *end;
     }
     if let Some(y) = pending {
-        let _ = write!(out, " V{}", Num(y));
+        push_all(out, &[S(" V"), N(y)]);
     }
 }
 
@@ -382,22 +375,48 @@ impl PartialEq for Num {
     }
 }
 
-impl std::fmt::Display for Num {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Num {
+    /// Appends the number as written, without going through `fmt`: the
+    /// formatting machinery cost more than the digits on big drawings.
+    fn push(self, out: &mut String) {
         // Integer formatting: float formatting was a third of drawing time.
         let tenths = self.tenths();
         let (whole, frac) = (tenths / 10, (tenths % 10).unsigned_abs() as u8);
         if tenths < 0 && whole == 0 {
-            f.write_str("-")?;
+            out.push('-');
         }
         let mut digits = itoa::Buffer::new();
-        f.write_str(digits.format(whole))?;
+        out.push_str(digits.format(whole));
         if frac != 0 {
-            f.write_str(".")?;
-            f.write_char(char::from(b'0' + frac))?;
+            out.push('.');
+            out.push(char::from(b'0' + frac));
         }
-        Ok(())
     }
+}
+
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = String::with_capacity(12);
+        self.push(&mut s);
+        f.write_str(&s)
+    }
+}
+
+/// Appends text and numbers in turn (`Piece::S`, `Piece::N`): the hot
+/// writers' `write!` without the formatting machinery.
+fn push_all(out: &mut String, pieces: &[Piece<'_>]) {
+    for p in pieces {
+        match *p {
+            Piece::S(s) => out.push_str(s),
+            Piece::N(v) => Num(v).push(out),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Piece<'a> {
+    S(&'a str),
+    N(f64),
 }
 
 #[cfg(test)]
