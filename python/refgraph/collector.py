@@ -621,17 +621,20 @@ class _Collector(object):
                     out.append((id(r), self.name(label)))
 
     def generator_fields(self, o, t, referents, out):
-        """`__name__` and `__qualname__`, the strs a generator's traversal
-        reports (after its frame and code, which its members name)."""
-        described = set(d for d, _ in out)
-        names = ["__name__", "__qualname__"]
+        """`__name__` and `__qualname__` where the traversal reports them,
+        told apart by identity (read through the type's own C getters): a
+        name that is also the qualname is reported, and labelled, twice."""
+        want = []
+        for field in ("__name__", "__qualname__"):
+            get = _c_attr(t, field)
+            v = get(o) if get is not None else None
+            if _is_text(v):
+                want.append((id(v), field))
         for r in referents:
-            if not names:
+            if not want:
                 break
-            if (type(r) is str or type(r) is text_type) and id(r) not in described:
-                # A name that is also the qualname is labelled once.
-                described.add(id(r))
-                out.append((id(r), self.name(names.pop(0))))
+            if id(r) == want[0][0]:
+                out.append((id(r), self.name(want.pop(0)[1])))
 
     def rest_label(self, o, t):
         """The label of what no field of a C type names (a module's C
@@ -667,7 +670,9 @@ class _Collector(object):
         # making one.
         dict_at = -1
         managed = MANAGED_DICT and _type_flags(t) & MANAGED_DICT
-        if _type_flags(t) & HEAPTYPE and _dictoffset(t) != 0 and not managed and not _is_type(o):
+        # A thread-local's dicts are its per-thread table's, not an instance dict.
+        if (_type_flags(t) & HEAPTYPE and _dictoffset(t) != 0 and not managed and not _is_type(o)
+                and not _in_mro(t, _LocalType)):
             for j, r in enumerate(referents):
                 if type(r) is dict:
                     dict_at = j
@@ -705,6 +710,10 @@ try:
     _weakref_call = _WeakrefType.__call__
 except ImportError:  # pragma: no cover
     _WeakrefType = _weakref_call = None
+try:
+    from _thread import _local as _LocalType
+except ImportError:  # 2.7
+    from thread import _local as _LocalType
 LIST_SUBCLASS, TUPLE_SUBCLASS, UNICODE_SUBCLASS, TYPE_SUBCLASS = 1 << 25, 1 << 26, 1 << 28, 1 << 31
 
 
@@ -862,7 +871,7 @@ def _task_field(r):
         return "_coro"
     if n in ("_asyncio.Future", "_asyncio.Task"):
         return "_fut_waiter"
-    if n == "_contextvars.Context":
+    if n in ("_contextvars.Context", "Context"):  # 3.9 names it "Context"
         return "_context"
     if flags & LIST_SUBCLASS:
         return "_callbacks"

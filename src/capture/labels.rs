@@ -685,7 +685,8 @@ unsafe fn by_referent_type<S: HeapSource>(l: &mut Labeller<'_, S>, special: Spec
             }
             (Special::Task, Kind::Int, _) if follows_coro => "_name",
             (Special::Task, _, "_asyncio.Future" | "_asyncio.Task") => "_fut_waiter",
-            (Special::Task, _, "_contextvars.Context") => "_context",
+            // 3.9 names the type "Context", 3.10+ "_contextvars.Context".
+            (Special::Task, _, "_contextvars.Context" | "Context") => "_context",
             (Special::Task, Kind::List, _) => "_callbacks",
             (Special::Task, Kind::Str, _) => "_name",
             (Special::Task, Kind::Method | Kind::BuiltinFunction, _) => "_callbacks[0]",

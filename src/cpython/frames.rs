@@ -589,6 +589,17 @@ pub fn frame_object_slots(l: &Layout, frame: usize, checks: &TypeChecks) -> Resu
     Ok(rec.localsplus.into_iter().zip(rec.local_names).collect())
 }
 
+/// The value stack of a 3.9/3.10 frame object where its saved top is set
+/// (a suspended generator's frame, whose traversal reports it after the
+/// slots); empty on 3.11+ (a generator reports its own stack there) and
+/// where the depth is not known.
+pub fn frame_object_stack_values(l: &Layout, frame: usize, checks: &TypeChecks) -> Result<Vec<usize>, LayoutError> {
+    if l.frame_iframe.is_some() {
+        return Ok(Vec::new());
+    }
+    Ok(read_frame_object(l, frame, checks, &FrameLimits::default())?.stack.unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::generated_layout;

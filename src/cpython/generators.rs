@@ -36,7 +36,8 @@ impl GeneratorTypes {
 
 /// The three types are laid out as the layout says: each is named as
 /// expected, is an instance of `type_type`, and its `tp_basicsize` and
-/// `tp_weaklistoffset` are the ones the headers give.
+/// `tp_weaklistoffset` are the ones the headers give (a coroutine's and an
+/// async generator's size at least the generator's: its head is theirs).
 pub fn verify_generator_types(l: &Layout, t: &GeneratorTypes, type_type: usize) -> Result<(), LayoutError> {
     let basicsize = l.need(l.basicsize_gen, "generator tp_basicsize")?;
     let weaklist = l.need(l.gen_weakreflist, "PyGenObject.gi_weakreflist")?;
@@ -54,7 +55,11 @@ pub fn verify_generator_types(l: &Layout, t: &GeneratorTypes, type_type: usize) 
         if meta != type_type {
             return Err(LayoutError::mismatch(what, ty, format!("an instance of type ({type_type:#x})"), meta));
         }
-        if info.basicsize != basicsize {
+        // Up to 3.10 a coroutine (`cr_origin`) and an async generator (its
+        // finalizer and flags) add fields after the generator's head; only
+        // that head is read, so it must be a prefix of theirs.
+        let fits = if name == "generator" { info.basicsize == basicsize } else { info.basicsize >= basicsize };
+        if !fits {
             return Err(LayoutError::mismatch(what, ty, format!("tp_basicsize {basicsize} (from the headers)"), info.basicsize));
         }
         let found = isize_at(ty + weaklist_at, "tp_weaklistoffset")?;

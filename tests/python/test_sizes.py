@@ -3,6 +3,7 @@
 import collections
 import gc
 import sys
+import types
 
 import refgraph
 
@@ -139,8 +140,14 @@ def test_the_pure_collectors_sizes_equal_getsizeof_without_calling_a_class_sizeo
     snap = _pure_snapshot(tmp_path)
     differ = collections.defaultdict(list)
     compared = collections.Counter()
+    # 3.8-3.10 give a code object its opcache once it has run ~1024 times,
+    # and code.__sizeof__ counts it: the collector's own hottest functions
+    # become hot while it runs, after it measured them.
+    from refgraph import collector
+    warming = set(id(f.__code__) for f in vars(collector).values()
+                  if sys.version_info < (3, 11) and isinstance(f, types.FunctionType))
     for addr, o in seen.items():
-        if addr not in snap or any(o is x for x in own):
+        if addr not in snap or addr in warming or any(o is x for x in own):
             continue
         t = type(o)
         if "__sizeof__" in t.__dict__ and type(t.__dict__["__sizeof__"]).__name__ == "function":

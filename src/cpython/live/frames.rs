@@ -129,8 +129,11 @@ fn frame(heap: &LiveHeap<'_>, layout: &Layout, r: FrameRecord, depth: u32) -> Fr
 
 /// The labelled locals and fields of a frame object.
 pub(super) fn frame_object_fields(layout: &Layout, frame: Addr, k: &KnownTypes) -> Vec<(Addr, Field<'static>)> {
-    let slots = cpython::frames::frame_object_slots(layout, frame, &type_checks(k)).unwrap_or_default();
+    let checks = type_checks(k);
+    let slots = cpython::frames::frame_object_slots(layout, frame, &checks).unwrap_or_default();
     let mut out: Vec<(Addr, Field<'static>)> = slots.into_iter().filter(|&(v, _)| v != 0).map(|(v, n)| (v, Field::Local(n))).collect();
+    let stack = cpython::frames::frame_object_stack_values(layout, frame, &checks).unwrap_or_default();
+    out.extend(stack.into_iter().enumerate().map(|(j, v)| (v, Field::Stack(j as u32))));
     for (off, name) in [
         (layout.frame_back, "f_back"),
         (layout.frame_code, "f_code"),
