@@ -12,10 +12,12 @@ object, so both initialise), then runs ROUNDS rounds of
 builds swap places every other round, so that neither always runs first).
 Every capture and collection sees the same heap; a capture is freed outside
 its timing. Prints one JSON object: per step, its wall times
-(time.perf_counter) and CPU times (time.process_time, both capture threads
-included), and with CALLGRIND_HELPER (a shared object whose functions issue
-callgrind's client requests; scripts/bench-capture-ab builds it) the dump
-counter of each step, whose instruction count callgrind writes.
+(time.perf_counter), CPU times (time.process_time, both capture threads
+included), getrusage's user and system times and page faults (what
+callgrind does not count), and with CALLGRIND_HELPER (a shared object whose
+functions issue callgrind's client requests; scripts/bench-capture-ab
+builds it) the dump counter of each step, whose instruction count
+callgrind writes.
 
 `report` prints old and new side by side: each capture's time over the
 `gc.collect()` just before it (the yardstick, same process, same heap), as
@@ -34,6 +36,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import resource
 import sys
 import time
 
@@ -73,17 +76,26 @@ class Callgrind(object):
         return self.dumps
 
 
+def usage():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime, r.ru_stime, r.ru_minflt
+
+
 def step(name, fn, cg, out):
     gc.disable()  # no collection of ours inside a timed capture
     cg.start()
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu, ru = time.perf_counter(), time.process_time(), usage()
     result = fn()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    ru = [b - a for a, b in zip(ru, usage())]
     dump = cg.stop(name)
     gc.enable()
-    rec = out.setdefault(name, {"wall": [], "cpu": [], "dumps": []})
+    rec = out.setdefault(name, {"wall": [], "cpu": [], "user": [], "sys": [], "faults": [], "dumps": []})
     rec["wall"].append(wall)
     rec["cpu"].append(cpu)
+    # System time and page faults are what callgrind does not count.
+    for key, v in zip(("user", "sys", "faults"), ru):
+        rec[key].append(v)
     if dump is not None:
         rec["dumps"].append(dump)
     return result
@@ -160,6 +172,9 @@ def report(argv):
     print(head)
     print("%-44s %14s %14s %9s" % ("", "old", "new", "new/old"))
     sets = [("wall", timed, None, "s"), ("cpu", timed, None, "s")]
+    if "sys" in timed["old"]:
+        for key in ("user", "sys", "faults"):
+            print("  %-42s %14.4g %14.4g" % ("snapshot() median " + key, median(timed["old"][key]), median(timed["new"][key])))
     if len(argv) > 2:
         with open(argv[1]) as f:
             sets.append(("instructions", json.loads(f.read()), argv[2], ""))
