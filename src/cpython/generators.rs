@@ -191,6 +191,14 @@ mod tests {
             fake.put_usize(bad + l.tp_basicsize.unwrap(), l.basicsize_gen.unwrap() + 8);
             let e = verify_generator_types(l, &GeneratorTypes { generator: bad, ..t }, type_type).unwrap_err();
             assert!(e.to_string().contains("tp_basicsize"), "{e}");
+            // A coroutine may add fields after the head (3.9/3.10's
+            // cr_origin), never be smaller than it.
+            let longer = fake_gen_type(&mut fake, l, "coroutine", type_type);
+            fake.put_usize(longer + l.tp_basicsize.unwrap(), l.basicsize_gen.unwrap() + 8);
+            verify_generator_types(l, &GeneratorTypes { coroutine: longer, ..t }, type_type).unwrap();
+            fake.put_usize(longer + l.tp_basicsize.unwrap(), l.basicsize_gen.unwrap() - 8);
+            let e = verify_generator_types(l, &GeneratorTypes { coroutine: longer, ..t }, type_type).unwrap_err();
+            assert!(e.to_string().contains("tp_basicsize"), "{e}");
             let bad = fake_gen_type(&mut fake, l, "coroutine", type_type);
             fake.put_isize(bad + l.tp_weaklistoffset.unwrap(), 8);
             let e = verify_generator_types(l, &GeneratorTypes { coroutine: bad, ..t }, type_type).unwrap_err();
