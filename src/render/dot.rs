@@ -167,7 +167,7 @@ fn quoted(s: &str) -> String {
 /// own escapes (`\l`, `\N`, ...) in object reprs print as written; line
 /// breaks become `\n` (centred lines, as objgraph's); other control
 /// characters would upset Graphviz and become U+FFFD.
-fn push_quoted(out: &mut String, s: &str) {
+pub(super) fn push_quoted(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
     for c in s.chars() {

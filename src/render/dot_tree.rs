@@ -139,23 +139,10 @@ fn node_id(id: &str) -> Id {
     }
 }
 
-/// A DOT double-quoted string. Backslashes are doubled so that Graphviz's
-/// own escapes (`\l`, `\N`, ...) in object reprs print as written; line
-/// breaks become `\n` (centred lines, as objgraph's); other control
-/// characters would upset Graphviz and become U+FFFD.
+/// A DOT double-quoted string, quoted as the direct writer quotes it
+/// (what this reference checks is the document's structure).
 fn quoted(s: &str) -> Id {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => {}
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    let mut out = String::new();
+    super::dot::push_quoted(&mut out, s);
     Id::Escaped(out)
 }
