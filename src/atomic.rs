@@ -32,7 +32,7 @@ pub fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Re
 /// a power cut in the kernel's write-back window could, on file systems that
 /// don't flush a file renamed over another (ext4 does by default).
 pub fn write_drawing(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
-    write_atomically(path, Access::Ordinary, false, |w| write(w))
+    write_atomically(path, Access::Ordinary, false, DRAWING_BUFFER, |w| write(w))
 }
 
 /// Writes a file atomically with `write` filling it, readable as `access` says.
@@ -47,13 +47,21 @@ pub fn write_file_seekable(
     access: Access,
     write: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    write_atomically(path, access, true, write)
+    write_atomically(path, access, true, FILE_BUFFER, write)
 }
+
+/// Write buffers. A snapshot is written in many small pieces. A drawing
+/// comes in chunks at least this big (see `render::svg`), which a buffer no
+/// bigger passes straight to the file instead of copying them into pages
+/// of its own first.
+const FILE_BUFFER: usize = 1 << 20;
+pub(crate) const DRAWING_BUFFER: usize = 64 << 10;
 
 fn write_atomically(
     path: &Path,
     access: Access,
     sync: bool,
+    buffer: usize,
     write: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let dir = match path.parent() {
@@ -66,7 +74,7 @@ fn write_atomically(
     }
     let mut tmp = tempfile::Builder::new().prefix(".refgraph-").suffix(".tmp").tempfile_in(dir)?;
     {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        let mut w = std::io::BufWriter::with_capacity(buffer, tmp.as_file_mut());
         write(&mut w)?;
         w.flush()?;
     }

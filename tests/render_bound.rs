@@ -62,3 +62,16 @@ fn the_largest_pictures_allowed_are_drawn_in_linear_size() {
     let per_item = svg.len() / (view.nodes.len() + view.edges.len());
     assert!(per_item < 2_000, "{per_item} bytes per box or arrow");
 }
+
+#[test]
+fn a_big_drawing_is_written_to_its_file_as_drawn_with_the_same_text() {
+    // Megabytes of SVG, so the file gets it in many pieces.
+    let view = fan_in_chain(1_000);
+    let (bytes, _) = render(&view, Format::Svg, Engine::BuiltIn).unwrap();
+    assert!(bytes.len() > 1_000_000, "{} bytes", bytes.len());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chain.svg");
+    render_to_file(&view, &path, Engine::BuiltIn).unwrap();
+    assert!(std::fs::read(&path).unwrap() == bytes, "the file differs from the drawing");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+}

@@ -142,16 +142,20 @@ pub fn render_with_attrs(view: &View, format: Format, engine: Engine, attrs: &No
         return Ok((to_dot_with_attrs(view, attrs).into_bytes(), Renderer::DotText));
     }
     check_size(view)?;
-    let dot = match engine {
-        Engine::BuiltIn => None,
-        Engine::Graphviz => Some(graphviz::find_dot().ok_or(RenderError::GraphvizMissing)?),
-        Engine::Auto => graphviz::find_dot(),
-    };
-    match (dot, format) {
+    match (graphviz_for(engine)?, format) {
         (Some(dot), _) => Ok((graphviz::run(&dot, &to_dot_with_attrs(view, attrs), format.graphviz_name())?, Renderer::Graphviz)),
         (None, Format::Svg) => Ok((svg::to_svg(view, attrs).into_bytes(), Renderer::BuiltIn)),
         (None, _) => Ok((raster::svg_to_png(&svg::to_svg(view, attrs))?, Renderer::BuiltIn)),
     }
+}
+
+/// Graphviz's `dot`, if `engine` draws with it.
+fn graphviz_for(engine: Engine) -> Result<Option<std::path::PathBuf>, RenderError> {
+    Ok(match engine {
+        Engine::BuiltIn => None,
+        Engine::Graphviz => Some(graphviz::find_dot().ok_or(RenderError::GraphvizMissing)?),
+        Engine::Auto => graphviz::find_dot(),
+    })
 }
 
 /// Refuses a picture too big to read (see [`MAX_BOXES`]).
@@ -174,8 +178,16 @@ pub fn render_to_file(view: &View, path: &Path, engine: Engine) -> Result<Render
 /// [`render_to_file`] with extra attributes on some boxes (see [`render_with_attrs`]).
 pub fn render_to_file_with_attrs(view: &View, path: &Path, engine: Engine, attrs: &NodeAttrs) -> Result<Renderer, RenderError> {
     let format = Format::from_path(path)?;
+    let io_error = |source| RenderError::Io { path: path.display().to_string(), source };
+    if format == Format::Svg {
+        check_size(view)?;
+        if graphviz_for(engine)?.is_none() {
+            // Written as it is drawn: a big drawing is megabytes of text.
+            crate::atomic::write_drawing(path, |w| svg::write_svg(view, attrs, w)).map_err(io_error)?;
+            return Ok(Renderer::BuiltIn);
+        }
+    }
     let (bytes, renderer) = render_with_attrs(view, format, engine, attrs)?;
-    crate::atomic::write_drawing(path, |w| w.write_all(&bytes))
-        .map_err(|source| RenderError::Io { path: path.display().to_string(), source })?;
+    crate::atomic::write_drawing(path, |w| w.write_all(&bytes)).map_err(io_error)?;
     Ok(renderer)
 }

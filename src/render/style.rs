@@ -6,6 +6,8 @@
 //! text, Graphviz's HTML-like labels) lives here too; nothing else here
 //! knows either format.
 
+use std::borrow::Cow;
+
 use super::view::{Role, View, ViewNode};
 
 /// An sRGB colour.
@@ -19,7 +21,31 @@ impl Rgb {
 
     /// `#rrggbb`, which both DOT and SVG accept.
     pub fn hex(self) -> String {
-        format!("#{:02x}{:02x}{:02x}", self.0, self.1, self.2)
+        self.hex_text().as_str().to_string()
+    }
+
+    /// The same text held on the stack: a big drawing paints every box
+    /// and arrow, and an allocation (and `format!`) for each was a tenth
+    /// of its time.
+    pub fn hex_text(self) -> HexText {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut b = [b'#'; 7];
+        for (i, c) in [self.0, self.1, self.2].into_iter().enumerate() {
+            b[1 + 2 * i] = DIGITS[usize::from(c >> 4)];
+            b[2 + 2 * i] = DIGITS[usize::from(c & 15)];
+        }
+        HexText(b)
+    }
+}
+
+/// `#rrggbb` of an [`Rgb`], without a `String`.
+#[derive(Clone, Copy)]
+pub(crate) struct HexText([u8; 7]);
+
+impl HexText {
+    pub fn as_str(&self) -> &str {
+        // Only '#' and ASCII hex digits are ever written into it.
+        std::str::from_utf8(&self.0).unwrap_or("#000000")
     }
 }
 
@@ -97,28 +123,33 @@ pub(crate) fn box_look(node: &ViewNode, max_depth: u32) -> BoxLook {
 
 /// The text of one box: an optional bold heading (a root's name) over the
 /// plain lines. Embedded line breaks are split here so every renderer sees
-/// one line per entry.
+/// one line per entry. Lines are borrowed from the view where they need no
+/// change: a big drawing has thousands of boxes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct BoxText {
+pub(crate) struct BoxText<'a> {
     pub heading: Option<String>,
-    pub lines: Vec<String>,
+    pub lines: Vec<Cow<'a, str>>,
 }
 
-fn split_lines<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    items.into_iter().flat_map(|l| l.split('\n')).map(|l| l.replace('\r', "")).collect()
+fn split_lines<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<Cow<'a, str>> {
+    items
+        .into_iter()
+        .flat_map(|l| l.split('\n'))
+        .map(|l| if l.contains('\r') { Cow::Owned(l.replace('\r', "")) } else { Cow::Borrowed(l) })
+        .collect()
 }
 
-fn node_lines(node: &ViewNode) -> Vec<String> {
+fn node_lines(node: &ViewNode) -> Vec<Cow<'_, str>> {
     split_lines(node.lines.iter().map(String::as_str))
 }
 
-pub(crate) fn box_text(view: &View, index: usize) -> BoxText {
+pub(crate) fn box_text(view: &View, index: usize) -> BoxText<'_> {
     let node = &view.nodes[index];
     match &node.role {
         Role::Root(name) if !name.is_empty() => BoxText { heading: Some(split_lines([name.as_str()]).join(" ")), lines: node_lines(node) },
         // The producer's own short text ("98 more") is replaced by the
         // sentence objgraph writes, which needs the direction of the cut.
-        Role::TooMany(n) => BoxText { heading: None, lines: vec![too_many_text(view, index, *n)] },
+        Role::TooMany(n) => BoxText { heading: None, lines: vec![Cow::Owned(too_many_text(view, index, *n))] },
         _ => BoxText { heading: None, lines: node_lines(node) },
     }
 }
@@ -162,7 +193,7 @@ pub(crate) fn valid_edges(view: &View) -> impl Iterator<Item = (usize, &super::v
 
 /// Splits an edge label into lines (objgraph's non-identifier dict keys
 /// are two lines: type and repr).
-pub(crate) fn label_lines(label: &str) -> Vec<String> {
+pub(crate) fn label_lines(label: &str) -> Vec<Cow<'_, str>> {
     if label.is_empty() {
         Vec::new()
     } else {
@@ -171,7 +202,7 @@ pub(crate) fn label_lines(label: &str) -> Vec<String> {
 }
 
 /// The caption's lines, if the view has one.
-pub(crate) fn caption_lines(view: &View) -> Vec<String> {
+pub(crate) fn caption_lines(view: &View) -> Vec<Cow<'_, str>> {
     view.caption.as_deref().map(|c| split_lines([c])).unwrap_or_default()
 }
 
@@ -212,6 +243,7 @@ mod tests {
         assert_eq!(hsv(1.0 / 3.0, 1.0, 1.0).hex(), "#00ff00");
         assert_eq!(hsv(0.0, 0.0, 0.3).hex(), "#4d4d4d");
         assert_eq!(hsv(1.0, 1.0, 1.0).hex(), "#ff0000");
+        assert_eq!(Rgb(0x12, 0xab, 0x0f).hex(), "#12ab0f");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! font files: every box fits its text in any viewer. Output is valid XML
 //! (all text escaped, no control characters) and the same bytes every time.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use super::attrs::{node_style, NodeAttrs, NodeStyle, Shape};
 use super::layout::{self, EdgeIn, Pt, Rect, Route, Size};
@@ -38,10 +40,23 @@ const ELLIPSE_GROWTH: f64 = 1.3;
 /// SVG text of a view, drawn by the built-in layout, with objgraph's extra
 /// node attributes (`attrs`, see [`super::attrs`]) applied.
 pub(crate) fn to_svg(view: &View, attrs: &NodeAttrs) -> String {
+    // Without a sink nothing is written, so nothing can fail.
+    draw(view, attrs, None).unwrap_or_default()
+}
+
+/// The same drawing written to `sink` as it is made, a piece at a time, so
+/// that a big drawing never sits in memory whole (every page of a fresh
+/// buffer of megabytes is a page fault, which cost more than writing the
+/// text into it).
+pub(crate) fn write_svg(view: &View, attrs: &NodeAttrs, sink: &mut dyn Write) -> io::Result<()> {
+    draw(view, attrs, Some(sink)).map(drop)
+}
+
+fn draw(view: &View, attrs: &NodeAttrs, sink: Option<&mut dyn Write>) -> io::Result<String> {
     let styles = styles(view, attrs);
     let texts: Vec<BoxText> = (0..view.nodes.len())
-        .map(|i| match styles[i].as_ref().and_then(|s| s.label.clone()) {
-            Some(lines) => BoxText { heading: None, lines },
+        .map(|i| match styles[i].as_ref().and_then(|s| s.label.as_ref()) {
+            Some(lines) => BoxText { heading: None, lines: lines.iter().map(|l| Cow::Borrowed(l.as_str())).collect() },
             None => box_text(view, i),
         })
         .collect();
@@ -59,7 +74,7 @@ pub(crate) fn to_svg(view: &View, attrs: &NodeAttrs) -> String {
             }
         })
         .collect();
-    let edges: Vec<(usize, usize, Vec<String>)> = valid_edges(view).map(|(_, e)| (e.from, e.to, label_lines(&e.label))).collect();
+    let edges: Vec<(usize, usize, Vec<Cow<str>>)> = valid_edges(view).map(|(_, e)| (e.from, e.to, label_lines(&e.label))).collect();
     let input: Vec<EdgeIn> =
         edges.iter().map(|(from, to, label)| EdgeIn { from: *from, to: *to, label: text_size(label, LABEL_FONT) }).collect();
     let placed = layout::layout(&sizes, &input);
@@ -67,7 +82,8 @@ pub(crate) fn to_svg(view: &View, attrs: &NodeAttrs) -> String {
     let caption = caption_lines(view);
     let caption_h = if caption.is_empty() { 0.0 } else { caption.len() as f64 * CAPTION_FONT.line + CAPTION_GAP };
     let caption_w = text_size(&caption, CAPTION_FONT).map_or(0.0, |s| s.w + 2.0 * PAD_X);
-    let mut svg = Svg::new(placed.width.max(caption_w), placed.height + caption_h, capacity(view, &placed));
+    let capacity = if sink.is_some() { 2 * CHUNK } else { capacity(view, &placed) };
+    let mut svg = Svg::new(placed.width.max(caption_w), placed.height + caption_h, capacity, sink);
     svg.caption(&caption);
     let _ = writeln!(svg.out, "<g transform=\"translate(0,{})\">", Num(caption_h));
     for ((from, to, _), route) in edges.iter().zip(&placed.edges) {
@@ -112,8 +128,8 @@ fn font_of(look: &BoxLook) -> Font {
 }
 
 fn box_size(text: &BoxText, font: Font) -> Size {
-    let lines: Vec<String> = text.heading.iter().chain(&text.lines).cloned().collect();
-    let inner = text_size(&lines, font).unwrap_or(Size { w: 0.0, h: font.line });
+    let lines = text.heading.iter().map(String::as_str).chain(text.lines.iter().map(|l| &**l));
+    let inner = lines_size(lines, font).unwrap_or(Size { w: 0.0, h: font.line });
     Size { w: (inner.w + 2.0 * PAD_X).max(3.0 * PAD_X), h: inner.h + 2.0 * PAD_Y }
 }
 
@@ -124,17 +140,21 @@ fn text_height(text: &BoxText, font: Font) -> f64 {
 }
 
 /// The size of some lines of text, or `None` for no text at all.
-fn text_size(lines: &[String], font: Font) -> Option<Size> {
-    if lines.is_empty() {
-        return None;
-    }
-    let columns = lines.iter().map(|l| columns(l)).max().unwrap_or(0);
-    Some(Size { w: columns as f64 * COLUMN * font.size, h: lines.len() as f64 * font.line })
+fn text_size(lines: &[Cow<str>], font: Font) -> Option<Size> {
+    lines_size(lines.iter().map(|l| &**l), font)
+}
+
+fn lines_size<'a>(lines: impl Iterator<Item = &'a str>, font: Font) -> Option<Size> {
+    let (count, widest) = lines.fold((0, 0), |(n, w), l| (n + 1, w.max(columns(l))));
+    (count > 0).then_some(Size { w: widest as f64 * COLUMN * font.size, h: count as f64 * font.line })
 }
 
 /// Monospaced columns of a line: East Asian wide characters and most emoji
 /// take two, combining marks none.
 fn columns(s: &str) -> usize {
+    if s.is_ascii() {
+        return s.len();
+    }
     s.chars()
         .map(|c| match u32::from(c) {
             0x0300..=0x036F | 0x200B..=0x200F | 0xFE00..=0xFE0F => 0,
@@ -153,16 +173,24 @@ fn columns(s: &str) -> usize {
         .sum()
 }
 
+/// How much text is written to a sink at a time: no less than a drawing
+/// file's write buffer, which then passes it straight to the file.
+const CHUNK: usize = crate::atomic::DRAWING_BUFFER;
+
 /// The SVG document being written. Everything is written straight into one
 /// preallocated string: formatting each element into a string of its own
-/// first was most of the drawing's time on big graphs.
-struct Svg {
+/// first was most of the drawing's time on big graphs. With a sink, the
+/// string is handed over and emptied whenever it holds a [`CHUNK`].
+struct Svg<'a> {
     out: String,
     width: f64,
+    sink: Option<&'a mut dyn Write>,
+    /// The sink's first error; later pieces are dropped, and `finish` returns it.
+    failed: Option<io::Error>,
 }
 
-impl Svg {
-    fn new(width: f64, height: f64, capacity: usize) -> Svg {
+impl<'a> Svg<'a> {
+    fn new(width: f64, height: f64, capacity: usize, sink: Option<&'a mut dyn Write>) -> Svg<'a> {
         let (w, h) = (Num(width.ceil()), Num(height.ceil()));
         let mut out = String::with_capacity(capacity);
         out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n");
@@ -173,19 +201,37 @@ impl Svg {
              xmlns:xlink=\"http://www.w3.org/1999/xlink\" font-family=\"{FONT_FAMILY}\" xml:space=\"preserve\">"
         );
         out.push_str("<rect x=\"0\" y=\"0\" width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
-        Svg { out, width }
+        Svg { out, width, sink, failed: None }
     }
 
     fn raw(&mut self, s: &str) {
         self.out.push_str(s);
     }
 
-    fn finish(mut self) -> String {
-        self.out.push_str("</svg>\n");
-        self.out
+    /// Hands the text so far to the sink once there is a chunk of it.
+    fn spill(&mut self, at_least: usize) {
+        let Some(sink) = self.sink.as_mut() else { return };
+        if self.out.len() < at_least {
+            return;
+        }
+        if self.failed.is_none() {
+            self.failed = sink.write_all(self.out.as_bytes()).err();
+        }
+        self.out.clear();
     }
 
-    fn caption(&mut self, lines: &[String]) {
+    /// The whole text without a sink; with one, the text is written and
+    /// an empty string returned.
+    fn finish(mut self) -> io::Result<String> {
+        self.out.push_str("</svg>\n");
+        self.spill(0);
+        match self.failed {
+            Some(e) => Err(e),
+            None => Ok(self.out),
+        }
+    }
+
+    fn caption(&mut self, lines: &[Cow<str>]) {
         if lines.is_empty() {
             return;
         }
@@ -199,6 +245,7 @@ impl Svg {
     }
 
     fn node(&mut self, id: &str, r: &Rect, text: &BoxText, look: &BoxLook, style: Option<&NodeStyle>) {
+        self.spill(CHUNK);
         let font = font_of(look);
         let plain = NodeStyle::default();
         let st = style.unwrap_or(&plain);
@@ -212,48 +259,41 @@ impl Svg {
         self.out.push_str("<g class=\"node\"><title>");
         escape_into(&mut self.out, st.tooltip.as_deref().unwrap_or(id));
         self.out.push_str("</title>\n");
-        let fill = st.fill.clone().unwrap_or_else(|| look.fill.hex());
+        let (fill_hex, border_hex, font_hex) = (look.fill.hex_text(), look.border.hex_text(), look.font.hex_text());
+        let fill = st.fill.as_deref().unwrap_or(fill_hex.as_str());
         let border = match st.shape {
-            Shape::Bare => "none".to_string(),
-            _ => st.border.clone().unwrap_or_else(|| look.border.hex()),
+            Shape::Bare => "none",
+            _ => st.border.as_deref().unwrap_or(border_hex.as_str()),
         };
-        let width = Num(st.border_width.unwrap_or(look.border_width));
-        match st.shape {
-            Shape::Ellipse => {
-                let _ = write!(
-                    self.out,
-                    "<ellipse cx=\"{}\" cy=\"{}\" rx=\"{}\" ry=\"{}\" fill=\"{fill}\" stroke=\"{border}\" stroke-width=\"{width}\"",
-                    Num(r.x + r.w / 2.0),
-                    Num(r.y + r.h / 2.0),
-                    Num(r.w / 2.0),
-                    Num(r.h / 2.0)
-                );
-            }
-            Shape::Box | Shape::Bare => {
-                let _ = write!(
-                    self.out,
-                    "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\" stroke=\"{border}\" stroke-width=\"{width}\"",
-                    Num(r.x),
-                    Num(r.y),
-                    Num(r.w),
-                    Num(r.h)
-                );
-                if st.rounded {
-                    self.out.push_str(" rx=\"6\"");
-                }
-            }
-        }
+        let width = st.border_width.unwrap_or(look.border_width);
+        #[rustfmt::skip]
+        let (element, corner) = match st.shape {
+            Shape::Ellipse => (
+                [S("<ellipse cx=\""), N(r.x + r.w / 2.0), S("\" cy=\""), N(r.y + r.h / 2.0),
+                 S("\" rx=\""), N(r.w / 2.0), S("\" ry=\""), N(r.h / 2.0)],
+                "",
+            ),
+            Shape::Box | Shape::Bare => (
+                [S("<rect x=\""), N(r.x), S("\" y=\""), N(r.y), S("\" width=\""), N(r.w), S("\" height=\""), N(r.h)],
+                if st.rounded { " rx=\"6\"" } else { "" },
+            ),
+        };
+        push_all(&mut self.out, &element);
+        #[rustfmt::skip]
+        push_all(&mut self.out, &[
+            S("\" fill=\""), S(fill), S("\" stroke=\""), S(border), S("\" stroke-width=\""), N(width), S("\""), S(corner),
+        ]);
         if let Some(dash) = st.dash {
-            let _ = write!(self.out, " stroke-dasharray=\"{dash}\"");
+            push_all(&mut self.out, &[S(" stroke-dasharray=\""), S(dash), S("\"")]);
         }
         self.out.push_str("/>\n");
         let x = r.x + r.w / 2.0;
-        let color = st.font.clone().unwrap_or_else(|| look.font.hex());
+        let color = st.font.as_deref().unwrap_or(font_hex.as_str());
         // The text block is centred in the box (an ellipse is taller than its text).
         let inner = (r.h - text_height(text, font)) / 2.0;
-        let lines = text.heading.iter().map(|h| (h, true)).chain(text.lines.iter().map(|l| (l, false)));
+        let lines = text.heading.iter().map(|h| (h.as_str(), true)).chain(text.lines.iter().map(|l| (&**l, false)));
         for (i, (line, bold)) in lines.enumerate() {
-            self.text(Pt::new(x, r.y + inner + baseline(font, i)), "middle", font, &color, bold, line);
+            self.text(Pt::new(x, r.y + inner + baseline(font, i)), "middle", font, color, bold, line);
         }
         self.out.push_str("</g>\n");
         if st.url.is_some() {
@@ -262,7 +302,8 @@ impl Svg {
     }
 
     fn arrow(&mut self, from: &str, to: &str, route: &Route, look: EdgeLook) {
-        let color = look.color.hex();
+        self.spill(CHUNK);
+        let color = look.color.hex_text();
         let dash = if look.dotted { " stroke-dasharray=\"2,3\"" } else { "" };
         self.out.push_str("<g class=\"edge\"><title>");
         escape_into(&mut self.out, from);
@@ -281,7 +322,8 @@ impl Svg {
     }
 
     /// An arrow's label, on a pale backing so crossing lines don't garble it.
-    fn edge_label(&mut self, lines: &[String], at: Pt) {
+    fn edge_label(&mut self, lines: &[Cow<str>], at: Pt) {
+        self.spill(CHUNK);
         let Some(size) = text_size(lines, LABEL_FONT) else { return };
         #[rustfmt::skip]
         push_all(&mut self.out, &[
@@ -364,8 +406,18 @@ impl Num {
         if !v.is_finite() || v.abs() < 0.05 {
             return 0;
         }
-        // Ties go to even, as `{:.1}` rounds exact decimal ties.
-        (v * 10.0).round_ties_even() as i64
+        // Ties go to even, as `{:.1}` rounds exact decimal ties. Adding
+        // 1.5 * 2^52 leaves no bits below the units, so the addition itself
+        // rounds (to nearest, ties to even); `round_ties_even` is a libm
+        // call on baseline x86-64, and a big drawing writes a million of
+        // these.
+        const ROUNDER: f64 = 6_755_399_441_055_744.0;
+        let t = v * 10.0;
+        if t.abs() < 1e15 {
+            ((t + ROUNDER) - ROUNDER) as i64
+        } else {
+            t.round_ties_even() as i64
+        }
     }
 }
 
@@ -381,18 +433,21 @@ impl Num {
     fn push(self, out: &mut String) {
         // Integer formatting: float formatting was a third of drawing time.
         let tenths = self.tenths();
-        let (whole, frac) = (tenths / 10, (tenths % 10).unsigned_abs() as u8);
-        if tenths < 0 && whole == 0 {
+        let m = tenths.unsigned_abs();
+        let (whole, frac) = (m / 10, (m % 10) as u8);
+        if tenths < 0 {
             out.push('-');
         }
         let mut digits = itoa::Buffer::new();
         out.push_str(digits.format(whole));
         if frac != 0 {
-            out.push('.');
-            out.push(char::from(b'0' + frac));
+            out.push_str(DECIMALS[usize::from(frac)]);
         }
     }
 }
+
+/// ".1" to ".9", so that a fraction is one append, not two.
+const DECIMALS: [&str; 10] = ["", ".1", ".2", ".3", ".4", ".5", ".6", ".7", ".8", ".9"];
 
 impl std::fmt::Display for Num {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -433,6 +488,49 @@ mod tests {
         assert_eq!(num(-12.34), "-12.3");
         assert_eq!(num(12.25), "12.2");
         assert_eq!(num(1e6 + 0.04), "1000000");
+    }
+
+    /// Takes `room` bytes, then fails.
+    struct Full {
+        room: usize,
+        took: Vec<u8>,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.took.len() + buf.len() > self.room {
+                return Err(io::Error::other("disk full"));
+            }
+            self.took.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn chain_view(n: usize) -> View {
+        use super::super::view::{Role, ViewEdge, ViewNode};
+        let nodes =
+            (0..n).map(|i| ViewNode { id: format!("o{i}"), lines: vec!["Node".into()], depth: i as u32, role: Role::Plain }).collect();
+        let edges = (1..n).map(|i| ViewEdge { from: i, to: i - 1, label: "next".into() }).collect();
+        View { nodes, edges, max_depth: n as u32, caption: None }
+    }
+
+    #[test]
+    fn a_sink_gets_the_whole_text_in_chunks_or_its_error() {
+        let view = chain_view(400);
+        let whole = to_svg(&view, &[]);
+        assert!(whole.len() > 3 * CHUNK, "{} bytes", whole.len());
+        let mut sink = Full { room: usize::MAX, took: Vec::new() };
+        write_svg(&view, &[], &mut sink).unwrap();
+        assert!(sink.took == whole.as_bytes());
+        // A sink that fails part-way: the error comes back, nothing panics.
+        let mut full = Full { room: 2 * CHUNK, took: Vec::new() };
+        let err = write_svg(&view, &[], &mut full).unwrap_err();
+        assert_eq!(err.to_string(), "disk full");
+        assert!(whole.as_bytes().starts_with(&full.took));
     }
 
     #[test]

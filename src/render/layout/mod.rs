@@ -19,16 +19,20 @@
 //! nodes: the boxes, at most 2,000 + V bend points in full chains, and two
 //! per arrow in a lane (see `lanes`), in L <= 2V + 1 layers. Ranking is
 //! O(V + E) plus at most 64 linear balancing passes; ordering at most 24
-//! sweeps (fewer once four bring no gain), each O(N log N) for sorting and
-//! crossing counting; placement 19 linear passes over compressed adjacency;
-//! routing O(E log E) for the ports and O(N) path points; writing the SVG
-//! O(V + E + N) bytes, straight runs written as one `V` each. So
-//! O((V + E) log(V + E)) time with fixed iteration caps, and O(V + E)
-//! memory and SVG size; every pass reuses its buffers, so the cost per
-//! layer is not an allocation. Measured (scripts/bench-layout): a fan-in
-//! chain of 3,000 boxes and 6,000 arrows, the worst shape, takes some tens
-//! of milliseconds. [`super::MAX_BOXES`] keeps V to drawings that can still
-//! be read.
+//! sweeps (fewer once four bring no gain, or once they only swap between
+//! two orders), each O(N log N) for sorting and crossing counting;
+//! placement 19 linear passes; routing O(E log E) for the ports and O(N)
+//! path points; writing the SVG O(V + E + N) bytes, straight runs written
+//! as one `V` each, into the file as they are made. So O((V + E) log(V + E))
+//! time with fixed iteration caps, and O(V + E) memory and SVG size.
+//!
+//! The graph, its layers and its arrows' chains are flat arrays: a long
+//! chain has thousands of layers of one or two nodes, and per-layer or
+//! per-node vectors (allocations, page faults) once cost more than the
+//! sweeps. Measured (scripts/bench-layout): a fan-in chain of 3,000 boxes
+//! and 6,000 arrows, the worst shape, lays out and writes in about the time
+//! of a capture of the process it is drawn from (15 ms). [`super::MAX_BOXES`]
+//! keeps V to drawings that can still be read.
 //!
 //! Everything is deterministic: no hashing, ties broken by input order.
 
@@ -117,19 +121,193 @@ struct LNode {
 }
 
 /// The graph the layout works on: every arrow a chain of one-layer steps.
+/// Its steps and chains are flat arrays, built once: a long chain makes
+/// tens of thousands of layered nodes, and a small vector for each was more
+/// of the layout's time than the sweeps that read them.
 struct Layered {
     nodes: Vec<LNode>,
     /// Steps to the layer above / below, with a weight: how much the
     /// placement should try to keep the step vertical.
-    up: Vec<Vec<(usize, f64)>>,
-    down: Vec<Vec<(usize, f64)>>,
+    up: Adjacency,
+    down: Adjacency,
     layer_count: usize,
     /// Per input edge: its chain from upper to lower end (empty for a
-    /// self-loop), and whether it runs against its arrow.
-    chains: Vec<Vec<usize>>,
+    /// self-loop).
+    chains: Chains,
+    /// Per input edge: whether it runs against its arrow.
     reversed: Vec<bool>,
     /// Per input edge: its lane, if it runs in one (see `lanes`).
     lanes: Vec<Option<usize>>,
+}
+
+/// One side's steps of every node, in the order they were made, in one
+/// flat array (compressed rows).
+struct Adjacency {
+    start: Vec<u32>,
+    steps: Vec<(u32, f32)>,
+}
+
+impl Adjacency {
+    /// The steps `(from, to, weight)` grouped by `from`, each group in
+    /// input order (a counting sort, so no comparison decides it).
+    fn group(node_count: usize, steps: &[(u32, u32, f32)]) -> Adjacency {
+        let mut start = vec![0u32; node_count + 1];
+        for &(from, _, _) in steps {
+            start[from as usize + 1] += 1;
+        }
+        for i in 0..node_count {
+            start[i + 1] += start[i];
+        }
+        let mut next = start.clone();
+        let mut grouped = vec![(0, 0.0); steps.len()];
+        for &(from, to, weight) in steps {
+            let at = &mut next[from as usize];
+            grouped[*at as usize] = (to, weight);
+            *at += 1;
+        }
+        Adjacency { start, steps: grouped }
+    }
+
+    /// The steps of node `v`: its neighbours on this side and their weights.
+    fn of(&self, v: usize) -> impl DoubleEndedIterator<Item = (usize, f64)> + ExactSizeIterator + '_ {
+        self.steps[self.start[v] as usize..self.start[v + 1] as usize].iter().map(|&(w, wt)| (w as usize, f64::from(wt)))
+    }
+}
+
+/// Every layer's nodes, left to right, all layers in one array (layer `l`
+/// is `nodes[start[l]..start[l + 1]]`): a long chain has thousands of
+/// layers of one or two nodes.
+#[derive(Clone, Debug, PartialEq)]
+struct Layers {
+    start: Vec<usize>,
+    nodes: Vec<usize>,
+}
+
+impl Layers {
+    fn len(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    fn range(&self, l: usize) -> std::ops::Range<usize> {
+        self.start[l]..self.start[l + 1]
+    }
+
+    fn get(&self, l: usize) -> &[usize] {
+        &self.nodes[self.range(l)]
+    }
+
+    fn get_mut(&mut self, l: usize) -> &mut [usize] {
+        let r = self.range(l);
+        &mut self.nodes[r]
+    }
+
+    fn iter(&self) -> impl DoubleEndedIterator<Item = &[usize]> + ExactSizeIterator + '_ {
+        (0..self.len()).map(|l| self.get(l))
+    }
+}
+
+/// Every arrow's chain of layered nodes in one array.
+struct Chains {
+    start: Vec<usize>,
+    nodes: Vec<usize>,
+}
+
+impl Chains {
+    fn with_capacity(edges: usize, nodes: usize) -> Chains {
+        let mut start = Vec::with_capacity(edges + 1);
+        start.push(0);
+        Chains { start, nodes: Vec::with_capacity(nodes) }
+    }
+
+    /// Ends the chain being pushed.
+    fn close(&mut self) {
+        self.start.push(self.nodes.len());
+    }
+
+    fn len(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    fn of(&self, e: usize) -> &[usize] {
+        &self.nodes[self.start[e]..self.start[e + 1]]
+    }
+}
+
+/// The layered graph while [`build`] makes it: steps are collected in a
+/// list and grouped per node only once all are known.
+struct Builder {
+    nodes: Vec<LNode>,
+    steps: Vec<(u32, u32, f32)>,
+    chains: Chains,
+}
+
+impl Builder {
+    /// Adds the bend points of an arrow from `upper` down to `lower`,
+    /// its label on the middle one of the label layers it crosses.
+    fn chain(&mut self, upper: usize, lower: usize, label: Option<Size>) {
+        let (top, bottom) = (self.nodes[upper].layer, self.nodes[lower].layer);
+        let steps = (bottom - top) / 2;
+        let label_layer = top + 1 + 2 * (steps.saturating_sub(1) / 2);
+        let mut last = upper;
+        self.chains.nodes.push(upper);
+        for layer in top + 1..bottom {
+            let node = self.add(bend_point(layer, label.filter(|_| layer == label_layer), None));
+            self.step(last, node);
+            self.chains.nodes.push(node);
+            last = node;
+        }
+        self.step(last, lower);
+        self.chains.nodes.push(lower);
+        self.chains.close();
+    }
+
+    /// Adds the two bend points of an arrow drawn in lane `lane`: one just
+    /// below `upper` with the label, one just above `lower`. Nothing joins
+    /// them in the layered graph; `route` draws the lane between them.
+    fn lane_chain(&mut self, upper: usize, lower: usize, label: Option<Size>, lane: usize) {
+        let (top, bottom) = (self.nodes[upper].layer, self.nodes[lower].layer);
+        let first = self.add(bend_point(top + 1, label, Some(lane)));
+        let last = self.add(bend_point(bottom - 1, None, Some(lane)));
+        self.step(upper, first);
+        self.step(last, lower);
+        self.chains.nodes.extend([upper, first, last, lower]);
+        self.chains.close();
+    }
+
+    fn step(&mut self, a: usize, b: usize) {
+        // Long arrows should run straight; a box may sit between them.
+        let is_box = |n: usize| matches!(self.nodes[n].kind, Kind::Box);
+        let weight = if is_box(a) || is_box(b) { 1.0 } else { 8.0 };
+        self.steps.push((a as u32, b as u32, weight));
+    }
+
+    fn add(&mut self, node: LNode) -> usize {
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+
+    fn finish(self, layer_count: usize, reversed: Vec<bool>, lanes: Vec<Option<usize>>) -> Layered {
+        let n = self.nodes.len();
+        let down = Adjacency::group(n, &self.steps);
+        let flipped: Vec<(u32, u32, f32)> = self.steps.iter().map(|&(a, b, w)| (b, a, w)).collect();
+        let up = Adjacency::group(n, &flipped);
+        Layered { nodes: self.nodes, up, down, layer_count, chains: self.chains, reversed, lanes }
+    }
+}
+
+impl Layered {
+    /// How many lanes there are.
+    fn lane_count(&self) -> usize {
+        self.lanes.iter().flatten().max().map_or(0, |k| k + 1)
+    }
+}
+
+/// A bend point on `layer`, as wide as its label if it carries one.
+fn bend_point(layer: usize, label: Option<Size>, lane: Option<usize>) -> LNode {
+    match label {
+        Some(s) => LNode { kind: Kind::Label, layer, lane, left: 1.0, right: 1.0 + LABEL_GAP + s.w, height: s.h },
+        None => LNode { kind: Kind::Bend, layer, lane, left: 1.0, right: 1.0, height: 0.0 },
+    }
 }
 
 /// Lays out `boxes` and `edges`. Indices out of range must have been
@@ -149,111 +327,44 @@ fn build(boxes: &[Size], edges: &[EdgeIn], loops: &route::Loops) -> Layered {
     let flipped = rank::reversed(boxes.len(), &links);
     let oriented: Vec<(usize, usize)> = links.iter().zip(&flipped).map(|(&(a, b), &f)| if f { (b, a) } else { (a, b) }).collect();
     let ranks = rank::ranks(boxes.len(), &oriented);
-    let mut g = Layered {
-        nodes: boxes
-            .iter()
-            .enumerate()
-            .map(|(i, s)| LNode {
-                kind: Kind::Box,
-                layer: 2 * ranks[i],
-                lane: None,
-                left: s.w / 2.0,
-                right: s.w / 2.0 + loops.reach(i),
-                height: s.h,
-            })
-            .collect(),
-        up: vec![Vec::new(); boxes.len()],
-        down: vec![Vec::new(); boxes.len()],
-        layer_count: ranks.iter().max().map_or(0, |r| 2 * r + 1),
-        chains: Vec::with_capacity(edges.len()),
-        reversed: Vec::with_capacity(edges.len()),
-        lanes: Vec::with_capacity(edges.len()),
-    };
     let spans: Vec<(usize, usize)> = oriented.iter().map(|&(a, b)| (2 * ranks[a], 2 * ranks[b])).collect();
-    let lanes = lanes::plan(&spans, boxes.len());
+    let planned = lanes::plan(&spans, boxes.len());
+    // Sized exactly: on a big drawing, growing them copied megabytes into
+    // fresh pages, each a page fault.
+    let bends: usize = spans.iter().zip(&planned).map(|(&(top, bottom), lane)| if lane.is_some() { 2 } else { bottom - top - 1 }).sum();
+    let mut nodes = Vec::with_capacity(boxes.len() + bends);
+    nodes.extend(boxes.iter().enumerate().map(|(i, s)| LNode {
+        kind: Kind::Box,
+        layer: 2 * ranks[i],
+        lane: None,
+        left: s.w / 2.0,
+        right: s.w / 2.0 + loops.reach(i),
+        height: s.h,
+    }));
+    let steps = Vec::with_capacity(bends + spans.len());
+    let mut g = Builder { nodes, steps, chains: Chains::with_capacity(edges.len(), bends + 2 * spans.len()) };
+    let mut reversed = Vec::with_capacity(edges.len());
+    let mut lanes = Vec::with_capacity(edges.len());
     let mut next_link = 0;
     for e in edges {
         if e.from == e.to {
-            g.chains.push(Vec::new());
-            g.reversed.push(false);
-            g.lanes.push(None);
+            g.chains.close();
+            reversed.push(false);
+            lanes.push(None);
             continue;
         }
         let (upper, lower) = oriented[next_link];
-        let lane = lanes[next_link];
-        g.reversed.push(flipped[next_link]);
-        g.lanes.push(lane);
+        let lane = planned[next_link];
+        reversed.push(flipped[next_link]);
+        lanes.push(lane);
         next_link += 1;
-        let chain = match lane {
+        match lane {
             Some(k) => g.lane_chain(upper, lower, e.label, k),
             None => g.chain(upper, lower, e.label),
-        };
-        g.chains.push(chain);
-    }
-    g
-}
-
-impl Layered {
-    /// Adds the bend points of an arrow from `upper` down to `lower`,
-    /// its label on the middle one of the label layers it crosses.
-    fn chain(&mut self, upper: usize, lower: usize, label: Option<Size>) -> Vec<usize> {
-        let (top, bottom) = (self.nodes[upper].layer, self.nodes[lower].layer);
-        let steps = (bottom - top) / 2;
-        let label_layer = top + 1 + 2 * (steps.saturating_sub(1) / 2);
-        let mut chain = vec![upper];
-        for layer in top + 1..bottom {
-            let node = bend_point(layer, label.filter(|_| layer == label_layer), None);
-            chain.push(self.add(node));
         }
-        chain.push(lower);
-        for pair in chain.windows(2) {
-            self.step(pair[0], pair[1]);
-        }
-        chain
     }
-
-    /// Adds the two bend points of an arrow drawn in lane `lane`: one just
-    /// below `upper` with the label, one just above `lower`. Nothing joins
-    /// them in the layered graph; `route` draws the lane between them.
-    fn lane_chain(&mut self, upper: usize, lower: usize, label: Option<Size>, lane: usize) -> Vec<usize> {
-        let (top, bottom) = (self.nodes[upper].layer, self.nodes[lower].layer);
-        let first = self.add(bend_point(top + 1, label, Some(lane)));
-        let last = self.add(bend_point(bottom - 1, None, Some(lane)));
-        self.step(upper, first);
-        self.step(last, lower);
-        vec![upper, first, last, lower]
-    }
-
-    fn step(&mut self, a: usize, b: usize) {
-        // Long arrows should run straight; a box may sit between them.
-        let weight = if self.is_box(a) || self.is_box(b) { 1.0 } else { 8.0 };
-        self.down[a].push((b, weight));
-        self.up[b].push((a, weight));
-    }
-
-    /// How many lanes there are.
-    fn lane_count(&self) -> usize {
-        self.lanes.iter().flatten().max().map_or(0, |k| k + 1)
-    }
-
-    fn add(&mut self, node: LNode) -> usize {
-        self.nodes.push(node);
-        self.up.push(Vec::new());
-        self.down.push(Vec::new());
-        self.nodes.len() - 1
-    }
-
-    fn is_box(&self, n: usize) -> bool {
-        matches!(self.nodes[n].kind, Kind::Box)
-    }
-}
-
-/// A bend point on `layer`, as wide as its label if it carries one.
-fn bend_point(layer: usize, label: Option<Size>, lane: Option<usize>) -> LNode {
-    match label {
-        Some(s) => LNode { kind: Kind::Label, layer, lane, left: 1.0, right: 1.0 + LABEL_GAP + s.w, height: s.h },
-        None => LNode { kind: Kind::Bend, layer, lane, left: 1.0, right: 1.0, height: 0.0 },
-    }
+    let layer_count = ranks.iter().max().map_or(0, |r| 2 * r + 1);
+    g.finish(layer_count, reversed, lanes)
 }
 
 #[cfg(test)]

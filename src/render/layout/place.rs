@@ -5,7 +5,7 @@
 //! constraints, solved exactly by pool-adjacent-violators. y positions are
 //! rows as tall as their tallest node.
 
-use super::{Kind, Layered, MARGIN};
+use super::{Adjacency, Kind, Layered, Layers, MARGIN};
 
 /// Space between two boxes side by side, and between arrows.
 const BOX_GAP: f64 = 20.0;
@@ -22,29 +22,30 @@ const MAX_LAYER_GAP: f64 = 120.0;
 const STAY: f64 = 0.05;
 
 /// The x of every node (a box's centre, an arrow's line).
-pub(super) fn x_coords(g: &Layered, layers: &[Vec<usize>]) -> Vec<f64> {
+pub(super) fn x_coords(g: &Layered, layers: &Layers) -> Vec<f64> {
     let mut x = vec![0.0; g.nodes.len()];
     // A layer's packing depends only on its order, which is fixed here.
-    let offsets: Vec<Vec<f64>> = layers.iter().map(|layer| offsets(g, layer)).collect();
-    for (layer, offsets) in layers.iter().zip(&offsets) {
-        for (&v, &o) in layer.iter().zip(offsets) {
-            x[v] = o;
-        }
+    let offsets = offsets(g, layers);
+    for (&v, &o) in layers.nodes.iter().zip(&offsets) {
+        x[v] = o;
     }
-    let up = Adjacency::of(&g.up);
-    let down = Adjacency::of(&g.down);
-    let mut scratch = Scratch::default();
+    let (up, down) = (&g.up, &g.down);
+    let mut blocks = Vec::new();
+    let mut fit_layer = |l: usize, x: &mut [f64], sides: &[&Adjacency]| {
+        fit(layers.get(l), &offsets[layers.range(l)], x, sides, &mut blocks);
+    };
+    let count = layers.len();
     for _ in 0..8 {
-        for (layer, o) in layers.iter().zip(&offsets).skip(1) {
-            fit(layer, o, &mut x, &[&up], &mut scratch);
+        for l in 1..count {
+            fit_layer(l, &mut x, &[up]);
         }
-        for (layer, o) in layers.iter().zip(&offsets).rev().skip(1) {
-            fit(layer, o, &mut x, &[&down], &mut scratch);
+        for l in (0..count.saturating_sub(1)).rev() {
+            fit_layer(l, &mut x, &[down]);
         }
     }
     for _ in 0..3 {
-        for (layer, o) in layers.iter().zip(&offsets) {
-            fit(layer, o, &mut x, &[&up, &down], &mut scratch);
+        for l in 0..count {
+            fit_layer(l, &mut x, &[up, down]);
         }
     }
     let leftmost = g.nodes.iter().zip(&x).map(|(n, x)| x - n.left).fold(f64::INFINITY, f64::min);
@@ -54,34 +55,10 @@ pub(super) fn x_coords(g: &Layered, layers: &[Vec<usize>]) -> Vec<f64> {
     x
 }
 
-/// One side's steps of every node in one flat array (compressed rows):
-/// the sweeps read them hundreds of thousands of times on big graphs.
-struct Adjacency {
-    start: Vec<u32>,
-    steps: Vec<(u32, f64)>,
-}
-
-impl Adjacency {
-    fn of(adj: &[Vec<(usize, f64)>]) -> Adjacency {
-        let mut start = Vec::with_capacity(adj.len() + 1);
-        let mut steps = Vec::with_capacity(adj.iter().map(Vec::len).sum());
-        start.push(0);
-        for list in adj {
-            steps.extend(list.iter().map(|&(w, wt)| (w as u32, wt)));
-            start.push(steps.len() as u32);
-        }
-        Adjacency { start, steps }
-    }
-
-    fn of_node(&self, v: usize) -> &[(u32, f64)] {
-        &self.steps[self.start[v] as usize..self.start[v + 1] as usize]
-    }
-}
-
 /// The top of every layer, and the height of each. The gap below a layer
 /// grows with how far its arrows travel sideways, so that long sideways
 /// runs get room to slope instead of running flat.
-pub(super) fn layer_tops(g: &Layered, layers: &[Vec<usize>], x: &[f64]) -> Vec<(f64, f64)> {
+pub(super) fn layer_tops(g: &Layered, layers: &Layers, x: &[f64]) -> Vec<(f64, f64)> {
     let mut y = MARGIN;
     layers
         .iter()
@@ -89,7 +66,7 @@ pub(super) fn layer_tops(g: &Layered, layers: &[Vec<usize>], x: &[f64]) -> Vec<(
         .map(|(l, layer)| {
             let tallest = layer.iter().map(|&v| g.nodes[v].height).fold(0.0, f64::max);
             let h = if l % 2 == 1 { tallest.max(MIN_LABEL_LAYER) } else { tallest };
-            let sideways = layer.iter().flat_map(|&v| g.down[v].iter().map(move |&(w, _)| (x[v] - x[w]).abs())).fold(0.0, f64::max);
+            let sideways = layer.iter().flat_map(|&v| g.down.of(v).map(move |(w, _)| (x[v] - x[w]).abs())).fold(0.0, f64::max);
             let top = y;
             y += h + (sideways * SLOPE).clamp(LAYER_GAP, MAX_LAYER_GAP);
             (top, h)
@@ -97,24 +74,21 @@ pub(super) fn layer_tops(g: &Layered, layers: &[Vec<usize>], x: &[f64]) -> Vec<(
         .collect()
 }
 
-/// The least distance from each node's x to the first node's x, packing
-/// the layer as tightly as allowed.
-fn offsets(g: &Layered, layer: &[usize]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(layer.len());
-    offsets_into(g, layer, &mut out);
-    out
-}
-
-fn offsets_into(g: &Layered, layer: &[usize], out: &mut Vec<f64>) {
-    out.clear();
-    let mut at = 0.0;
-    for (i, &v) in layer.iter().enumerate() {
-        if i > 0 {
-            let u = layer[i - 1];
-            at += g.nodes[u].right + gap(g, u, v) + g.nodes[v].left;
+/// The least distance from each node's x to the first node's x of its
+/// layer, packing every layer as tightly as allowed (in `layers.nodes` order).
+fn offsets(g: &Layered, layers: &Layers) -> Vec<f64> {
+    let mut out = Vec::with_capacity(layers.nodes.len());
+    for layer in layers.iter() {
+        let mut at = 0.0;
+        for (i, &v) in layer.iter().enumerate() {
+            if i > 0 {
+                let u = layer[i - 1];
+                at += g.nodes[u].right + gap(g, u, v) + g.nodes[v].left;
+            }
+            out.push(at);
         }
-        out.push(at);
     }
+    out
 }
 
 fn gap(g: &Layered, a: usize, b: usize) -> f64 {
@@ -126,30 +100,29 @@ fn gap(g: &Layered, a: usize, b: usize) -> f64 {
     }
 }
 
-/// Buffers `fit` reuses from layer to layer: thousands of small layers
-/// would otherwise spend more time allocating than fitting.
-#[derive(Default)]
-struct Scratch {
-    targets: Vec<f64>,
-    weights: Vec<f64>,
-    blocks: Vec<(f64, f64, usize)>,
-}
-
 /// Moves one layer's nodes as close to their neighbours on `sides` as the
-/// order and spacing (`offsets`, see [`offsets`]) allow.
-fn fit(layer: &[usize], offsets: &[f64], x: &mut [f64], sides: &[&Adjacency], s: &mut Scratch) {
-    s.targets.clear();
-    s.weights.clear();
+/// order and spacing (`offsets`, see [`offsets`]) allow. `blocks` is reused
+/// from layer to layer: thousands of small layers would otherwise spend
+/// more time allocating than fitting.
+fn fit(layer: &[usize], offsets: &[f64], x: &mut [f64], sides: &[&Adjacency], blocks: &mut Vec<Block>) {
+    if let [v] = layer {
+        // Alone in its layer (most layers of a long chain): it goes where it
+        // wants. The passes run layer after layer, each reading the one
+        // before, so this is the path whose length sets their time.
+        if let Some((want, _)) = wish(*v, x, sides) {
+            x[*v] = want;
+        }
+        return;
+    }
+    blocks.clear();
     for (&v, o) in layer.iter().zip(offsets) {
         let (want, weight) = wish(v, x, sides).unwrap_or((x[v], STAY));
         // With x = y + offset, "no overlap" becomes "y never decreases".
-        s.targets.push(want - o);
-        s.weights.push(weight);
+        pool(blocks, want - o, weight);
     }
-    pool(&s.targets, &s.weights, &mut s.blocks);
     let mut i = 0;
-    for &(w, sum, n) in &s.blocks {
-        let y = sum / w;
+    for block in blocks.iter() {
+        let (y, n) = (block.mean, block.len);
         for (&v, o) in layer[i..i + n].iter().zip(&offsets[i..i + n]) {
             x[v] = y + o;
         }
@@ -161,8 +134,8 @@ fn fit(layer: &[usize], offsets: &[f64], x: &mut [f64], sides: &[&Adjacency], s:
 fn wish(v: usize, x: &[f64], sides: &[&Adjacency]) -> Option<(f64, f64)> {
     let (mut sum, mut weight) = (0.0, 0.0);
     for adj in sides {
-        for &(n, wt) in adj.of_node(v) {
-            sum += wt * x[n as usize];
+        for (n, wt) in adj.of(v) {
+            sum += wt * x[n];
             weight += wt;
         }
     }
@@ -174,25 +147,38 @@ fn wish(v: usize, x: &[f64], sides: &[&Adjacency]) -> Option<(f64, f64)> {
 #[cfg(test)]
 fn monotone_fit(targets: &[f64], weights: &[f64]) -> Vec<f64> {
     let mut blocks = Vec::new();
-    pool(targets, weights, &mut blocks);
-    blocks.iter().flat_map(|&(w, s, n)| std::iter::repeat_n(s / w, n)).collect()
+    for (&t, &w) in targets.iter().zip(weights) {
+        pool(&mut blocks, t, w);
+    }
+    blocks.iter().flat_map(|b| std::iter::repeat_n(b.mean, b.len)).collect()
 }
 
-/// The pooled blocks of the fit: (total weight, weighted sum, length).
-fn pool(targets: &[f64], weights: &[f64], blocks: &mut Vec<(f64, f64, usize)>) {
-    blocks.clear();
-    for (&t, &w) in targets.iter().zip(weights) {
-        blocks.push((w, w * t, 1));
-        while blocks.len() >= 2 {
-            let (b, a) = (blocks[blocks.len() - 1], blocks[blocks.len() - 2]);
-            if a.1 / a.0 <= b.1 / b.0 {
-                break;
-            }
-            blocks.pop();
-            let last = blocks.len() - 1;
-            blocks[last] = (a.0 + b.0, a.1 + b.1, a.2 + b.2);
+/// A run of nodes the fit puts at one y: their total weight, weighted
+/// sum, that mean (kept, not worked out again: the divisions were most of
+/// the fitting time on wide layers), and how many they are.
+#[derive(Clone, Copy)]
+struct Block {
+    weight: f64,
+    sum: f64,
+    mean: f64,
+    len: usize,
+}
+
+/// Adds the next target `t` of weight `w` to the fit so far, pooling it
+/// with the blocks before it that it would otherwise sit left of.
+fn pool(blocks: &mut Vec<Block>, t: f64, w: f64) {
+    // A block of one sits at its own target: `t`, not `w * t / w`, which
+    // is the same number but one division longer on the passes' path.
+    let mut last = Block { weight: w, sum: w * t, mean: t, len: 1 };
+    while let Some(before) = blocks.last() {
+        if before.mean <= last.mean {
+            break;
         }
+        let (weight, sum) = (before.weight + last.weight, before.sum + last.sum);
+        last = Block { weight, sum, mean: sum / weight, len: before.len + last.len };
+        blocks.pop();
     }
+    blocks.push(last);
 }
 
 #[cfg(test)]

@@ -93,13 +93,14 @@ pub(super) fn finish(g: &Layered, xs: &[f64], rows: &[(f64, f64)], boxes: &[Size
     let ports = Ports::assign(g, xs, &rects);
     let lanes_at = rightmost(g, xs) + LANE_GAP;
     let mut routes = Vec::with_capacity(edges.len());
+    let mut points = Vec::new();
     for (i, e) in edges.iter().enumerate() {
         let route = if e.from == e.to {
             let k = loops.per_box[e.from].iter().position(|&(j, _)| j == i).unwrap_or(0);
             self_loop(&rects[e.from], k, &loops.per_box[e.from])
         } else {
             let lane_x = g.lanes[i].map(|k| lanes_at + LANE_STEP * k as f64);
-            arrow(g, i, xs, rows, &rects, &ports, lane_x)
+            arrow(g, i, (xs, rows, &rects), &ports, lane_x, &mut points)
         };
         routes.push(route);
     }
@@ -118,43 +119,50 @@ impl Ports {
     fn assign(g: &Layered, xs: &[f64], rects: &[Rect]) -> Ports {
         let mut out_x = vec![0.0; g.chains.len()];
         let mut in_x = vec![0.0; g.chains.len()];
-        // Per box, the arrows leaving its bottom and entering its top,
-        // keyed by where their other end is so they don't cross at the box.
-        let mut bottom: Vec<Vec<(f64, usize)>> = vec![Vec::new(); rects.len()];
-        let mut top: Vec<Vec<(f64, usize)>> = vec![Vec::new(); rects.len()];
-        for (e, chain) in g.chains.iter().enumerate() {
+        // The arrows leaving each box's bottom and entering its top, keyed
+        // by where their other end is so they don't cross at the box; one
+        // list sorted by box, not a list per box (thousands of them).
+        let mut bottom: Vec<(usize, f64, usize)> = Vec::with_capacity(g.chains.len());
+        let mut top: Vec<(usize, f64, usize)> = Vec::with_capacity(g.chains.len());
+        for e in 0..g.chains.len() {
+            let chain = g.chains.of(e);
             if chain.len() >= 2 {
                 let n = chain.len();
-                bottom[chain[0]].push((xs[chain[1]], e));
-                top[chain[n - 1]].push((xs[chain[n - 2]], e));
+                bottom.push((chain[0], xs[chain[1]], e));
+                top.push((chain[n - 1], xs[chain[n - 2]], e));
             }
         }
-        for (b, rect) in rects.iter().enumerate() {
-            spread(&mut bottom[b], rect, &mut out_x);
-            spread(&mut top[b], rect, &mut in_x);
+        for (side, port_x) in [(&mut bottom, &mut out_x), (&mut top, &mut in_x)] {
+            // No two entries are equal (each arrow is in once), so unstable is exact.
+            side.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+            for run in side.chunk_by(|a, b| a.0 == b.0) {
+                spread(run, &rects[run[0].0], port_x);
+            }
         }
         Ports { out_x, in_x }
     }
 }
 
 /// Spreads the ports of one side of `rect` evenly about its middle, in the
-/// order of the arrows' other ends.
-fn spread(side: &mut [(f64, usize)], rect: &Rect, port_x: &mut [f64]) {
-    side.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+/// order of the arrows' other ends (`side` is sorted so).
+fn spread(side: &[(usize, f64, usize)], rect: &Rect, port_x: &mut [f64]) {
     let room = (rect.w - 2.0 * PORT_INSET).max(0.0);
     let step = if side.len() > 1 { (room / (side.len() - 1) as f64).min(PORT_STEP) } else { 0.0 };
     let first = rect.x + rect.w / 2.0 - step * (side.len().saturating_sub(1)) as f64 / 2.0;
-    for (i, &(_, e)) in side.iter().enumerate() {
+    for (i, &(_, _, e)) in side.iter().enumerate() {
         port_x[e] = first + step * i as f64;
     }
 }
 
 /// The route of arrow `e` through its chain of bend points, and through
 /// its lane at `lane_x` between them if it has one.
-fn arrow(g: &Layered, e: usize, xs: &[f64], rows: &[(f64, f64)], rects: &[Rect], ports: &Ports, lane_x: Option<f64>) -> Route {
-    let chain = &g.chains[e];
+/// `points` is scratch space, reused from arrow to arrow.
+fn arrow(g: &Layered, e: usize, placed: Placed<'_>, ports: &Ports, lane_x: Option<f64>, points: &mut Vec<Pt>) -> Route {
+    let (xs, rows, rects) = placed;
+    let chain = g.chains.of(e);
     let (upper, lower) = (chain[0], chain[chain.len() - 1]);
-    let mut points = vec![Pt::new(ports.out_x[e], rects[upper].y + rects[upper].h)];
+    points.clear();
+    points.push(Pt::new(ports.out_x[e], rects[upper].y + rects[upper].h));
     let mut label = None;
     let mut previous: Option<usize> = None;
     for &bend in &chain[1..chain.len() - 1] {
@@ -180,9 +188,13 @@ fn arrow(g: &Layered, e: usize, xs: &[f64], rows: &[(f64, f64)], rects: &[Rect],
     if g.reversed[e] {
         points.reverse();
     }
-    let (curves, head) = curves_with_head(&points);
+    let (curves, head) = curves_with_head(points);
     Route { start: points[0], curves, head, label }
 }
+
+/// Where everything was put: each layered node's x, each layer's top and
+/// height, and the boxes.
+type Placed<'a> = (&'a [f64], &'a [(f64, f64)], &'a [Rect]);
 
 /// S-curves through `points` (each piece vertical at both ends), the last
 /// piece shortened to make room for the arrowhead.
@@ -191,7 +203,7 @@ fn curves_with_head(points: &[Pt]) -> (Vec<[Pt; 3]>, [Pt; 3]) {
     let before = points[points.len() - 2];
     let down = if tip.y >= before.y { 1.0 } else { -1.0 };
     let base = Pt::new(tip.x, tip.y - down * ARROW_LEN);
-    let mut curves = Vec::with_capacity(points.len());
+    let mut curves = Vec::with_capacity(points.len() - 1);
     for (i, pair) in points.windows(2).enumerate() {
         let (a, b) = (pair[0], if i == points.len() - 2 { base } else { pair[1] });
         let bend = (b.y - a.y) * BEND;
